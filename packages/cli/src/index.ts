@@ -1,0 +1,4 @@
+/**
+ * @facedet/cli: see README.md. Built out by its own issue.
+ */
+export {}

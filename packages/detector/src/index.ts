@@ -1,0 +1,4 @@
+/**
+ * @facedet/detector: see README.md. Built out by its own issue.
+ */
+export {}

@@ -1,0 +1,4 @@
+/**
+ * @facedet/node-client: see README.md. Built out by its own issue.
+ */
+export {}
