@@ -12,11 +12,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const env = { ...process.env }
 const hasPnpm = spawnSync("pnpm", ["--version"], { stdio: "ignore", shell: false }).status === 0
 const execPath = env.npm_execpath
-if (!hasPnpm && execPath) {
+if (!hasPnpm) {
   const binDir = join(root, "node_modules", ".cache", "facedet-bin")
   mkdirSync(binDir, { recursive: true })
   const shim = join(binDir, "pnpm")
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${execPath}" "$@"\n`)
+  // Run by pnpm: reuse that pnpm. Otherwise (`node scripts/turbo.mjs`, `pnpm exec`): ask corepack.
+  const target = execPath?.includes("pnpm") ? `"${process.execPath}" "${execPath}"` : "corepack pnpm"
+  writeFileSync(shim, `#!/bin/sh\nexec ${target} "$@"\n`)
   chmodSync(shim, 0o755)
   env.PATH = `${binDir}${delimiter}${env.PATH ?? ""}`
 }

@@ -176,7 +176,8 @@ export class UnknownApiError extends Data.TaggedError("UnknownApiError")<ApiErro
 }
 
 /**
- * The request did not complete: DNS, connection refused or reset, a per-request timeout, TLS.
+ * The request did not complete: DNS, connection refused or reset, a per-request timeout, TLS, or the caller
+ * aborted it (`reason: "Aborted"`, the one transport failure that is not retried).
  *
  * `requestSent` is false when the failure happened before any byte of the request left (then even a billed create
  * is safe to retry); true or unknown otherwise.
@@ -187,7 +188,7 @@ export class UnknownApiError extends Data.TaggedError("UnknownApiError")<ApiErro
 export class TransportError extends Data.TaggedError("TransportError")<{
   readonly message: string
   readonly requestSent: boolean
-  readonly reason: "Connect" | "Timeout" | "Network"
+  readonly reason: "Connect" | "Timeout" | "Network" | "Aborted"
   readonly cause?: unknown
 }> {}
 
@@ -337,7 +338,7 @@ export const is =
 
 /**
  * Whether trying again can help: rate limits (429), unavailability (455, 503), server and gateway errors (500,
- * 502, 504) and transport failures. Everything else needs a change by the caller.
+ * 502, 504) and transport failures other than the caller's own abort. Everything else needs a change by the caller.
  *
  * @since 0.1.0
  * @category Guards
@@ -347,8 +348,9 @@ export const isRetryable = (error: FaceDetError): boolean => {
     case "RateLimited":
     case "ServiceUnavailable":
     case "ServerError":
-    case "TransportError":
       return true
+    case "TransportError":
+      return error.reason !== "Aborted"
     default:
       return false
   }

@@ -101,6 +101,8 @@ describe("FaceDetError", () => {
     })
     expect(FaceDetError.isRetryable(error)).toBe(true)
     expect(error.requestSent).toBe(false)
+    const aborted = new FaceDetError.TransportError({ message: "aborted", requestSent: true, reason: "Aborted" })
+    expect(FaceDetError.isRetryable(aborted)).toBe(false)
   })
 
   it("recognises errors by tag, across copies of the package", () => {
