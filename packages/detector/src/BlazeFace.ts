@@ -1,0 +1,64 @@
+/**
+ * The BlazeFace model's contract: its input tensor, its output heads, and how raw outputs decode into candidate
+ * faces (box, score, six keypoints) in input pixels. Pure: no runtime, so it is tested without the model.
+ */
+import * as Anchors from "./Anchors.js"
+
+/** Input: NHWC float32 `[1, 256, 256, 3]`, RGB scaled to [-1, 1]. */
+export const inputSize = 256
+export const inputName = "input:0"
+/** Score heads (512 anchors at stride 16, then 384 at stride 32) and the matching 16-value regressor heads. */
+export const scoreOutputs = ["Identity:0", "Identity_1:0"] as const
+export const boxOutputs = ["Identity_2:0", "Identity_3:0"] as const
+/** Values per anchor in the regressor: box centre offset, size, then six (x, y) keypoint offsets, in pixels. */
+export const valuesPerAnchor = 16
+export const keypointCount = 6
+
+/** Anchor centres for this model, in input pixels. */
+export const anchors: Float32Array = Anchors.generate(Anchors.blazeFaceBack)
+export const anchorCount = anchors.length / 2
+
+/** The model's raw outputs for one input, heads concatenated in anchor order. */
+export interface RawOutput {
+  /** One logit per anchor. */
+  readonly scores: Float32Array
+  /** `valuesPerAnchor` numbers per anchor. */
+  readonly boxes: Float32Array
+}
+
+/** A face candidate in the coordinates of the model input (or wherever it has been mapped to). */
+export interface Candidate {
+  readonly score: number
+  /** `[x, y, width, height]`. */
+  readonly box: readonly [number, number, number, number]
+  /** Six `(x, y)` pairs, flattened, in the model's keypoint order. */
+  readonly keypoints: ReadonlyArray<number>
+}
+
+/** Logistic function, with the logit clipped as MediaPipe does (`score_clipping_thresh` 100). */
+export const sigmoid = (logit: number): number => 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, logit))))
+
+/** The logit at which the score equals `p` (decoding compares logits, which skips most exponentials). */
+export const logit = (p: number): number => Math.log(p / (1 - p))
+
+/** Every anchor whose score is at least `minScore`, decoded to input pixels. */
+export const decode = (output: RawOutput, minScore: number): Array<Candidate> => {
+  const threshold = logit(Math.min(Math.max(minScore, 1e-6), 1 - 1e-6))
+  const found: Array<Candidate> = []
+  for (let i = 0; i < anchorCount; i++) {
+    const raw = output.scores[i]!
+    if (!(raw >= threshold)) continue
+    const ax = anchors[2 * i]!
+    const ay = anchors[2 * i + 1]!
+    const o = i * valuesPerAnchor
+    const b = output.boxes
+    const cx = ax + b[o]!
+    const cy = ay + b[o + 1]!
+    const w = b[o + 2]!
+    const h = b[o + 3]!
+    const keypoints: Array<number> = []
+    for (let k = 0; k < keypointCount; k++) keypoints.push(ax + b[o + 4 + 2 * k]!, ay + b[o + 5 + 2 * k]!)
+    found.push({ score: sigmoid(raw), box: [cx - w / 2, cy - h / 2, w, h], keypoints })
+  }
+  return found
+}

@@ -1,0 +1,81 @@
+/**
+ * What the detector returns: faces with their box, score, MediaPipe's six landmarks and a JPEG crop, for an image
+ * or for a video (where each face is one person tracked across the sampled frames).
+ */
+
+/** A point `[x, y]` in source pixels. */
+export type Point = readonly [x: number, y: number]
+
+/** A box `[x, y, width, height]` in source pixels (after EXIF orientation), rounded to one decimal. */
+export type Box = readonly [x: number, y: number, width: number, height: number]
+
+/**
+ * MediaPipe BlazeFace's six keypoints in source pixels, in the model's order, named from the subject's point of
+ * view (the subject's right eye is usually on the left of the picture). These names go on the wire as they are.
+ */
+export interface Landmarks {
+  readonly right_eye: Point
+  readonly left_eye: Point
+  readonly nose_tip: Point
+  readonly mouth_center: Point
+  readonly right_ear: Point
+  readonly left_ear: Point
+}
+
+/** The landmark names in the model's keypoint order. */
+export const landmarkNames = ["right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear"] as const
+
+/** One detected face (for a video: one person, with the observation chosen as its representative). */
+export interface DetectedFace {
+  /** 0..n-1: images number faces left to right (ties top to bottom); videos by first appearance, then left to right. */
+  readonly id: number
+  readonly box: Box
+  /** Model confidence, 0..1. */
+  readonly score: number
+  readonly landmarks: Landmarks
+  /** A square JPEG around the face (about 1.5x the box), present unless crops were turned off. */
+  readonly crop?: Uint8Array
+  /** Video only: when the person was first and last seen, in ms from the start. */
+  readonly firstSeenMs?: number
+  readonly lastSeenMs?: number
+}
+
+/** The image formats the detector decodes. */
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "avif" | "tiff"
+
+/** The moving-picture formats `detectVideo` accepts. */
+export type VideoFormat = "gif" | "webp" | "mp4" | "mov" | "webm" | "mkv"
+
+/** Faces found in one still image (the first frame of an animated one). */
+export interface ImageDetection {
+  readonly kind: "image"
+  /** Size after EXIF orientation. */
+  readonly width: number
+  readonly height: number
+  readonly format: ImageFormat
+  readonly faces: ReadonlyArray<DetectedFace>
+}
+
+/** Distinct people found in a video or an animated image. */
+export interface VideoDetection {
+  readonly kind: "video"
+  /** Frame size after rotation metadata is applied. */
+  readonly width: number
+  readonly height: number
+  readonly format: VideoFormat
+  readonly durationMs: number
+  readonly framesSampled: number
+  readonly faces: ReadonlyArray<DetectedFace>
+}
+
+/** Rounds a coordinate to one decimal, the precision results carry. */
+export const round1 = (n: number): number => Math.round(n * 10) / 10
+
+/** Left to right, ties top to bottom: the order of faces in an image. */
+export const compareLeftToRight = (a: { readonly box: Box }, b: { readonly box: Box }): number =>
+  a.box[0] - b.box[0] || a.box[1] - b.box[1]
+
+/** Sorts faces left to right (ties top to bottom) and numbers them 0..n-1. */
+export const numberLeftToRight = <F extends { readonly box: Box; readonly id: number }>(
+  faces: ReadonlyArray<F>
+): Array<F> => [...faces].sort(compareLeftToRight).map((face, id) => ({ ...face, id }))

@@ -1,0 +1,67 @@
+/**
+ * The ways detection can fail, as tagged values a caller can act on (the HTTP server maps each to a task error
+ * code). Bad media never throws or dies: every problem with the input becomes one of these.
+ */
+import * as Data from "effect/Data"
+
+/** The bytes are not an image or video format the detector handles. `detected` names what the bytes look like. */
+export class UnsupportedMedia extends Data.TaggedError("UnsupportedMedia")<{
+  readonly detected: string
+  readonly reason?: string
+}> {
+  override get message(): string {
+    return `unsupported media: ${this.detected}${this.reason ? ` (${this.reason})` : ""}`
+  }
+}
+
+/** The bytes claim a supported format but are truncated or cannot be decoded. */
+export class CorruptMedia extends Data.TaggedError("CorruptMedia")<{
+  readonly format: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `corrupt or truncated ${this.format}: ${this.detail}`
+  }
+}
+
+/** Which limit a medium exceeded. */
+export type Limit = "pixels" | "frames" | "duration" | "bytes"
+
+/** The medium exceeds a configured limit (pixel count, animation frames, video duration or size in bytes). */
+export class MediaTooLarge extends Data.TaggedError("MediaTooLarge")<{
+  readonly reason: Limit
+  readonly limit: number
+  /** The measured value, when it is known before decoding. */
+  readonly actual?: number
+}> {
+  override get message(): string {
+    const unit = { pixels: "pixels", frames: "frames", duration: "ms", bytes: "bytes" }[this.reason]
+    const actual = this.actual === undefined ? "" : `: ${this.actual} ${unit}`
+    return `media too large${actual} (limit ${this.limit} ${unit})`
+  }
+}
+
+/** ffmpeg is missing, refused the file or failed while decoding it. `stderr` is the tail of its output. */
+export class VideoDecodeFailed extends Data.TaggedError("VideoDecodeFailed")<{
+  readonly detail: string
+  readonly stderr: string
+  readonly exitCode?: number
+}> {
+  override get message(): string {
+    const tail = this.stderr.trim().split("\n").slice(-3).join(" | ")
+    return `video decoding failed: ${this.detail}${tail ? ` (ffmpeg: ${tail})` : ""}`
+  }
+}
+
+/** The model file is missing, does not match its pinned checksum, or the inference session could not start. */
+export class ModelLoadFailed extends Data.TaggedError("ModelLoadFailed")<{
+  readonly path: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `face model could not be loaded from ${this.path}: ${this.detail}`
+  }
+}
+
+/** Any failure of the detector. */
+export type DetectorError = UnsupportedMedia | CorruptMedia | MediaTooLarge | VideoDecodeFailed | ModelLoadFailed

@@ -1,0 +1,306 @@
+/**
+ * The face detector service: loads the model once (checksum checked, warm-up run), keeps one inference session per
+ * worker thread, and answers `detectImage` / `detectVideo` with typed results and typed errors.
+ *
+ * @example
+ * ```ts
+ * import { FaceDetector } from "@facedet/detector"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const detector = yield* FaceDetector.FaceDetector
+ *   const result = yield* detector.detectImage(bytes)
+ *   console.log(result.faces.map((f) => f.box))
+ * })
+ * Effect.runPromise(program.pipe(Effect.provide(FaceDetector.layer())))
+ * ```
+ */
+import { availableParallelism } from "node:os"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as BlazeFace from "./BlazeFace.js"
+import * as Crop from "./Crop.js"
+import type { Box, DetectedFace, ImageDetection, Landmarks, VideoDetection } from "./Detection.js"
+import { landmarkNames, numberLeftToRight, round1 } from "./Detection.js"
+import type { DetectorError } from "./DetectorError.js"
+import * as ImageDecoder from "./ImageDecoder.js"
+import { type InferencePool, make as makePool } from "./internal/inferencePool.js"
+import * as Search from "./internal/search.js"
+import * as VideoSearch from "./internal/videoDetection.js"
+import * as ModelFile from "./ModelFile.js"
+import * as Tiling from "./Tiling.js"
+import * as VideoFrames from "./VideoFrames.js"
+
+/** How frames are sampled from a video or an animated image. */
+export interface VideoOptions {
+  /** Sampled frames per second (lowered for long clips so that at most `maxFrames` are taken). Default 3. */
+  readonly fps?: number
+  /** At most this many sampled frames. Default 600. */
+  readonly maxFrames?: number
+  /** Longer media fail with `MediaTooLarge` ("duration"). Default 600 000 (10 minutes). */
+  readonly maxDurationMs?: number
+  /** Encode one representative crop per person. Default true. */
+  readonly crops?: boolean
+  /** Smallest face to look for, in source pixels. Default 40. */
+  readonly minFaceSize?: number
+  /** Tile budget per frame (about 4.5 ms of one core each). Default 3. */
+  readonly maxTilesPerFrame?: number
+}
+
+/** Detector sizing and thresholds; every field has a default. */
+export interface DetectorOptions {
+  /** Intra-op threads per inference session. Default 1. */
+  readonly threads?: number
+  /** Parallel inference sessions (one worker thread each). Default: the number of cores. */
+  readonly sessions?: number
+  /** Faces scoring below this are dropped. Default `defaultMinScore`. */
+  readonly minScore?: number
+  /** Largest image or frame in pixels (decompression-bomb guard). Default 50 000 000. */
+  readonly maxPixels?: number
+  /** Largest image input in bytes. Default 64 MiB. */
+  readonly maxImageBytes?: number
+  /** Largest video file in bytes. Default 2 GiB. */
+  readonly maxVideoBytes?: number
+  /** Smallest face to look for in images, in source pixels (box width). Default 40. */
+  readonly minFaceSize?: number
+  /** Tile budget per image (about 4.5 ms of one core each). Default 32. */
+  readonly maxTiles?: number
+  /** Side of the square JPEG crops. Default 256. */
+  readonly cropSize?: number
+  /** JPEG quality of crops. Default 88. */
+  readonly cropQuality?: number
+  readonly video?: VideoOptions
+  /** ffmpeg binary; default: `ffmpeg` on PATH, else the one from `@ffmpeg-installer/ffmpeg`. */
+  readonly ffmpegPath?: string
+  /** Model file; default: the copy shipped in this package. Its checksum must match the pin either way. */
+  readonly modelPath?: string
+}
+
+/** The score threshold, chosen on measured precision (see README: "Score threshold"). */
+export const defaultMinScore = 0.68
+
+/** Options for one image. */
+export interface ImageOptions {
+  /** Encode a JPEG crop per face. Default true. */
+  readonly crops?: boolean
+}
+
+/** The detector's operations. */
+export interface Service {
+  /** Faces in a still image (an animated one gives its first frame), ordered left to right. */
+  readonly detectImage: (bytes: Uint8Array, options?: ImageOptions) => Effect.Effect<ImageDetection, DetectorError>
+  /**
+   * Distinct people in a local video file (MP4, MOV, WebM, MKV via ffmpeg) or animated GIF/WebP (via sharp), sniffed
+   * from the file's bytes. Interrupting the effect kills ffmpeg.
+   */
+  readonly detectVideo: (path: string, options?: VideoOptions) => Effect.Effect<VideoDetection, DetectorError>
+  /** A square JPEG crop around `box` (source pixels) of an image, as `detectImage` makes them. */
+  readonly encodeCrop: (bytes: Uint8Array, box: Box) => Effect.Effect<Uint8Array, DetectorError>
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedOptions
+}
+
+/** The face detector. */
+export class FaceDetector extends Context.Tag("@facedet/detector/FaceDetector")<FaceDetector, Service>() {}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  readonly threads: number
+  readonly sessions: number
+  readonly minScore: number
+  readonly maxPixels: number
+  readonly maxImageBytes: number
+  readonly maxVideoBytes: number
+  readonly minFaceSize: number
+  readonly maxTiles: number
+  readonly cropSize: number
+  readonly cropQuality: number
+  readonly video: Required<VideoOptions>
+  readonly ffmpegPath: string | undefined
+  readonly modelPath: string | undefined
+}
+
+/** Fills in defaults. */
+export const resolve = (options: DetectorOptions = {}): ResolvedOptions => ({
+  threads: Math.max(1, Math.floor(options.threads ?? 1)),
+  sessions: Math.max(1, Math.floor(options.sessions ?? availableParallelism())),
+  minScore: options.minScore ?? defaultMinScore,
+  maxPixels: options.maxPixels ?? 50_000_000,
+  maxImageBytes: options.maxImageBytes ?? 64 * 1024 * 1024,
+  maxVideoBytes: options.maxVideoBytes ?? 2 * 1024 * 1024 * 1024,
+  minFaceSize: options.minFaceSize ?? Tiling.defaults.minFaceSize,
+  maxTiles: options.maxTiles ?? Tiling.defaults.maxTiles,
+  cropSize: options.cropSize ?? Crop.defaults.size,
+  cropQuality: options.cropQuality ?? Crop.defaults.quality,
+  video: { ...VideoFrames.defaults, crops: true, ...definedOnly(options.video ?? {}) },
+  ffmpegPath: options.ffmpegPath,
+  modelPath: options.modelPath
+})
+
+/** Drops keys whose value is `undefined`, so they do not override defaults. */
+const definedOnly = <T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>
+  }
+
+/** Converts a merged candidate (source pixels) into a face (without id and crop). */
+export const toFace = (c: BlazeFace.Candidate): DetectedFace => {
+  const landmarks = Object.fromEntries(
+    landmarkNames.map((name, k) => [name, [round1(c.keypoints[2 * k]!), round1(c.keypoints[2 * k + 1]!)] as const])
+  ) as unknown as Landmarks
+  return {
+    id: 0,
+    box: [round1(c.box[0]), round1(c.box[1]), round1(c.box[2]), round1(c.box[3])],
+    score: Math.round(c.score * 10_000) / 10_000,
+    landmarks
+  }
+}
+
+/** Builds the service: loads and checks the model, starts the inference workers (closed with the scope). */
+export const make = (options: DetectorOptions = {}): Effect.Effect<Service, DetectorError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const o = resolve(options)
+    const model = yield* ModelFile.load(o.modelPath)
+    const pool: InferencePool = yield* makePool(
+      {
+        bytes: model.bytes,
+        path: model.path,
+        inputName: BlazeFace.inputName,
+        inputSize: BlazeFace.inputSize,
+        scoreOutputs: BlazeFace.scoreOutputs,
+        boxOutputs: BlazeFace.boxOutputs
+      },
+      { sessions: o.sessions, threads: o.threads }
+    )
+    const limits: ImageDecoder.Limits = { maxPixels: o.maxPixels, maxBytes: o.maxImageBytes }
+    const cropOptions = { size: o.cropSize, quality: o.cropQuality }
+
+    /** Crops for `faces` of an image, from a raster at a resolution that the crop size actually needs. */
+    const cropFaces = (
+      faces: ReadonlyArray<DetectedFace>,
+      width: number,
+      height: number,
+      available: { readonly raster: ImageDecoder.Raster; readonly scale: number },
+      renderAt: (scale: number) => Effect.Effect<ImageDecoder.Raster, DetectorError>
+    ): Effect.Effect<Array<DetectedFace>, DetectorError> =>
+      Effect.gen(function* () {
+        if (faces.length === 0) return []
+        const rects = faces.map((f) => Crop.rect(f.box, width, height))
+        const needed = Math.min(1, Math.max(...rects.map((r) => o.cropSize / r[2])))
+        const source = needed <= available.scale * 1.05 ? available : { raster: yield* renderAt(needed), scale: needed }
+        const crops = yield* Effect.forEach(
+          rects,
+          (r) => Crop.encode(source.raster, Crop.scaled(r, source.scale, source.raster), cropOptions),
+          { concurrency: 2 }
+        )
+        return faces.map((f, i) => ({ ...f, crop: crops[i]! }))
+      })
+
+    const detectImage = (bytes: Uint8Array, imageOptions: ImageOptions = {}) =>
+      Effect.gen(function* () {
+        const info = yield* ImageDecoder.probe(bytes, limits)
+        const plan = Tiling.plan(info.width, info.height, { minFaceSize: o.minFaceSize, maxTiles: o.maxTiles })
+        const finest = plan.levels[0]!
+        const raster = yield* ImageDecoder.render(bytes, info, { width: finest.width, height: finest.height }, limits)
+        const rasters = yield* Search.levelRasters(raster, plan)
+        const candidates = yield* Search.run(pool, plan, rasters, o.minScore)
+        let faces = candidates.map(toFace)
+        if (imageOptions.crops ?? true) {
+          const renderAt = (scale: number) =>
+            ImageDecoder.render(
+              bytes,
+              info,
+              {
+                width: Math.max(1, Math.round(info.width * scale)),
+                height: Math.max(1, Math.round(info.height * scale))
+              },
+              limits
+            )
+          faces = yield* cropFaces(faces, info.width, info.height, { raster, scale: finest.scale }, renderAt)
+        }
+        const result: ImageDetection = {
+          kind: "image",
+          width: info.width,
+          height: info.height,
+          format: info.format,
+          faces: numberLeftToRight(faces)
+        }
+        return result
+      })
+
+    const encodeCrop = (bytes: Uint8Array, box: Box) =>
+      Effect.gen(function* () {
+        const info = yield* ImageDecoder.probe(bytes, limits)
+        const r = Crop.rect(box, info.width, info.height)
+        const scale = Math.min(1, o.cropSize / r[2])
+        const size = {
+          width: Math.max(1, Math.round(info.width * scale)),
+          height: Math.max(1, Math.round(info.height * scale))
+        }
+        const raster = yield* ImageDecoder.render(bytes, info, size, limits)
+        return yield* Crop.encode(raster, Crop.scaled(r, scale, raster), cropOptions)
+      })
+
+    const detectVideo = (path: string, videoOptions: VideoOptions = {}) =>
+      VideoSearch.detect(
+        pool,
+        path,
+        {
+          ...o.video,
+          ...definedOnly(videoOptions),
+          minScore: o.minScore,
+          maxPixels: o.maxPixels,
+          maxBytes: o.maxVideoBytes,
+          ffmpegPath: o.ffmpegPath,
+          cropSize: o.cropSize,
+          cropQuality: o.cropQuality
+        },
+        toFace
+      )
+
+    return { detectImage, detectVideo, encodeCrop, options: o } satisfies Service
+  })
+
+/** The detector as a layer; the model loads (and warms up) when the layer is built. */
+export const layer = (options: DetectorOptions = {}): Layer.Layer<FaceDetector, DetectorError> =>
+  Layer.scoped(FaceDetector, make(options))
+
+/**
+ * The detector configured from the environment:
+ * `FACEDET_DETECTOR_THREADS`, `FACEDET_DETECTOR_SESSIONS`, `FACEDET_MIN_FACE_SCORE`, `FACEDET_MAX_PIXELS`,
+ * `FACEDET_MIN_FACE_SIZE`, `FACEDET_MAX_TILES`, `FACEDET_CROP_SIZE`, `FACEDET_VIDEO_FPS`, `FACEDET_VIDEO_MAX_FRAMES`,
+ * `FACEDET_VIDEO_MAX_DURATION_MS`, `FACEDET_FFMPEG_PATH` (all optional).
+ */
+export const layerConfig: Layer.Layer<FaceDetector, DetectorError | ConfigError.ConfigError> = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const opt = <A>(config: Config.Config<A>) =>
+      Config.option(config).pipe(Effect.map((o) => (o._tag === "Some" ? o.value : undefined)))
+    const threads = yield* opt(Config.integer("FACEDET_DETECTOR_THREADS"))
+    const sessions = yield* opt(Config.integer("FACEDET_DETECTOR_SESSIONS"))
+    const minScore = yield* opt(Config.number("FACEDET_MIN_FACE_SCORE"))
+    const maxPixels = yield* opt(Config.integer("FACEDET_MAX_PIXELS"))
+    const minFaceSize = yield* opt(Config.number("FACEDET_MIN_FACE_SIZE"))
+    const maxTiles = yield* opt(Config.integer("FACEDET_MAX_TILES"))
+    const cropSize = yield* opt(Config.integer("FACEDET_CROP_SIZE"))
+    const fps = yield* opt(Config.number("FACEDET_VIDEO_FPS"))
+    const maxFrames = yield* opt(Config.integer("FACEDET_VIDEO_MAX_FRAMES"))
+    const maxDurationMs = yield* opt(Config.integer("FACEDET_VIDEO_MAX_DURATION_MS"))
+    const ffmpegPath = yield* opt(Config.string("FACEDET_FFMPEG_PATH"))
+    const options: DetectorOptions = definedOnly({
+      threads,
+      sessions,
+      minScore,
+      maxPixels,
+      minFaceSize,
+      maxTiles,
+      cropSize,
+      ffmpegPath,
+      video: definedOnly({ fps, maxFrames, maxDurationMs })
+    })
+    return layer(options)
+  })
+)

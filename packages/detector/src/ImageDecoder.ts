@@ -1,0 +1,131 @@
+/**
+ * Decoding still images (and single frames of animated GIF/WebP) with sharp into RGB rasters, with the limits an
+ * untrusted upload needs: the format is allow-listed by its bytes, the pixel count is checked from the header before
+ * any pixel is decoded, EXIF orientation is applied, alpha is flattened onto white, and every libvips failure becomes
+ * a typed error.
+ */
+import * as Effect from "effect/Effect"
+import sharp from "sharp"
+import type { ImageFormat } from "./Detection.js"
+import { CorruptMedia, MediaTooLarge, UnsupportedMedia } from "./DetectorError.js"
+import * as MediaFormat from "./MediaFormat.js"
+
+/** Decoder limits. */
+export interface Limits {
+  /** Largest image (or animation frame) in pixels; larger headers are refused before decoding. */
+  readonly maxPixels: number
+  /** Largest input in bytes. */
+  readonly maxBytes: number
+}
+
+/** What the header says, after EXIF orientation. */
+export interface ImageInfo {
+  readonly format: ImageFormat
+  readonly width: number
+  readonly height: number
+  /** Frames in an animated GIF/WebP, 1 for still images. */
+  readonly pages: number
+  /** Per-frame display time in ms for animations. */
+  readonly delays: ReadonlyArray<number>
+}
+
+/** An 8-bit RGB raster, rows top to bottom, 3 bytes per pixel. */
+export interface Raster {
+  readonly data: Uint8Array
+  readonly width: number
+  readonly height: number
+}
+
+// libvips names AVIF "heif".
+const sharpNames: Record<ImageFormat, ReadonlyArray<string>> = {
+  jpeg: ["jpeg"],
+  png: ["png"],
+  webp: ["webp"],
+  gif: ["gif"],
+  avif: ["heif", "avif"],
+  tiff: ["tiff"]
+}
+
+const describe = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!
+
+const translate = (format: string, maxPixels: number) => (cause: unknown) => {
+  const detail = describe(cause)
+  return /pixel limit/i.test(detail)
+    ? new MediaTooLarge({ reason: "pixels", limit: maxPixels })
+    : new CorruptMedia({ format, detail })
+}
+
+/** Reads the header: format (from the bytes), oriented size and animation frames, enforcing the limits. */
+export const probe = (
+  bytes: Uint8Array,
+  limits: Limits
+): Effect.Effect<ImageInfo, UnsupportedMedia | CorruptMedia | MediaTooLarge> =>
+  Effect.gen(function* () {
+    if (bytes.length > limits.maxBytes) {
+      return yield* new MediaTooLarge({ reason: "bytes", limit: limits.maxBytes, actual: bytes.length })
+    }
+    const sniffed = MediaFormat.sniff(bytes)
+    if (sniffed.kind === "unsupported") return yield* new UnsupportedMedia({ detected: sniffed.detected })
+    if (sniffed.kind === "video") {
+      return yield* new UnsupportedMedia({ detected: sniffed.format, reason: "a video: use detectVideo" })
+    }
+    const format = sniffed.format
+    const meta = yield* Effect.tryPromise({
+      try: () => sharp(bytes, { limitInputPixels: false, failOn: "error" }).metadata(),
+      catch: translate(format, limits.maxPixels)
+    })
+    if (!sharpNames[format].includes(meta.format)) {
+      return yield* new CorruptMedia({ format, detail: `decoder reads it as ${meta.format}` })
+    }
+    const width = meta.autoOrient?.width ?? meta.width
+    const height = meta.autoOrient?.height ?? meta.height
+    if (!(width > 0 && height > 0)) return yield* new CorruptMedia({ format, detail: "no image size in header" })
+    if (width * height > limits.maxPixels) {
+      return yield* new MediaTooLarge({ reason: "pixels", limit: limits.maxPixels, actual: width * height })
+    }
+    const animated = format === "gif" || format === "webp"
+    const pages = animated ? Math.max(1, meta.pages ?? 1) : 1
+    return { format, width, height, pages, delays: animated ? (meta.delay ?? []) : [] }
+  })
+
+/** Decodes `page` (default 0) to RGB at `width` x `height` (the oriented size, or a smaller one). */
+export const render = (
+  bytes: Uint8Array,
+  info: ImageInfo,
+  size: { readonly width: number; readonly height: number; readonly page?: number },
+  limits: Pick<Limits, "maxPixels">
+): Effect.Effect<Raster, CorruptMedia | MediaTooLarge> =>
+  Effect.tryPromise({
+    try: async () => {
+      let pipeline = sharp(bytes, {
+        limitInputPixels: limits.maxPixels,
+        failOn: "error",
+        autoOrient: true,
+        ...(info.pages > 1 ? { page: size.page ?? 0, pages: 1 } : {})
+      })
+        .flatten({ background: "#ffffff" })
+        .toColourspace("srgb")
+      if (size.width !== info.width || size.height !== info.height) {
+        pipeline = pipeline.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" })
+      }
+      const { data, info: out } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true })
+      if (out.channels !== 3 || out.width !== size.width || out.height !== size.height) {
+        throw new Error(`unexpected raster ${out.width}x${out.height}x${out.channels}`)
+      }
+      return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: out.width, height: out.height }
+    },
+    catch: translate(info.format, limits.maxPixels)
+  })
+
+/** Resizes an RGB raster (Lanczos: sharper small faces score higher), e.g. to build the coarser levels of the search from the finest one. */
+export const resize = (raster: Raster, width: number, height: number): Effect.Effect<Raster, CorruptMedia> =>
+  Effect.tryPromise({
+    try: async () => {
+      const data = await sharp(raster.data, { raw: { width: raster.width, height: raster.height, channels: 3 } })
+        .resize(width, height, { fit: "fill", kernel: "lanczos3" })
+        .raw()
+        .toBuffer()
+      return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height }
+    },
+    catch: (cause) => new CorruptMedia({ format: "raw", detail: describe(cause) })
+  })

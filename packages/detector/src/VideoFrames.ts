@@ -1,0 +1,538 @@
+/**
+ * Sampled frames of a video or an animated image. MP4/MOV/WebM/MKV go through ffmpeg, run on the local file only,
+ * with the demuxer forced from the sniffed container, the protocol list reduced to `file`, and frames streamed back
+ * as PPM (self-describing, so rotation metadata cannot desynchronise us); the ffmpeg process belongs to the caller's
+ * scope and is killed when it closes (interruption included). Animated GIF/WebP are decoded by sharp. Frames come at
+ * the resolution the search needs, and any one frame can be fetched again at full resolution for crops.
+ */
+import { spawn } from "node:child_process"
+import { accessSync, constants } from "node:fs"
+import { open, readFile } from "node:fs/promises"
+import { createRequire } from "node:module"
+import { delimiter, join } from "node:path"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { VideoFormat } from "./Detection.js"
+import {
+  CorruptMedia,
+  type DetectorError,
+  MediaTooLarge,
+  UnsupportedMedia,
+  VideoDecodeFailed
+} from "./DetectorError.js"
+import * as ImageDecoder from "./ImageDecoder.js"
+import * as MediaFormat from "./MediaFormat.js"
+
+/** Sampling defaults: 3 frames per second, at most 600 of them, media up to 10 minutes. */
+export const defaults = {
+  fps: 3,
+  maxFrames: 600,
+  maxDurationMs: 600_000,
+  minFaceSize: 40,
+  maxTilesPerFrame: 3
+}
+
+/** Animations with more frames than this are refused (a cheap file can declare very many). */
+export const maxAnimationFrames = 10_000
+
+/** How to sample. */
+export interface Sampling {
+  readonly fps: number
+  readonly maxFrames: number
+  readonly maxDurationMs: number
+}
+
+/** One sampled frame at search resolution, and at crop resolution when crops are wanted. */
+export interface Frame {
+  readonly index: number
+  readonly timeMs: number
+  readonly raster: ImageDecoder.Raster
+  /** The same frame at `Source.fullScale` (only when crops are wanted). */
+  readonly full: ImageDecoder.Raster | undefined
+}
+
+/** Crops are cut from frames at most this many pixels on their long side (bounds memory and pipe traffic on 4K). */
+export const maxCropSourceSide = 1920
+
+/** An opened medium: its size and its sampled frames. */
+export interface Source {
+  readonly format: VideoFormat
+  /** Size after rotation metadata. */
+  readonly width: number
+  readonly height: number
+  readonly durationMs: number
+  /** Frames per second actually sampled (lowered for long media to respect `maxFrames`). */
+  readonly fps: number
+  readonly frames: Stream.Stream<Frame, DetectorError>
+  /** Scale of `Frame.full` relative to the source size. */
+  readonly fullScale: number
+}
+
+/** Sampling rate for a medium of `durationMs`, so that at most `maxFrames` frames are taken. */
+export const effectiveFps = (durationMs: number, sampling: Sampling): number =>
+  durationMs > 0 ? Math.min(sampling.fps, (sampling.maxFrames * 1000) / durationMs) : sampling.fps
+
+/** GIF frame delays as browsers play them: 0-10 ms means 100 ms. */
+export const playedDelay = (delay: number): number => (delay <= 10 ? 100 : delay)
+
+/** The animation frames to sample: for each sample time, the page on screen then. */
+export const samplePages = (
+  delays: ReadonlyArray<number>,
+  pages: number,
+  sampling: Sampling
+): Array<{ readonly page: number; readonly timeMs: number }> => {
+  const played = Array.from({ length: pages }, (_, i) => playedDelay(delays[i] ?? 100))
+  const duration = played.reduce((a, b) => a + b, 0)
+  const fps = effectiveFps(duration, sampling)
+  const out: Array<{ page: number; timeMs: number }> = []
+  let page = 0
+  let pageEnd = played[0]!
+  for (let k = 0; k < sampling.maxFrames; k++) {
+    const t = (k * 1000) / fps
+    if (t >= duration && k > 0) break
+    while (t >= pageEnd && page < pages - 1) pageEnd += played[++page]!
+    out.push({ page, timeMs: Math.round(t) })
+  }
+  return out
+}
+
+/** What `ffmpeg -i` says about a file. */
+export interface Probe {
+  readonly durationMs: number | undefined
+  readonly width: number
+  readonly height: number
+  /** Display rotation in degrees (0, 90, 180, 270). */
+  readonly rotation: number
+  readonly codec: string
+}
+
+/** Parses the stream summary ffmpeg prints to stderr; undefined when there is no video stream. */
+export const parseProbe = (stderr: string): Probe | undefined => {
+  const video = /Stream #\d+:\d+[^\n]*?: Video: ([^\s,]+)[^\n]*?, (\d{1,5})x(\d{1,5})/.exec(stderr)
+  if (video === null) return undefined
+  const duration = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(stderr)
+  const rotation = /rotation of (-?[\d.]+) degrees/.exec(stderr) ?? /rotate\s*:\s*(-?\d+)/.exec(stderr)
+  const degrees = rotation === null ? 0 : (((Math.round(Number(rotation[1]) / 90) * 90) % 360) + 360) % 360
+  return {
+    codec: video[1]!,
+    width: Number(video[2]),
+    height: Number(video[3]),
+    rotation: degrees,
+    durationMs:
+      duration === null
+        ? undefined
+        : Math.round((Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3])) * 1000)
+  }
+}
+
+/** Splits a byte stream of concatenated binary PPM images (P6, 8-bit) into rasters. */
+export class PpmReader {
+  // Chunks are kept as they come and joined once per image: joining on every chunk would copy each frame
+  // (megabytes, in 64 KiB chunks) quadratically.
+  private chunks: Array<Uint8Array> = []
+  private length = 0
+
+  /** Feeds bytes; returns every raster completed by them. Throws on bytes that are not PPM. */
+  push(chunk: Uint8Array): Array<ImageDecoder.Raster> {
+    this.chunks.push(chunk)
+    this.length += chunk.length
+    const out: Array<ImageDecoder.Raster> = []
+    for (;;) {
+      const header = PpmReader.header(this.peek(Math.min(this.length, 64)))
+      if (header === undefined) break
+      const end = header.offset + header.width * header.height * 3
+      if (this.length < end) break
+      const image = this.take(end)
+      out.push({ data: image.subarray(header.offset), width: header.width, height: header.height })
+    }
+    return out
+  }
+
+  /** Bytes received but not yet part of a complete image. */
+  get pending(): number {
+    return this.length
+  }
+
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0]
+    if (first !== undefined && first.length >= n) return first.subarray(0, n)
+    const out = new Uint8Array(n)
+    let at = 0
+    for (const c of this.chunks) {
+      if (at >= n) break
+      const part = c.subarray(0, n - at)
+      out.set(part, at)
+      at += part.length
+    }
+    return out
+  }
+
+  private take(n: number): Uint8Array {
+    const out = new Uint8Array(n)
+    let at = 0
+    while (at < n) {
+      const c = this.chunks[0]!
+      const part = c.subarray(0, n - at)
+      out.set(part, at)
+      at += part.length
+      if (part.length === c.length) this.chunks.shift()
+      else this.chunks[0] = c.subarray(part.length)
+    }
+    this.length -= n
+    return out
+  }
+
+  private static header(b: Uint8Array): { width: number; height: number; offset: number } | undefined {
+    const fields: Array<number> = []
+    let i = 2
+    if (b.length < 2) return undefined
+    if (b[0] !== 0x50 || b[1] !== 0x36) throw new Error("not a PPM (P6) stream")
+    while (fields.length < 3) {
+      while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++
+      let n = 0
+      let digits = 0
+      while (i < b.length && b[i]! >= 0x30 && b[i]! <= 0x39) {
+        n = n * 10 + b[i]! - 0x30
+        i++
+        digits++
+      }
+      if (i >= b.length) return undefined
+      if (digits === 0) throw new Error("malformed PPM header")
+      fields.push(n)
+    }
+    if (fields[2] !== 255) throw new Error("only 8-bit PPM is supported")
+    return { width: fields[0]!, height: fields[1]!, offset: i + 1 }
+  }
+}
+
+/** ffmpeg's demuxer for each container we allow. Forcing it stops ffmpeg from probing into other formats. */
+const demuxers: Record<"mp4" | "mov" | "webm" | "mkv", string> = {
+  mp4: "mov",
+  mov: "mov",
+  webm: "matroska",
+  mkv: "matroska"
+}
+
+const isExecutable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The ffmpeg to run: the configured one, `ffmpeg` on PATH, else `@ffmpeg-installer/ffmpeg`'s static binary. */
+export const locateFfmpeg = (configured?: string): string | undefined => {
+  if (configured !== undefined) return configured
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir !== "" && isExecutable(join(dir, "ffmpeg"))) return join(dir, "ffmpeg")
+  }
+  try {
+    const installer = createRequire(import.meta.url)("@ffmpeg-installer/ffmpeg") as { path?: string }
+    if (installer.path !== undefined && isExecutable(installer.path)) return installer.path
+  } catch {
+    // No binary for this platform.
+  }
+  return undefined
+}
+
+/** Arguments that make ffmpeg read only `path`, with the demuxer forced. */
+const inputArgs = (demuxer: string, path: string) => [
+  "-hide_banner",
+  "-nostdin",
+  "-protocol_whitelist",
+  "file",
+  "-f",
+  demuxer,
+  "-i",
+  `file:${path}`
+]
+
+const tail = (text: string, lines = 12) => text.trim().split("\n").slice(-lines).join("\n")
+
+interface Run {
+  readonly stdout: Stream.Stream<Uint8Array, VideoDecodeFailed>
+  readonly exit: Effect.Effect<{ readonly code: number | null; readonly stderr: string }>
+}
+
+/** Starts ffmpeg in the current scope; closing the scope kills it. */
+const ffmpeg = (binary: string, args: ReadonlyArray<string>): Effect.Effect<Run, VideoDecodeFailed, Scope.Scope> =>
+  Effect.gen(function* () {
+    const child = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => spawn(binary, [...args], { stdio: ["ignore", "pipe", "pipe"] }),
+        catch: (cause) =>
+          new VideoDecodeFailed({ detail: `cannot start ffmpeg (${binary}): ${String(cause)}`, stderr: "" })
+      }),
+      (child) =>
+        Effect.sync(() => {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+        })
+    )
+    let stderr = ""
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString("utf8")).slice(-16_384)
+    })
+    const exited = new Promise<number | null>((resolve) => {
+      child.on("error", (error) => {
+        stderr += `\n${error.message}`
+        resolve(-1)
+      })
+      child.on("close", (code) => resolve(code))
+    })
+    const stdout = Stream.fromAsyncIterable(
+      child.stdout as AsyncIterable<Buffer>,
+      (cause) => new VideoDecodeFailed({ detail: `reading ffmpeg output: ${String(cause)}`, stderr: tail(stderr) })
+    ).pipe(Stream.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)))
+    return {
+      stdout,
+      exit: Effect.promise(() => exited).pipe(Effect.map((code) => ({ code, stderr })))
+    }
+  })
+
+/** Runs ffmpeg to completion and returns its stderr (for `-i` probes, which exit non-zero by design). */
+const probeFile = (binary: string, demuxer: string, path: string, format: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const run = yield* ffmpeg(binary, inputArgs(demuxer, path))
+      yield* Stream.runDrain(run.stdout)
+      const { code, stderr } = yield* run.exit.pipe(
+        Effect.timeoutFail({
+          duration: "30 seconds",
+          onTimeout: () => new VideoDecodeFailed({ detail: "ffmpeg probe timed out", stderr: "" })
+        })
+      )
+      if (code === -1) return yield* new VideoDecodeFailed({ detail: "cannot run ffmpeg", stderr: tail(stderr) })
+      const probe = parseProbe(stderr)
+      if (probe === undefined) {
+        return yield* new CorruptMedia({ format, detail: tail(stderr, 1) || "no video stream" })
+      }
+      return probe
+    })
+  )
+
+/** Rasters from a PPM byte stream. */
+const ppmFrames = (bytes: Stream.Stream<Uint8Array, VideoDecodeFailed>) =>
+  Stream.suspend(() => {
+    const reader = new PpmReader()
+    return bytes.pipe(
+      Stream.mapChunksEffect((chunks) =>
+        Effect.try({
+          try: () => Chunk.fromIterable(Chunk.toReadonlyArray(chunks).flatMap((c) => reader.push(c))),
+          catch: (cause) => new VideoDecodeFailed({ detail: `bad frame stream: ${String(cause)}`, stderr: "" })
+        })
+      )
+    )
+  })
+
+/** Options for opening a medium. */
+export interface OpenOptions extends Sampling {
+  readonly maxPixels: number
+  readonly maxBytes: number
+  readonly ffmpegPath?: string | undefined
+  /** Size at which frames are wanted, from the medium's (rotated) size. */
+  readonly frameSize: (width: number, height: number) => { readonly width: number; readonly height: number }
+  /** Also deliver each frame at crop resolution. */
+  readonly crops: boolean
+}
+
+/** Scale and size of the crop-resolution copy of a `width` x `height` medium. */
+export const fullSize = (width: number, height: number) => {
+  const scale = Math.min(1, maxCropSourceSide / Math.max(width, height))
+  return { scale, width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) }
+}
+
+/** Splits a frame made of the search frame (padded to the full width) stacked over the full frame. */
+export const unstack = (
+  stacked: ImageDecoder.Raster,
+  small: { readonly width: number; readonly height: number }
+): { readonly raster: ImageDecoder.Raster; readonly full: ImageDecoder.Raster } => {
+  const data = new Uint8Array(small.width * small.height * 3)
+  for (let y = 0; y < small.height; y++) {
+    data.set(stacked.data.subarray(y * stacked.width * 3, (y * stacked.width + small.width) * 3), y * small.width * 3)
+  }
+  return {
+    raster: { data, width: small.width, height: small.height },
+    full: {
+      data: stacked.data.subarray(small.height * stacked.width * 3),
+      width: stacked.width,
+      height: stacked.height - small.height
+    }
+  }
+}
+
+const videoFile = (
+  path: string,
+  format: "mp4" | "mov" | "webm" | "mkv",
+  options: OpenOptions
+): Effect.Effect<Source, DetectorError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const binary = locateFfmpeg(options.ffmpegPath)
+    if (binary === undefined) {
+      return yield* new VideoDecodeFailed({
+        detail: "ffmpeg not found: install it (apt-get install ffmpeg) or set FACEDET_FFMPEG_PATH",
+        stderr: ""
+      })
+    }
+    const demuxer = demuxers[format]
+    const probe = yield* probeFile(binary, demuxer, path, format)
+    const rotated = probe.rotation === 90 || probe.rotation === 270
+    const width = rotated ? probe.height : probe.width
+    const height = rotated ? probe.width : probe.height
+    if (width * height > options.maxPixels) {
+      return yield* new MediaTooLarge({ reason: "pixels", limit: options.maxPixels, actual: width * height })
+    }
+    if (probe.durationMs !== undefined && probe.durationMs > options.maxDurationMs) {
+      return yield* new MediaTooLarge({ reason: "duration", limit: options.maxDurationMs, actual: probe.durationMs })
+    }
+    const fps = effectiveFps(probe.durationMs ?? 0, options)
+    const size = options.frameSize(width, height)
+    const full = fullSize(width, height)
+    // With crops, one output carries both sizes (search frame padded to the full width, stacked on the full frame):
+    // two pipes could deadlock when ffmpeg blocks on the one we are not reading.
+    const filter = options.crops
+      ? `[0:v:0]fps=${fps},split=2[a][b];[a]scale=${size.width}:${size.height}:flags=lanczos,pad=${full.width}:${size.height}:0:0[top];[b]scale=${full.width}:${full.height}:flags=bicubic[bottom];[top][bottom]vstack[out]`
+      : `[0:v:0]fps=${fps},scale=${size.width}:${size.height}:flags=lanczos[out]`
+    const args = [
+      ...inputArgs(demuxer, path).slice(0, -4),
+      "-t",
+      String(options.maxDurationMs / 1000),
+      ...inputArgs(demuxer, path).slice(-4),
+      "-an",
+      "-sn",
+      "-dn",
+      "-threads",
+      "1",
+      "-filter_threads",
+      "1",
+      "-filter_complex",
+      filter,
+      "-map",
+      "[out]",
+      "-frames:v",
+      String(options.maxFrames),
+      "-f",
+      "image2pipe",
+      "-c:v",
+      "ppm",
+      "-loglevel",
+      "error",
+      "pipe:1"
+    ]
+    const frames: Stream.Stream<Frame, DetectorError> = Stream.unwrapScoped(
+      Effect.gen(function* () {
+        const run = yield* ffmpeg(binary, args)
+        const decoded = ppmFrames(run.stdout).pipe(
+          Stream.zipWithIndex,
+          Stream.map(([raster, index]): Frame => {
+            const timeMs = Math.round((index * 1000) / fps)
+            return options.crops
+              ? { index, timeMs, ...unstack(raster, size) }
+              : { index, timeMs, raster, full: undefined }
+          })
+        )
+        const checkExit = Stream.fromEffect(
+          run.exit.pipe(
+            Effect.flatMap(({ code, stderr }) =>
+              code === 0
+                ? Effect.void
+                : new VideoDecodeFailed({
+                    detail: `ffmpeg exited with code ${code}`,
+                    stderr: tail(stderr),
+                    ...(code === null ? {} : { exitCode: code })
+                  })
+            )
+          )
+        ).pipe(Stream.drain)
+        return Stream.concat(decoded, checkExit)
+      })
+    )
+    return { format, width, height, durationMs: probe.durationMs ?? 0, fps, frames, fullScale: full.scale }
+  })
+
+const animation = (bytes: Uint8Array, options: OpenOptions): Effect.Effect<Source, DetectorError> =>
+  Effect.gen(function* () {
+    const limits = { maxPixels: options.maxPixels, maxBytes: options.maxBytes }
+    const info = yield* ImageDecoder.probe(bytes, limits)
+    if (info.format !== "gif" && info.format !== "webp") {
+      return yield* new UnsupportedMedia({ detected: info.format, reason: "a still image: use detectImage" })
+    }
+    if (info.pages > maxAnimationFrames) {
+      return yield* new MediaTooLarge({ reason: "frames", limit: maxAnimationFrames, actual: info.pages })
+    }
+    const durationMs = Array.from({ length: info.pages }, (_, i) => playedDelay(info.delays[i] ?? 100)).reduce(
+      (a, b) => a + b,
+      0
+    )
+    if (info.pages > 1 && durationMs > options.maxDurationMs) {
+      return yield* new MediaTooLarge({ reason: "duration", limit: options.maxDurationMs, actual: durationMs })
+    }
+    const samples = samplePages(info.delays, info.pages, options)
+    const size = options.frameSize(info.width, info.height)
+    const full = fullSize(info.width, info.height)
+    const frames = Stream.fromIterable(samples).pipe(
+      Stream.zipWithIndex,
+      Stream.mapEffect(([sample, index]) =>
+        options.crops
+          ? ImageDecoder.render(
+              bytes,
+              info,
+              { width: full.width, height: full.height, page: sample.page },
+              limits
+            ).pipe(
+              Effect.flatMap((fullRaster) =>
+                ImageDecoder.resize(fullRaster, size.width, size.height).pipe(
+                  Effect.map((raster): Frame => ({ raster, full: fullRaster, index, timeMs: sample.timeMs }))
+                )
+              )
+            )
+          : ImageDecoder.render(bytes, info, { ...size, page: sample.page }, limits).pipe(
+              Effect.map((raster): Frame => ({ raster, full: undefined, index, timeMs: sample.timeMs }))
+            )
+      )
+    )
+    return {
+      format: info.format,
+      width: info.width,
+      height: info.height,
+      durationMs: info.pages > 1 ? durationMs : 0,
+      fps: effectiveFps(durationMs, options),
+      frames,
+      fullScale: full.scale
+    }
+  })
+
+/** Opens a local file, sniffing its format from its first bytes. */
+export const openFile = (path: string, options: OpenOptions): Effect.Effect<Source, DetectorError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const head = yield* Effect.tryPromise({
+      try: async () => {
+        const file = await open(path, "r")
+        try {
+          const buffer = new Uint8Array(MediaFormat.headerLength)
+          const { bytesRead } = await file.read(buffer, 0, buffer.length, 0)
+          return { head: buffer.subarray(0, bytesRead), size: (await file.stat()).size }
+        } finally {
+          await file.close()
+        }
+      },
+      catch: (cause) => new UnsupportedMedia({ detected: "unreadable file", reason: String(cause) })
+    })
+    if (head.size > options.maxBytes) {
+      return yield* new MediaTooLarge({ reason: "bytes", limit: options.maxBytes, actual: head.size })
+    }
+    const sniffed = MediaFormat.sniff(head.head)
+    if (sniffed.kind === "unsupported") return yield* new UnsupportedMedia({ detected: sniffed.detected })
+    if (sniffed.kind === "video") return yield* videoFile(path, sniffed.format, options)
+    if (sniffed.format !== "gif" && sniffed.format !== "webp") {
+      return yield* new UnsupportedMedia({ detected: sniffed.format, reason: "a still image: use detectImage" })
+    }
+    const bytes = yield* Effect.tryPromise({
+      try: () => readFile(path),
+      catch: (cause) => new UnsupportedMedia({ detected: "unreadable file", reason: String(cause) })
+    })
+    return yield* animation(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), options)
+  })
