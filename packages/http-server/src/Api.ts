@@ -1,0 +1,455 @@
+/**
+ * The HTTP API: crun.ai's face-detection calls, facedet's compatible extensions (long-poll, idempotency keys,
+ * uploads), the crop links and the operational endpoints. Each route is an Effect from a request to a response;
+ * every answer is the envelope `{code, message, data}` with the HTTP status equal to `code`, and no error ever
+ * carries a stack trace.
+ *
+ * Routing rules: paths are matched exactly (no trailing-slash or case folding, like crun.ai); an unknown path, or a
+ * known path with the wrong method, is a 404 envelope. Everything under `/api/` needs an API key and counts against
+ * the key's rate limit. `/healthz`, `/readyz`, `/metrics` and `/openapi.json` are open because probes and scrapers
+ * carry no keys and they expose no user data; crop links are open because crun.ai's links are plain URLs that a
+ * swap (or a browser) fetches without a key, and they are protected instead by 190-bit random tokens and a one-hour
+ * life.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+import { join } from "node:path"
+import * as DetectTask from "@facedet/core/DetectTask"
+import * as Endpoints from "@facedet/core/Endpoints"
+import * as FaceDetError from "@facedet/core/FaceDetError"
+import * as OpenApi from "@facedet/core/OpenApi"
+import * as PollPolicy from "@facedet/core/PollPolicy"
+import * as TaskId from "@facedet/core/TaskId"
+import * as Timestamp from "@facedet/core/Timestamp"
+import * as Wire from "@facedet/core/Wire"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type { ApiKeys } from "./ApiKeys.js"
+import * as Body from "./internal/body.js"
+import type * as DataDir from "./internal/dataDir.js"
+import type { Request, Response } from "./internal/httpEdge.js"
+import * as Json from "./internal/json.js"
+import type * as Signals from "./internal/signals.js"
+import type { Kind, Task } from "./JobStore.js"
+import type { JobStore } from "./JobStore.js"
+import type * as MediaFetcher from "./MediaFetcher.js"
+import { accepts, describe, imageFormats, sniff } from "./MediaFetcher.js"
+import type { Metrics } from "./Metrics.js"
+import type { RateLimiter } from "./RateLimiter.js"
+import type { ServerConfig } from "./ServerConfig.js"
+
+/** What the routes need. */
+export interface Deps {
+  readonly config: ServerConfig
+  readonly store: JobStore["Type"]
+  readonly fetcher: MediaFetcher.Service
+  readonly apiKeys: ApiKeys
+  readonly limiter: RateLimiter
+  readonly metrics: Metrics
+  readonly signals: Signals.TaskSignals
+  readonly layout: DataDir.Layout
+  /** The origin (and path prefix) of links, without a trailing slash. */
+  readonly publicUrl: () => string
+  /** A task was queued. */
+  readonly wake: () => void
+  readonly draining: () => boolean
+}
+
+const jsonHeaders = { "content-type": "application/json; charset=utf-8", [PollPolicy.longPoll.header]: "30" } as const
+const maxWaitSeconds = Duration.toSeconds(PollPolicy.longPoll.maxWait)
+const drainRetryAfterSeconds = 5
+const queueFullRetryAfterSeconds = 5
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/
+const uploadPath = /^\/uploads\/([A-Za-z0-9]{32})$/
+const facePath = /^\/faces\/([A-Za-z0-9]{32})\.jpg$/
+
+const json = (status: number, body: unknown, route: string, extra: Record<string, string> = {}): Response => ({
+  status,
+  headers: { ...jsonHeaders, ...extra },
+  body: JSON.stringify(body),
+  route
+})
+
+const ok = (data: unknown, route: string): Response => json(200, { code: 200, message: "success", data }, route)
+
+/** The envelope answer for an API error: status = code, `Retry-After` when the error says how long to wait. */
+export const errorResponse = (error: FaceDetError.FaceDetError, route: string, close = false): Response => {
+  const envelope = FaceDetError.toEnvelope(error)
+  const retryAfterMs = "retryAfterMs" in error ? error.retryAfterMs : undefined
+  const extra: Record<string, string> =
+    retryAfterMs === undefined
+      ? {}
+      : { [Endpoints.headers.retryAfter]: String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
+  return { ...json(envelope.code, envelope, route, extra), ...(close ? { close: true } : {}) }
+}
+
+const invalid = (message: string, path = "") =>
+  new FaceDetError.ValidationError({ message, issues: [{ path, message }] })
+
+/** The wire status of a task: a task claimed once stays `processing` even if requeued (statuses never go back). */
+export const wireStatus = (task: Task): "starting" | "processing" | "succeeded" | "failed" => {
+  switch (task.state) {
+    case "queued":
+      return task.startedAt === undefined ? "starting" : "processing"
+    case "running":
+      return "processing"
+    default:
+      return task.state
+  }
+}
+
+/** The `data` of a result answer, exactly as crun.ai spells it, plus facedet's optional face fields. */
+export const resultData = (task: Task, publicUrl: string): DetectTask.ResultData => {
+  const status = wireStatus(task)
+  const result =
+    status === "succeeded"
+      ? {
+          id: task.detectId ?? "",
+          status: "succeed",
+          type: "face_detect",
+          hair_id: null,
+          faces: (task.faces ?? []).map((f) => ({
+            id: f.id,
+            link: `${publicUrl}/faces/${f.token}.jpg`,
+            box: [...f.box] as [number, number, number, number],
+            score: f.score,
+            landmarks: f.landmarks as Record<string, [number, number]>,
+            ...(f.firstSeenMs !== undefined ? { first_seen_ms: f.firstSeenMs } : {}),
+            ...(f.lastSeenMs !== undefined ? { last_seen_ms: f.lastSeenMs } : {})
+          })),
+          started_at: task.startedAt === undefined ? null : Timestamp.format(task.startedAt),
+          finished_at: task.finishedAt === undefined ? null : Timestamp.format(task.finishedAt),
+          error: null
+        }
+      : null
+  return {
+    detect_task_id: task.id,
+    status,
+    result,
+    error: status === "failed" ? (task.error ?? { code: "Detect.Internal", message: "failed" }) : null
+  }
+}
+
+/** The request handler of a server. */
+export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
+  const { config, store, metrics } = deps
+  let openApiText: string | undefined
+  const openApi = () =>
+    (openApiText ??= JSON.stringify(
+      OpenApi.document({ title: "facedet server (crun.ai-compatible face detection)", servers: [deps.publicUrl()] })
+    ))
+
+  const storeFailure = (route: string) => (e: { readonly message: string }) =>
+    Effect.succeed(errorResponse(new FaceDetError.ServerError({ message: `internal error: ${e.message}` }), route))
+
+  const uploadToken = (url: string): string | undefined => uploadTokenOf(deps.publicUrl(), url)
+
+  const readJson = (request: Request, route: string): Effect.Effect<unknown, Response> =>
+    Body.read(request.raw, config.maxJsonBytes).pipe(
+      Effect.mapError((e) =>
+        errorResponse(
+          invalid(e._tag === "BodyTooLarge" ? `the JSON body is larger than ${config.maxJsonBytes} bytes` : e.message),
+          route,
+          true
+        )
+      ),
+      Effect.flatMap((buffer) => {
+        const parsed = Json.parse(buffer.toString("utf8"))
+        return parsed.ok ? Effect.succeed(parsed.value) : Effect.fail(errorResponse(invalid(parsed.message), route))
+      })
+    )
+
+  const create = (request: Request, owner: string, kind: Kind, route: string) =>
+    Effect.gen(function* () {
+      if (deps.draining()) {
+        return errorResponse(
+          new FaceDetError.ServiceUnavailable({
+            message: "the server is shutting down and takes no new tasks; retry shortly",
+            retryAfterMs: drainRetryAfterSeconds * 1000
+          }),
+          route,
+          true
+        )
+      }
+      const idempotencyKey = request.headers[Endpoints.headers.idempotencyKey]
+      if (
+        idempotencyKey !== undefined &&
+        (typeof idempotencyKey !== "string" || !idempotencyKeyPattern.test(idempotencyKey))
+      ) {
+        return errorResponse(
+          invalid("Idempotency-Key must be 1..255 printable ASCII characters", "Idempotency-Key"),
+          route,
+          true
+        )
+      }
+      const body = yield* readJson(request, route)
+      const decoded =
+        kind === "image"
+          ? Either.map(Wire.decodeRequest(DetectTask.CreateImageBody, body), (b) => b.image_url)
+          : Either.map(Wire.decodeRequest(DetectTask.CreateVideoBody, body), (b) => b.video_url)
+      if (Either.isLeft(decoded)) return errorResponse(decoded.left, route)
+      const field = kind === "image" ? "image_url" : "video_url"
+      const url = decoded.right
+      const token = uploadToken(url)
+      if (token !== undefined) {
+        const file = yield* store.getMedia(token)
+        if (Option.isNone(file) || file.value.kind !== "upload") {
+          return errorResponse(
+            invalid(`${field}: this upload URL is unknown or has expired (uploads last one hour)`, field),
+            route
+          )
+        }
+      } else {
+        const checked = deps.fetcher.checkUrl(url)
+        if (Either.isLeft(checked)) return errorResponse(invalid(`${field}: ${checked.left.message}`, field), route)
+      }
+      const created = yield* store.create({
+        id: TaskId.makeDetectTaskId((n) => crypto.getRandomValues(new Uint8Array(n))),
+        kind,
+        mediaUrl: url,
+        owner,
+        idempotencyKey,
+        requestHash:
+          idempotencyKey === undefined ? undefined : createHash("sha256").update(`${kind}\n${url}`).digest("hex"),
+        queueLimit: config.queueSize
+      })
+      if (created.created) {
+        metrics.taskCreated(kind)
+        deps.wake()
+      }
+      return ok({ detect_task_id: created.task.id }, route)
+    }).pipe(
+      Effect.catchTags({
+        QueueFull: (e) =>
+          Effect.succeed(
+            errorResponse(
+              new FaceDetError.RateLimited({ message: e.message, retryAfterMs: queueFullRetryAfterSeconds * 1000 }),
+              route
+            )
+          ),
+        IdempotencyConflict: (e) => Effect.succeed(errorResponse(invalid(e.message, "Idempotency-Key"), route)),
+        StoreError: storeFailure(route)
+      }),
+      Effect.merge
+    )
+
+  const result = (request: Request, owner: string, route: string) =>
+    Effect.gen(function* () {
+      const id = request.query.get("detect_task_id")
+      if (id === null || id.trim() === "") {
+        return errorResponse(invalid("detect_task_id is required", "detect_task_id"), route)
+      }
+      const waitText = request.query.get("wait")
+      let waitSeconds = 0
+      if (waitText !== null) {
+        waitSeconds = /^\d+(\.\d+)?$/.test(waitText) ? Number(waitText) : Number.NaN
+        if (!(waitSeconds >= 0 && waitSeconds <= maxWaitSeconds)) {
+          return errorResponse(invalid(`wait must be a number of seconds from 0 to ${maxWaitSeconds}`, "wait"), route)
+        }
+      }
+      const found = yield* store.get(id)
+      // Another key's task is as unknown as a missing one.
+      if (Option.isNone(found) || found.value.owner !== owner) {
+        return errorResponse(new FaceDetError.NotFound({ message: `no detection task ${id}` }), route)
+      }
+      let task = found.value
+      if (waitSeconds > 0 && task.state !== "succeeded" && task.state !== "failed") {
+        const until = (yield* Clock.currentTimeMillis) + waitSeconds * 1000
+        while (task.state !== "succeeded" && task.state !== "failed" && !deps.draining()) {
+          const left = until - (yield* Clock.currentTimeMillis)
+          if (left <= 0) break
+          // Re-read at least every 5 s: completions from another process (or a missed signal) are still seen.
+          yield* deps.signals.wait(task.id, Math.min(left, 5000))
+          const again = yield* store.get(id)
+          if (Option.isNone(again)) break
+          task = again.value
+        }
+      }
+      return ok(resultData(task, deps.publicUrl()), route)
+    }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
+
+  const upload = (request: Request, route: string) =>
+    Effect.gen(function* () {
+      if (deps.draining()) {
+        return errorResponse(
+          new FaceDetError.ServiceUnavailable({
+            message: "the server is shutting down; retry shortly",
+            retryAfterMs: drainRetryAfterSeconds * 1000
+          }),
+          route,
+          true
+        )
+      }
+      const limit = Math.max(config.maxImageBytes, config.maxVideoBytes)
+      const token = TaskId.makeToken((n) => crypto.getRandomValues(new Uint8Array(n)))
+      const path = join(deps.layout.uploads, token)
+      const stored = yield* Body.toFile(request.raw, path, limit).pipe(
+        Effect.mapError((e) =>
+          errorResponse(
+            invalid(e._tag === "BodyTooLarge" ? `the upload is larger than ${limit} bytes` : e.message, "body"),
+            route,
+            true
+          )
+        )
+      )
+      const format = sniff(stored.head)
+      const refuse = (message: string) =>
+        Effect.sync(() => {
+          Body.remove(path)
+          return errorResponse(invalid(message, "body"), route)
+        })
+      if (stored.size === 0) return yield* refuse("the upload is empty")
+      if (format === undefined) {
+        return yield* refuse(`the upload is not a supported image or video (it looks like ${describe(stored.head)})`)
+      }
+      if (!accepts("video", format) && imageFormats.has(format) && stored.size > config.maxImageBytes) {
+        return yield* refuse(`the image is larger than ${config.maxImageBytes} bytes`)
+      }
+      const now = yield* Clock.currentTimeMillis
+      const expiresAt = now + config.mediaTtlMs
+      yield* store
+        .putMedia({
+          token,
+          kind: "upload",
+          path: join("uploads", token),
+          contentType: imageFormats.has(format) ? `image/${format}` : `video/${format}`,
+          size: stored.size,
+          expiresAt
+        })
+        .pipe(Effect.tapError(() => Effect.sync(() => Body.remove(path))))
+      return ok(
+        {
+          url: `${deps.publicUrl()}/uploads/${token}`,
+          format,
+          size: stored.size,
+          expires_at: Timestamp.format(expiresAt)
+        },
+        route
+      )
+    }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
+
+  const face = (token: string, route: string) =>
+    store.getMedia(token).pipe(
+      Effect.map(
+        Option.match({
+          onNone: () =>
+            errorResponse(
+              new FaceDetError.NotFound({ message: "this face link has expired or does not exist" }),
+              route
+            ),
+          onSome: (file): Response =>
+            file.kind !== "crop"
+              ? errorResponse(
+                  new FaceDetError.NotFound({ message: "this face link has expired or does not exist" }),
+                  route
+                )
+              : {
+                  status: 200,
+                  headers: {
+                    "content-type": "image/jpeg",
+                    "cache-control": "private, max-age=3600",
+                    "x-content-type-options": "nosniff"
+                  },
+                  body: { file: join(deps.layout.root, file.path), size: file.size },
+                  route
+                }
+        })
+      ),
+      Effect.catchTag("StoreError", storeFailure(route))
+    )
+
+  const notFound = (request: Request) =>
+    errorResponse(new FaceDetError.NotFound({ message: `no route for ${request.method} ${request.path}` }), "unmatched")
+
+  const api = (request: Request) =>
+    Effect.gen(function* () {
+      const route = routeOf(request)
+      const key = request.headers[Endpoints.headers.apiKey]
+      const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
+      if (owner === undefined) {
+        return errorResponse(
+          new FaceDetError.Unauthorized({
+            message: key === undefined ? "missing API key: send it in the x-api-key header" : "invalid API key"
+          }),
+          route,
+          true
+        )
+      }
+      const waitMs = deps.limiter.take(owner, yield* Clock.currentTimeMillis)
+      if (waitMs > 0) {
+        return errorResponse(
+          new FaceDetError.RateLimited({ message: "rate limit exceeded for this API key", retryAfterMs: waitMs }),
+          route,
+          true
+        )
+      }
+      const { method, path } = request
+      const { paths } = Endpoints
+      if (path === paths.result && method === "GET") return yield* result(request, owner, route)
+      if (path === paths.createImage && method === "POST") return yield* create(request, owner, "image", route)
+      if (path === paths.createVideo && method === "POST") return yield* create(request, owner, "video", route)
+      if (path === paths.upload && method === "POST") return yield* upload(request, route)
+      if ((path === paths.createTask && method === "POST") || (path === paths.taskInfo && method === "GET")) {
+        return errorResponse(
+          new FaceDetError.FeatureDisabled({
+            message: "face swapping (CreateTask, TaskInfo) is not available on this server: it only detects faces"
+          }),
+          route,
+          true
+        )
+      }
+      return notFound(request)
+    })
+
+  return (request) => {
+    const { method, path } = request
+    if (path.startsWith("/api/")) return api(request)
+    if (method === "GET") {
+      const faceMatch = facePath.exec(path)
+      if (faceMatch) return face(faceMatch[1]!, "/faces/:token.jpg")
+      switch (path) {
+        case "/healthz":
+          return Effect.succeed(ok({ status: "ok" }, path))
+        case "/readyz":
+          return deps.draining()
+            ? Effect.succeed(
+                errorResponse(
+                  new FaceDetError.ServiceUnavailable({
+                    message: "draining for shutdown",
+                    retryAfterMs: drainRetryAfterSeconds * 1000
+                  }),
+                  path
+                )
+              )
+            : Effect.map(store.depth, (depth) => ok({ status: "ready", ...depth }, path)).pipe(
+                Effect.catchTag("StoreError", storeFailure(path))
+              )
+        case "/metrics":
+          return Effect.map(store.depth, (depth) => ({
+            status: 200,
+            headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+            body: metrics.render(depth),
+            route: path
+          })).pipe(Effect.catchTag("StoreError", storeFailure(path)))
+        case "/openapi.json":
+          return Effect.succeed({ status: 200, headers: jsonHeaders, body: openApi(), route: path })
+      }
+    }
+    return Effect.succeed(notFound(request))
+  }
+}
+
+const knownRoutes: ReadonlySet<string> = new Set(Object.values(Endpoints.paths))
+
+/** The metrics label of an API path: the path itself when it is a known route, else "unmatched". */
+const routeOf = (request: Request): string => (knownRoutes.has(request.path) ? request.path : "unmatched")
+
+/** Recognises this server's upload URLs (exact origin and path); the token, or undefined. */
+export const uploadTokenOf = (publicUrl: string, url: string): string | undefined => {
+  if (!url.startsWith(`${publicUrl}/uploads/`)) return undefined
+  return uploadPath.exec(url.slice(publicUrl.length))?.[1]
+}

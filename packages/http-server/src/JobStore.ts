@@ -1,0 +1,196 @@
+/**
+ * The durable queue and record of detection tasks, and of the files they own (face crops, uploads).
+ *
+ * The interface is shaped for two adapters: the embedded SQLite one (`SqliteJobStore`, one server process per data
+ * directory) and a PostgreSQL one for several processes sharing a database (a later issue). Both follow the same
+ * rules, so the workers and the HTTP API never know which one runs:
+ *
+ * - `create` persists a task before the caller answers, and checks the queue bound and the idempotency key in the
+ *   same transaction.
+ * - `claim` hands a queued task to one worker with a lease and a fencing token (`fence`, incremented on every
+ *   claim). PostgreSQL: `UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING`; SQLite: the
+ *   same inside one write transaction.
+ * - Every later write (`heartbeat`, `complete`, `fail`, `release`) names the claim and succeeds only while the
+ *   lease is still that claim's; otherwise it fails with `LeaseLost`, so a worker that lost its lease (paused,
+ *   partitioned, presumed dead) can never overwrite the task's new owner or finish it twice.
+ * - `requeueExpired` returns tasks whose lease ran out (their worker died) to the queue, or fails them once they
+ *   used up their attempts. Timestamps come from the adapter's clock (Effect's `Clock` for SQLite; the database's
+ *   `now()` for PostgreSQL).
+ *
+ * @since 0.1.0
+ */
+import type { TaskError } from "@facedet/core/DetectTask"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+
+/** What a task detects faces in. */
+export type Kind = "image" | "video"
+
+/**
+ * Where a task is. `queued` tasks wait for a worker (`running` ones have one); a task that was claimed once and is
+ * queued again (its worker died) keeps showing `processing` on the wire, since statuses never go backwards.
+ */
+export type State = "queued" | "running" | "succeeded" | "failed"
+
+/** A face as stored with a succeeded task; `token` names its crop file (the link is built from it). */
+export interface StoredFace {
+  readonly id: number
+  readonly token: string
+  readonly box: readonly [number, number, number, number]
+  readonly score: number
+  readonly landmarks: Readonly<Record<string, readonly [number, number]>>
+  readonly firstSeenMs?: number
+  readonly lastSeenMs?: number
+}
+
+/** A detection task. Times are epoch milliseconds. */
+export interface Task {
+  readonly id: string
+  readonly kind: Kind
+  readonly mediaUrl: string
+  /** Which API key created it (a key id, never the key). */
+  readonly owner: string
+  readonly state: State
+  readonly attempts: number
+  readonly createdAt: number
+  /** When a worker first claimed it. */
+  readonly startedAt: number | undefined
+  readonly finishedAt: number | undefined
+  /** The detect_id of a succeeded task. */
+  readonly detectId: string | undefined
+  readonly faces: ReadonlyArray<StoredFace> | undefined
+  readonly error: TaskError | undefined
+  /** Succeeded tasks: when the detect_id and crops expire. */
+  readonly mediaExpiresAt: number | undefined
+}
+
+/** A worker's hold on a task: every write about the task must present it. */
+export interface Claim {
+  readonly task: Task
+  readonly workerId: string
+  /** Fencing token: increases with every claim of this task. */
+  readonly fence: number
+}
+
+/** A new task. */
+export interface CreateInput {
+  readonly id: string
+  readonly kind: Kind
+  readonly mediaUrl: string
+  readonly owner: string
+  /** `Idempotency-Key`, scoped to `owner`; kept as long as the task record. */
+  readonly idempotencyKey?: string | undefined
+  /** A digest of the request body, compared when the idempotency key is reused. */
+  readonly requestHash?: string | undefined
+  /** Past this many queued or running tasks, `create` fails with `QueueFull`. */
+  readonly queueLimit: number
+}
+
+/** The outcome of a create: the task, and whether it is new or an idempotent replay. */
+export interface Created {
+  readonly task: Task
+  readonly created: boolean
+}
+
+/** A file the store tracks: a face crop or an upload, reachable by an unguessable token until it expires. */
+export interface MediaFile {
+  readonly token: string
+  readonly kind: "crop" | "upload"
+  /** Path relative to the data directory. */
+  readonly path: string
+  readonly contentType: string
+  readonly size: number
+  readonly expiresAt: number
+  /** The task that produced it (crops). */
+  readonly taskId?: string | undefined
+}
+
+/** A successful detection to record. */
+export interface Success {
+  readonly detectId: string
+  readonly faces: ReadonlyArray<StoredFace>
+  /** The crop files, registered in the same transaction as the result. */
+  readonly crops: ReadonlyArray<Omit<MediaFile, "expiresAt" | "kind">>
+  /** How long the detect_id and its crops live. */
+  readonly ttlMs: number
+}
+
+/** Counts for the metrics and the queue bound. */
+export interface Depth {
+  readonly queued: number
+  readonly running: number
+}
+
+/** What a sweep removed; `files` are paths (relative to the data directory) the caller deletes from disk. */
+export interface Swept {
+  readonly tasks: number
+  readonly files: ReadonlyArray<string>
+}
+
+/** The store itself failed (disk, corruption, a closed store). Never the user's fault: a 500, logged. */
+export class StoreError extends Data.TaggedError("StoreError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    const detail = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `job store ${this.operation} failed: ${detail}`
+  }
+}
+
+/** The queue holds `limit` tasks already; try again later. */
+export class QueueFull extends Data.TaggedError("QueueFull")<{ readonly limit: number; readonly depth: number }> {
+  override get message(): string {
+    return `the queue is full (${this.depth} tasks waiting or running, limit ${this.limit}); try again later`
+  }
+}
+
+/** The idempotency key was used before with a different request body. */
+export class IdempotencyConflict extends Data.TaggedError("IdempotencyConflict")<{
+  readonly key: string
+  readonly taskId: string
+}> {
+  override get message(): string {
+    return "this Idempotency-Key was already used with a different request body"
+  }
+}
+
+/** The claim no longer holds the task (its lease expired and another worker took it, or the task ended). */
+export class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly taskId: string; readonly fence: number }> {
+  override get message(): string {
+    return `task ${this.taskId}: lease ${this.fence} is no longer held`
+  }
+}
+
+/** The store's operations. */
+export interface Service {
+  readonly create: (input: CreateInput) => Effect.Effect<Created, QueueFull | IdempotencyConflict | StoreError>
+  readonly get: (id: string) => Effect.Effect<Option.Option<Task>, StoreError>
+  /** The oldest queued task, leased to `workerId` for `leaseMs`. */
+  readonly claim: (workerId: string, leaseMs: number) => Effect.Effect<Option.Option<Claim>, StoreError>
+  /** Extends the lease. */
+  readonly heartbeat: (claim: Claim, leaseMs: number) => Effect.Effect<void, LeaseLost | StoreError>
+  readonly complete: (claim: Claim, success: Success) => Effect.Effect<Task, LeaseLost | StoreError>
+  readonly fail: (claim: Claim, error: TaskError) => Effect.Effect<Task, LeaseLost | StoreError>
+  /** Gives the task back to the queue without counting the attempt against it (graceful shutdown). */
+  readonly release: (claim: Claim) => Effect.Effect<void, LeaseLost | StoreError>
+  /**
+   * Requeues tasks whose lease expired (or fails them with `Detect.Internal` when they used `maxAttempts`); returns
+   * the tasks it touched.
+   */
+  readonly requeueExpired: (maxAttempts: number) => Effect.Effect<ReadonlyArray<Task>, StoreError>
+  readonly depth: Effect.Effect<Depth, StoreError>
+  readonly putMedia: (file: MediaFile) => Effect.Effect<void, StoreError>
+  /** A file that has not expired. */
+  readonly getMedia: (token: string) => Effect.Effect<Option.Option<MediaFile>, StoreError>
+  /**
+   * Deletes expired files' records and task records that ended more than `retentionMs` ago; returns the file paths
+   * to remove from disk.
+   */
+  readonly sweep: (retentionMs: number) => Effect.Effect<Swept, StoreError>
+}
+
+/** The job store. */
+export class JobStore extends Context.Tag("@facedet/http-server/JobStore")<JobStore, Service>() {}

@@ -1,0 +1,116 @@
+/**
+ * The server's Prometheus metrics, rendered in the text exposition format (version 0.0.4) at `GET /metrics`:
+ *
+ * - `facedet_tasks_total{kind, outcome}`: tasks that ended (`succeeded`, or the failure code, e.g.
+ *   `FaceSwap.Detect.Failed`), plus `facedet_tasks_created_total{kind}`;
+ * - `facedet_queue_depth{state}`: tasks queued and running (read from the store at scrape time);
+ * - `facedet_detection_seconds{kind}`: time from claim to result, a histogram;
+ * - `facedet_http_request_duration_seconds{route, code}`: a histogram per route template and answered code.
+ *
+ * Hand-rolled rather than `prom-client`: four metric families, no dependency, and recording stays a few array
+ * increments on the request path.
+ *
+ * @since 0.1.0
+ */
+
+const httpBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const detectionBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
+
+class Histogram {
+  readonly counts: Array<number>
+  sum = 0
+  count = 0
+  constructor(readonly buckets: ReadonlyArray<number>) {
+    this.counts = new Array(buckets.length).fill(0)
+  }
+  observe(seconds: number): void {
+    this.sum += seconds
+    this.count += 1
+    for (let i = 0; i < this.buckets.length; i++) {
+      if (seconds <= this.buckets[i]!) {
+        this.counts[i]! += 1
+        return
+      }
+    }
+  }
+}
+
+const escape = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
+const labels = (l: Readonly<Record<string, string>>): string =>
+  Object.entries(l)
+    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .join(",")
+
+/** The metrics registry of one server. */
+export interface Metrics {
+  readonly taskCreated: (kind: string) => void
+  readonly taskEnded: (kind: string, outcome: string, seconds: number | undefined) => void
+  readonly httpRequest: (route: string, code: number, seconds: number) => void
+  /** The exposition text; `depth` is read by the caller from the store. */
+  readonly render: (depth: { readonly queued: number; readonly running: number }) => string
+}
+
+/** A new, empty registry. */
+export const make = (): Metrics => {
+  const created = new Map<string, number>()
+  const ended = new Map<string, { kind: string; outcome: string; n: number }>()
+  const detection = new Map<string, Histogram>()
+  const http = new Map<string, { route: string; code: number; h: Histogram }>()
+
+  const histogramLines = (name: string, l: Record<string, string>, h: Histogram, out: Array<string>) => {
+    let cumulative = 0
+    for (let i = 0; i < h.buckets.length; i++) {
+      cumulative += h.counts[i]!
+      out.push(`${name}_bucket{${labels({ ...l, le: String(h.buckets[i]) })}} ${cumulative}`)
+    }
+    out.push(`${name}_bucket{${labels({ ...l, le: "+Inf" })}} ${h.count}`)
+    out.push(`${name}_sum{${labels(l)}} ${h.sum}`)
+    out.push(`${name}_count{${labels(l)}} ${h.count}`)
+  }
+
+  return {
+    taskCreated: (kind) => created.set(kind, (created.get(kind) ?? 0) + 1),
+    taskEnded: (kind, outcome, seconds) => {
+      const key = `${kind}\u0000${outcome}`
+      const entry = ended.get(key) ?? { kind, outcome, n: 0 }
+      entry.n += 1
+      ended.set(key, entry)
+      if (seconds !== undefined) {
+        const h = detection.get(kind) ?? new Histogram(detectionBuckets)
+        detection.set(kind, h)
+        h.observe(seconds)
+      }
+    },
+    httpRequest: (route, code, seconds) => {
+      const key = `${route} ${code}`
+      const entry = http.get(key) ?? { route, code, h: new Histogram(httpBuckets) }
+      http.set(key, entry)
+      entry.h.observe(seconds)
+    },
+    render: (depth) => {
+      const out: Array<string> = []
+      out.push("# HELP facedet_tasks_created_total Detection tasks accepted, by kind.")
+      out.push("# TYPE facedet_tasks_created_total counter")
+      for (const [kind, n] of created) out.push(`facedet_tasks_created_total{${labels({ kind })}} ${n}`)
+      out.push(
+        "# HELP facedet_tasks_total Detection tasks that ended, by kind and outcome (succeeded or the error code)."
+      )
+      out.push("# TYPE facedet_tasks_total counter")
+      for (const e of ended.values())
+        out.push(`facedet_tasks_total{${labels({ kind: e.kind, outcome: e.outcome })}} ${e.n}`)
+      out.push("# HELP facedet_queue_depth Tasks waiting for a worker (queued) and being processed (running).")
+      out.push("# TYPE facedet_queue_depth gauge")
+      out.push(`facedet_queue_depth{state="queued"} ${depth.queued}`)
+      out.push(`facedet_queue_depth{state="running"} ${depth.running}`)
+      out.push("# HELP facedet_detection_seconds Time from a worker's claim to the task's result, by kind.")
+      out.push("# TYPE facedet_detection_seconds histogram")
+      for (const [kind, h] of detection) histogramLines("facedet_detection_seconds", { kind }, h, out)
+      out.push("# HELP facedet_http_request_duration_seconds HTTP request latency by route and answered code.")
+      out.push("# TYPE facedet_http_request_duration_seconds histogram")
+      for (const e of http.values()) {
+        histogramLines("facedet_http_request_duration_seconds", { route: e.route, code: String(e.code) }, e.h, out)
+      }
+      return `${out.join("\n")}\n`
+    }
+  }
+}

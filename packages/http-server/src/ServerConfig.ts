@@ -1,0 +1,249 @@
+/**
+ * The server's configuration: every setting with its environment variable, its default, and a validation that
+ * names each bad value at start (`FACEDET_PORT: expected an integer 0..65535, got "80a"`), so a typo never
+ * becomes a silently ignored default.
+ *
+ * @example
+ * ```ts
+ * import { ServerConfig } from "@facedet/http-server"
+ * import * as Either from "effect/Either"
+ *
+ * const config = ServerConfig.fromEnv(process.env, { port: 9000 })
+ * if (Either.isLeft(config)) console.error(config.left.message)
+ * ```
+ */
+import { availableParallelism } from "node:os"
+import { resolve } from "node:path"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+
+/** A validated server configuration. Durations are milliseconds, sizes bytes. */
+export interface ServerConfig {
+  /** TCP port; 0 picks a free one. `FACEDET_PORT`, default 8080. */
+  readonly port: number
+  /** Listen address. `FACEDET_HOST`, default 127.0.0.1. */
+  readonly host: string
+  /** Where the SQLite store, crops, uploads and the generated key hash live. `FACEDET_DATA_DIR`, default `./.facedet`. */
+  readonly dataDir: string
+  /** Origin used in face links and upload URLs. `FACEDET_PUBLIC_URL`, default the listen address. */
+  readonly publicUrl: string | undefined
+  /** Accepted API keys. `FACEDET_API_KEYS` (comma-separated); empty: a key is generated on first start. */
+  readonly apiKeys: ReadonlyArray<string>
+  /** Turns the fetcher's private-address check off (trusted networks, tests). `FACEDET_ALLOW_PRIVATE_URLS`. */
+  readonly allowPrivateUrls: boolean
+  /** Private blocks the fetcher may reach anyway. `FACEDET_ALLOWED_CIDRS` (comma-separated), default none. */
+  readonly allowedCidrs: ReadonlyArray<string>
+  /** Token-bucket refill per API key, requests per second; 0 turns rate limiting off. `FACEDET_RATE_LIMIT_RPS`, 20. */
+  readonly rateLimitPerSecond: number
+  /** Token-bucket size (burst) per API key. `FACEDET_RATE_LIMIT_BURST`, default 60. */
+  readonly rateLimitBurst: number
+  /** Tasks processed at once. `FACEDET_WORKERS`, default the number of cores. */
+  readonly workers: number
+  /** Most tasks queued or in flight; past it creates answer 429. `FACEDET_QUEUE_SIZE`, default 10 000. */
+  readonly queueSize: number
+  /** How long crops, detect_ids and uploads live. `FACEDET_MEDIA_TTL_SECONDS`, default 3600 (crun.ai's hour). */
+  readonly mediaTtlMs: number
+  /** How long task records (and idempotency keys) are kept after they end. `FACEDET_TASK_RETENTION_HOURS`, 24. */
+  readonly taskRetentionMs: number
+  /** How often the sweeper deletes expired files and records. `FACEDET_SWEEP_INTERVAL_SECONDS`, default 60. */
+  readonly sweepIntervalMs: number
+  /** In-flight tasks get this long to finish on SIGTERM/SIGINT. `FACEDET_SHUTDOWN_GRACE_SECONDS`, default 30. */
+  readonly shutdownGraceMs: number
+  /** Hard limit per image task (download + detection). `FACEDET_IMAGE_TIMEOUT_SECONDS`, default 60. */
+  readonly imageTimeoutMs: number
+  /** Hard limit per video task. `FACEDET_VIDEO_TIMEOUT_SECONDS`, default 600. */
+  readonly videoTimeoutMs: number
+  /** A worker's claim on a task lasts this long unless renewed (every third of it). `FACEDET_LEASE_SECONDS`, 30. */
+  readonly leaseMs: number
+  /** A task whose worker died this many times is failed instead of retried. `FACEDET_MAX_ATTEMPTS`, default 3. */
+  readonly maxAttempts: number
+  /** Largest JSON request body. `FACEDET_MAX_JSON_BYTES`, default 65 536. */
+  readonly maxJsonBytes: number
+  /** Largest image upload (and download). `FACEDET_MAX_IMAGE_BYTES`, default 25 MiB. */
+  readonly maxImageBytes: number
+  /** Largest video upload (and download). `FACEDET_MAX_VIDEO_BYTES`, default 200 MiB. */
+  readonly maxVideoBytes: number
+}
+
+/** The defaults, as documented in the README. */
+export const defaults = {
+  port: 8080,
+  host: "127.0.0.1",
+  dataDir: ".facedet",
+  rateLimitPerSecond: 20,
+  rateLimitBurst: 60,
+  queueSize: 10_000,
+  mediaTtlMs: 3_600_000,
+  taskRetentionMs: 24 * 3_600_000,
+  sweepIntervalMs: 60_000,
+  shutdownGraceMs: 30_000,
+  imageTimeoutMs: 60_000,
+  videoTimeoutMs: 600_000,
+  leaseMs: 30_000,
+  maxAttempts: 3,
+  maxJsonBytes: 64 * 1024,
+  maxImageBytes: 25 * 1024 * 1024,
+  maxVideoBytes: 200 * 1024 * 1024
+} as const
+
+/** One bad setting: which variable (or option) and what is wrong with it. */
+export interface Problem {
+  readonly setting: string
+  readonly message: string
+}
+
+/** The configuration is invalid; `problems` lists every bad value, not just the first. */
+export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly problems: ReadonlyArray<Problem> }> {
+  override get message(): string {
+    return `invalid configuration:\n${this.problems.map((p) => `  ${p.setting}: ${p.message}`).join("\n")}`
+  }
+}
+
+/** Values given directly (CLI flags, tests); they win over the environment. */
+export type Overrides = { readonly [K in keyof ServerConfig]?: ServerConfig[K] | undefined }
+
+/** The environment variable behind each setting. */
+export const envNames = {
+  port: "FACEDET_PORT",
+  host: "FACEDET_HOST",
+  dataDir: "FACEDET_DATA_DIR",
+  publicUrl: "FACEDET_PUBLIC_URL",
+  apiKeys: "FACEDET_API_KEYS",
+  allowPrivateUrls: "FACEDET_ALLOW_PRIVATE_URLS",
+  allowedCidrs: "FACEDET_ALLOWED_CIDRS",
+  rateLimitPerSecond: "FACEDET_RATE_LIMIT_RPS",
+  rateLimitBurst: "FACEDET_RATE_LIMIT_BURST",
+  workers: "FACEDET_WORKERS",
+  queueSize: "FACEDET_QUEUE_SIZE",
+  mediaTtlMs: "FACEDET_MEDIA_TTL_SECONDS",
+  taskRetentionMs: "FACEDET_TASK_RETENTION_HOURS",
+  sweepIntervalMs: "FACEDET_SWEEP_INTERVAL_SECONDS",
+  shutdownGraceMs: "FACEDET_SHUTDOWN_GRACE_SECONDS",
+  imageTimeoutMs: "FACEDET_IMAGE_TIMEOUT_SECONDS",
+  videoTimeoutMs: "FACEDET_VIDEO_TIMEOUT_SECONDS",
+  leaseMs: "FACEDET_LEASE_SECONDS",
+  maxAttempts: "FACEDET_MAX_ATTEMPTS",
+  maxJsonBytes: "FACEDET_MAX_JSON_BYTES",
+  maxImageBytes: "FACEDET_MAX_IMAGE_BYTES",
+  maxVideoBytes: "FACEDET_MAX_VIDEO_BYTES"
+} as const satisfies { readonly [K in keyof ServerConfig]: string }
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/**
+ * Reads and validates the configuration from environment variables, with `overrides` (already typed values, e.g.
+ * CLI flags) taking precedence. Fails with every problem at once.
+ */
+export const fromEnv = (
+  env: Env = process.env,
+  overrides: Overrides = {}
+): Either.Either<ServerConfig, ConfigInvalid> => {
+  const problems: Array<Problem> = []
+  const raw = (key: keyof ServerConfig): string | undefined => {
+    const value = env[envNames[key]]
+    return value === undefined || value.trim() === "" ? undefined : value.trim()
+  }
+  const bad = (key: keyof ServerConfig, message: string) => problems.push({ setting: envNames[key], message })
+
+  /** A number from an override or the env, checked against bounds, scaled from the env's unit to ours. */
+  const num = (
+    key: keyof ServerConfig,
+    fallback: number,
+    bounds: { readonly min: number; readonly max: number; readonly integer?: boolean; readonly unit?: number }
+  ): number => {
+    const unit = bounds.unit ?? 1
+    const given = overrides[key]
+    const check = (value: number, shown: string): number => {
+      const ok =
+        Number.isFinite(value) &&
+        value >= bounds.min &&
+        value <= bounds.max &&
+        (!bounds.integer || Number.isInteger(value))
+      if (ok) return value
+      bad(key, `expected ${bounds.integer ? "an integer" : "a number"} ${bounds.min}..${bounds.max}, got ${shown}`)
+      return fallback / unit
+    }
+    if (typeof given === "number") return check(given / unit, String(given / unit)) * unit
+    const text = raw(key)
+    if (text === undefined) return fallback
+    const value = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : Number.NaN
+    return check(value, JSON.stringify(text)) * unit
+  }
+
+  const port = num("port", defaults.port, { min: 0, max: 65535, integer: true })
+  const host = typeof overrides.host === "string" ? overrides.host : (raw("host") ?? defaults.host)
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) bad("host", `expected a host name or IP address, got ${JSON.stringify(host)}`)
+
+  const dataDirText = typeof overrides.dataDir === "string" ? overrides.dataDir : (raw("dataDir") ?? defaults.dataDir)
+  const dataDir = resolve(dataDirText)
+
+  let publicUrl: string | undefined
+  const publicText = typeof overrides.publicUrl === "string" ? overrides.publicUrl : raw("publicUrl")
+  if (publicText !== undefined) {
+    const parsed = URL.canParse(publicText) ? new URL(publicText) : undefined
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+      bad("publicUrl", `expected an http(s) URL such as https://faces.example.com, got ${JSON.stringify(publicText)}`)
+    } else if (parsed.search || parsed.hash || parsed.username || parsed.password) {
+      bad("publicUrl", "expected an origin (and optional path prefix) without query, fragment or credentials")
+    } else {
+      publicUrl = parsed.href.replace(/\/+$/, "")
+    }
+  }
+
+  const keySource = overrides.apiKeys ?? raw("apiKeys")?.split(",") ?? []
+  const apiKeys = keySource.map((k) => k.trim()).filter((k) => k !== "")
+  for (const key of apiKeys) {
+    if (key.length < 16 || key.length > 256 || !/^[\x21-\x7e]+$/.test(key)) {
+      // Never echo a key, even a bad one.
+      bad("apiKeys", "every key must be 16..256 printable ASCII characters without spaces (the bad key is not shown)")
+      break
+    }
+  }
+
+  let allowPrivateUrls = false
+  if (typeof overrides.allowPrivateUrls === "boolean") allowPrivateUrls = overrides.allowPrivateUrls
+  else {
+    const text = raw("allowPrivateUrls")?.toLowerCase()
+    if (text === "true" || text === "1" || text === "yes") allowPrivateUrls = true
+    else if (text !== undefined && text !== "false" && text !== "0" && text !== "no") {
+      bad("allowPrivateUrls", `expected true or false, got ${JSON.stringify(text)}`)
+    }
+  }
+
+  const cidrSource = overrides.allowedCidrs ?? raw("allowedCidrs")?.split(",") ?? []
+  const allowedCidrs = cidrSource.map((c) => c.trim()).filter((c) => c !== "")
+  for (const cidr of allowedCidrs) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(cidr))
+      bad("allowedCidrs", `${JSON.stringify(cidr)} is not an IP address or CIDR block`)
+  }
+
+  const s = 1000
+  const config: ServerConfig = {
+    port,
+    host,
+    dataDir,
+    publicUrl,
+    apiKeys,
+    allowPrivateUrls,
+    allowedCidrs,
+    rateLimitPerSecond: num("rateLimitPerSecond", defaults.rateLimitPerSecond, { min: 0, max: 1e9 }),
+    rateLimitBurst: num("rateLimitBurst", defaults.rateLimitBurst, { min: 1, max: 1e9, integer: true }),
+    workers: num("workers", availableParallelism(), { min: 1, max: 256, integer: true }),
+    queueSize: num("queueSize", defaults.queueSize, { min: 1, max: 10_000_000, integer: true }),
+    mediaTtlMs: num("mediaTtlMs", defaults.mediaTtlMs, { min: 1, max: 7 * 86_400, unit: s }),
+    taskRetentionMs: num("taskRetentionMs", defaults.taskRetentionMs, { min: 0.001, max: 24 * 365, unit: 3_600_000 }),
+    sweepIntervalMs: num("sweepIntervalMs", defaults.sweepIntervalMs, { min: 0.05, max: 86_400, unit: s }),
+    shutdownGraceMs: num("shutdownGraceMs", defaults.shutdownGraceMs, { min: 0, max: 3600, unit: s }),
+    imageTimeoutMs: num("imageTimeoutMs", defaults.imageTimeoutMs, { min: 1, max: 3600, unit: s }),
+    videoTimeoutMs: num("videoTimeoutMs", defaults.videoTimeoutMs, { min: 1, max: 6 * 3600, unit: s }),
+    leaseMs: num("leaseMs", defaults.leaseMs, { min: 0.3, max: 3600, unit: s }),
+    maxAttempts: num("maxAttempts", defaults.maxAttempts, { min: 1, max: 100, integer: true }),
+    maxJsonBytes: num("maxJsonBytes", defaults.maxJsonBytes, { min: 1024, max: 16 * 1024 * 1024, integer: true }),
+    maxImageBytes: num("maxImageBytes", defaults.maxImageBytes, { min: 1024, max: 2 ** 32, integer: true }),
+    maxVideoBytes: num("maxVideoBytes", defaults.maxVideoBytes, { min: 1024, max: 2 ** 40, integer: true })
+  }
+  return problems.length === 0 ? Either.right(config) : Either.left(new ConfigInvalid({ problems }))
+}
+
+/** The defaults with `overrides` applied, ignoring the environment (tests, embedding). Throws on a bad value. */
+export const make = (overrides: Overrides = {}): ServerConfig => Either.getOrThrow(fromEnv({}, overrides))

@@ -1,0 +1,331 @@
+/**
+ * The workers: a fixed number of fibers (default one per core) that claim queued tasks from the `JobStore`, fetch
+ * the media, run the `FaceDetector`, write the crops and record the outcome.
+ *
+ * - **Claims and leases.** A claim is a lease renewed every third of its length by a heartbeat fiber racing the
+ *   work; if a renewal finds the lease gone, the work is interrupted (the task belongs to someone else now).
+ *   Every write presents the claim's fencing token, so a worker that lost its lease can never finish a task twice.
+ * - **Wake-ups.** A create wakes one idle worker at once; idle workers also poll the store every second, which
+ *   covers tasks requeued by the reaper or written by another process.
+ * - **Hard timeouts.** Each task runs under its kind's deadline (download plus detection); past it the work is
+ *   interrupted (the detector kills ffmpeg) and the task fails with `Detect.Timeout`.
+ * - **Idempotent output.** Crops go to `crops/<task id>/<face id>.jpg` through a temporary file and a rename, so a
+ *   retried task overwrites the same files with complete ones; only the attempt that completes registers links.
+ * - **Reaper.** Tasks whose lease expired (a hung worker) are requeued, or failed after `maxAttempts`.
+ * - **Drain.** `drain(grace)` stops claiming, lets in-flight tasks finish for up to `grace`, then interrupts the
+ *   rest and releases their leases so the next start picks them up at once.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
+import { join, relative } from "node:path"
+import type { TaskError } from "@facedet/core/DetectTask"
+import * as TaskId from "@facedet/core/TaskId"
+import { TaskErrorCode } from "@facedet/core/TaskErrorCode"
+import type { DetectorError } from "@facedet/detector/DetectorError"
+import { FaceDetector } from "@facedet/detector/FaceDetector"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type * as DataDir from "./internal/dataDir.js"
+import * as Signals from "./internal/signals.js"
+import type { Claim, StoredFace, Task } from "./JobStore.js"
+import { JobStore } from "./JobStore.js"
+import type { MediaFetchError } from "./MediaFetcher.js"
+import { MediaFetcher, sniff } from "./MediaFetcher.js"
+
+/** Worker settings (from `ServerConfig`). */
+export interface Options {
+  readonly concurrency: number
+  readonly leaseMs: number
+  readonly maxAttempts: number
+  readonly imageTimeoutMs: number
+  readonly videoTimeoutMs: number
+  readonly mediaTtlMs: number
+  readonly layout: DataDir.Layout
+  /** The upload token when `url` is one of this server's upload URLs (read from disk, never fetched). */
+  readonly uploadToken: (url: string) => string | undefined
+  /** How often idle workers look for work without a wake-up. Default 1000 ms. */
+  readonly pollMs?: number
+}
+
+/** Told about every task that ends (metrics, long-poll wake-ups). */
+export interface Hooks {
+  readonly onEnded: (task: Task, detectionSeconds: number | undefined) => void
+  readonly onError: (message: string, cause: unknown) => void
+}
+
+/** The running workers. */
+export interface WorkerPool {
+  /** A task was queued: wake an idle worker. */
+  readonly wake: () => void
+  /** Tasks being processed right now. */
+  readonly inFlight: () => number
+  /** Stops claiming; waits up to `graceMs` for in-flight tasks, then interrupts and releases the rest. */
+  readonly drain: (graceMs: number) => Effect.Effect<{ readonly released: number }>
+}
+
+/** A task outcome that is a failure of the task (not of the server): recorded as the task's `error`. */
+export class TaskFailure extends Data.TaggedError("TaskFailure")<{ readonly error: TaskError }> {}
+
+const fail = (code: string, message: string) => new TaskFailure({ error: { code, message } })
+
+/** The task error for a fetch failure. */
+export const fromFetchError = (e: MediaFetchError): TaskFailure => {
+  switch (e._tag) {
+    case "Forbidden":
+      return fail(TaskErrorCode.Forbidden, e.message)
+    case "TooLarge":
+      return fail(TaskErrorCode.TooLarge, e.message)
+    case "Timeout":
+      return fail(TaskErrorCode.DownloadTimeout, e.message)
+    case "UnsupportedFormat":
+      return fail(TaskErrorCode.UnsupportedFormat, e.message)
+    case "DownloadFailed":
+    case "InvalidUrl":
+      return fail(TaskErrorCode.DownloadFailed, e.message)
+  }
+}
+
+/** The task error for a detector failure. */
+export const fromDetectorError = (e: DetectorError): TaskFailure => {
+  switch (e._tag) {
+    case "UnsupportedMedia":
+      return fail(TaskErrorCode.UnsupportedFormat, e.message)
+    case "CorruptMedia":
+    case "VideoDecodeFailed":
+      return fail(TaskErrorCode.Corrupt, e.message)
+    case "MediaTooLarge":
+      return fail(TaskErrorCode.TooLarge, e.message)
+    case "ModelLoadFailed":
+      return fail(TaskErrorCode.Internal, e.message)
+  }
+}
+
+type Media =
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+  | { readonly _tag: "File"; readonly path: string; readonly temporary: boolean }
+
+const random = (n: number) => randomBytes(n)
+
+/** Starts `options.concurrency` workers and the lease reaper, for the lifetime of the scope. */
+export const make = (
+  options: Options,
+  hooks: Hooks
+): Effect.Effect<WorkerPool, never, Scope.Scope | JobStore | FaceDetector | MediaFetcher> =>
+  Effect.gen(function* () {
+    const store = yield* JobStore
+    const detector = yield* FaceDetector
+    const fetcher = yield* MediaFetcher
+    const signal = Signals.workSignal()
+    const pollMs = options.pollMs ?? 1000
+    const instance = `${hostname()}:${process.pid}:${TaskId.makeToken(random, 6)}`
+    let stopping = false
+    let inFlight = 0
+
+    const loadMedia = (task: Task): Effect.Effect<Media, TaskFailure> => {
+      const token = options.uploadToken(task.mediaUrl)
+      if (token !== undefined) {
+        return Effect.flatMap(
+          Effect.orDie(store.getMedia(token)),
+          Option.match({
+            onNone: () =>
+              Effect.fail(fail(TaskErrorCode.DownloadFailed, "the uploaded file has expired or is unknown")),
+            onSome: (file) => {
+              const path = join(options.layout.root, file.path)
+              if (task.kind === "video") return Effect.succeed<Media>({ _tag: "File", path, temporary: false })
+              return Effect.try({
+                try: (): Media => ({ _tag: "Bytes", bytes: readFileSync(path) }),
+                catch: () => fail(TaskErrorCode.DownloadFailed, "the uploaded file is no longer available")
+              })
+            }
+          })
+        )
+      }
+      if (task.kind === "image") {
+        return fetcher.fetchBytes(task.mediaUrl, { kind: "image" }).pipe(
+          Effect.mapError(fromFetchError),
+          Effect.map((r): Media => ({ _tag: "Bytes", bytes: r.bytes }))
+        )
+      }
+      const path = join(options.layout.tmp, `${task.id}-${TaskId.makeToken(random, 8)}`)
+      return fetcher.fetchToFile(task.mediaUrl, { kind: "video", path }).pipe(
+        Effect.mapError(fromFetchError),
+        Effect.map((r): Media => ({ _tag: "File", path: r.path, temporary: true }))
+      )
+    }
+
+    const detect = (task: Task, media: Media) => {
+      if (media._tag === "Bytes") {
+        if (task.kind === "video" && sniff(media.bytes) === undefined) {
+          return Effect.fail(fail(TaskErrorCode.UnsupportedFormat, "the media is not a supported video format"))
+        }
+        return Effect.mapError(detector.detectImage(media.bytes), fromDetectorError)
+      }
+      return task.kind === "video"
+        ? Effect.mapError(detector.detectVideo(media.path), fromDetectorError)
+        : Effect.mapError(
+            Effect.flatMap(
+              Effect.sync(() => readFileSync(media.path)),
+              (bytes) => detector.detectImage(bytes)
+            ),
+            fromDetectorError
+          )
+    }
+
+    /** Fetch, detect, write crops: the result to record, or the task's failure. */
+    const work = (task: Task) =>
+      Effect.acquireUseRelease(
+        loadMedia(task),
+        (media) =>
+          Effect.gen(function* () {
+            const detection = yield* detect(task, media)
+            if (detection.faces.length === 0) {
+              return yield* fail(
+                TaskErrorCode.NoFace,
+                `no face detected in the source ${task.kind === "image" ? "image" : "video"}`
+              )
+            }
+            const dir = join(options.layout.crops, task.id)
+            mkdirSync(dir, { recursive: true, mode: 0o700 })
+            const faces: Array<StoredFace> = []
+            const crops: Array<{ token: string; path: string; contentType: string; size: number; taskId: string }> = []
+            for (const face of detection.faces) {
+              if (!face.crop) return yield* fail(TaskErrorCode.Internal, `face ${face.id} has no crop`)
+              const file = join(dir, `${face.id}.jpg`)
+              const partial = `${file}.${TaskId.makeToken(random, 8)}.part`
+              writeFileSync(partial, face.crop, { mode: 0o600 })
+              renameSync(partial, file)
+              const token = TaskId.makeToken(random)
+              crops.push({
+                token,
+                path: relative(options.layout.root, file),
+                contentType: "image/jpeg",
+                size: face.crop.byteLength,
+                taskId: task.id
+              })
+              faces.push({
+                id: face.id,
+                token,
+                box: face.box,
+                score: face.score,
+                landmarks: face.landmarks as unknown as StoredFace["landmarks"],
+                ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
+                ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {})
+              })
+            }
+            return { detectId: TaskId.makeDetectId(random), faces, crops, ttlMs: options.mediaTtlMs }
+          }),
+        (media) =>
+          Effect.sync(() => {
+            if (media._tag === "File" && media.temporary) rmSync(media.path, { force: true })
+          })
+      )
+
+    const heartbeats = (claim: Claim) =>
+      Effect.sleep(Duration.millis(options.leaseMs / 3)).pipe(
+        Effect.zipRight(store.heartbeat(claim, options.leaseMs)),
+        Effect.forever
+      )
+
+    const process1 = (claim: Claim) =>
+      Effect.gen(function* () {
+        const task = claim.task
+        const started = performance.now()
+        const deadline = task.kind === "image" ? options.imageTimeoutMs : options.videoTimeoutMs
+        const outcome = yield* work(task).pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(deadline),
+            onTimeout: () =>
+              fail(TaskErrorCode.DetectTimeout, `the task did not finish within ${Math.round(deadline / 1000)} s`)
+          }),
+          Effect.catchAllDefect((defect) => {
+            hooks.onError(`task ${task.id}: unexpected failure`, defect)
+            return Effect.fail(fail(TaskErrorCode.Internal, "the server failed while processing this task"))
+          }),
+          Effect.either,
+          Effect.raceFirst(heartbeats(claim))
+        )
+        const seconds = (performance.now() - started) / 1000
+        const ended =
+          outcome._tag === "Right"
+            ? yield* store.complete(claim, outcome.right)
+            : yield* store.fail(claim, outcome.left.error)
+        hooks.onEnded(ended, seconds)
+      }).pipe(
+        Effect.catchTags({
+          LeaseLost: (e) =>
+            Effect.sync(() => hooks.onError(`task ${e.taskId}: lease lost, leaving it to its new owner`, e)),
+          StoreError: (e) => Effect.sync(() => hooks.onError(`task ${claim.task.id}: store failure`, e))
+        }),
+        Effect.onInterrupt(() =>
+          store.release(claim).pipe(
+            Effect.tap(() => Effect.sync(() => released++)),
+            Effect.ignore
+          )
+        )
+      )
+
+    let released = 0
+
+    const loop = (n: number) =>
+      Effect.gen(function* () {
+        const workerId = `${instance}:${n}`
+        while (!stopping) {
+          const claim = yield* store.claim(workerId, options.leaseMs).pipe(
+            Effect.catchAll((e) =>
+              Effect.sync(() => {
+                hooks.onError("claiming a task failed", e)
+                return Option.none<Claim>()
+              })
+            )
+          )
+          if (Option.isNone(claim)) {
+            yield* signal.idle(pollMs)
+            continue
+          }
+          inFlight++
+          yield* process1(claim.value).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+        }
+      })
+
+    const workers = yield* Effect.forEach(
+      Array.from({ length: options.concurrency }, (_, n) => n),
+      (n) => Effect.forkScoped(loop(n))
+    )
+
+    // The reaper: leases that ran out (a hung worker) go back to the queue, or fail after maxAttempts.
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.sleep(Duration.millis(Math.max(250, options.leaseMs / 2))).pipe(
+          Effect.zipRight(store.requeueExpired(options.maxAttempts)),
+          Effect.tap((tasks) =>
+            Effect.sync(() => {
+              for (const t of tasks) {
+                if (t.state === "failed") hooks.onEnded(t, undefined)
+                else signal.wake()
+              }
+            })
+          ),
+          Effect.catchAll((e) => Effect.sync(() => hooks.onError("requeueing expired leases failed", e)))
+        )
+      )
+    )
+
+    const drain = (graceMs: number) =>
+      Effect.gen(function* () {
+        stopping = true
+        signal.wakeAll()
+        const all = Fiber.joinAll(workers)
+        const finished = yield* all.pipe(Effect.timeout(Duration.millis(graceMs)), Effect.option)
+        if (Option.isNone(finished)) yield* Fiber.interruptAll(workers)
+        return { released }
+      })
+
+    return { wake: signal.wake, inFlight: () => inFlight, drain } satisfies WorkerPool
+  })
