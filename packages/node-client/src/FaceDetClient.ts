@@ -1,0 +1,651 @@
+/**
+ * The typed client, as an Effect service: one client for crun.ai and for the self-hosted facedet server (same wire
+ * format), built on an injected `HttpClient` from `@effect/platform`.
+ *
+ * Every method returns the wire `data` object (snake_case, unknown fields kept) or fails with an error of core's
+ * taxonomy (`FaceDetError`). Retries follow core's `RetryPolicy` (a create, which is billed, is retried only when
+ * that cannot bill twice), waits follow core's `PollPolicy` with an overall deadline, and a facedet server's
+ * long-poll advertisement (`x-facedet-long-poll`) is used when seen.
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaceDetClient } from "@facedet/node-client"
+ *
+ * const program = Effect.gen(function* () {
+ *   const client = yield* FaceDetClient.FaceDetClient
+ *   const done = yield* client.detectFaces({ imageUrl: "https://example.com/group.jpg" })
+ *   return done.result.faces
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(FaceDetClient.layerFetchConfig())))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import {
+  DetectId,
+  DetectTask,
+  Endpoints,
+  FaceDetError,
+  PollPolicy,
+  type RetryPolicy,
+  SwapTask,
+  Wire
+} from "@facedet/core"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import type { z } from "zod"
+import { type Detection as TrackedDetection, Detections, type MediaKind } from "./internal/detections.js"
+import { deadline as readDeadline, positiveDuration, resolve } from "./internal/settings.js"
+import * as Transport from "./internal/transport.js"
+import * as Waiter from "./internal/waiter.js"
+import * as Upload from "./Upload.js"
+
+/**
+ * Client options.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Options {
+  /** The API key, sent as `x-api-key`. Held as `Redacted` so it never shows in logs. */
+  readonly apiKey: Redacted.Redacted<string> | string
+  /** Default `https://api.crun.ai`; a facedet server's URL (a path prefix is kept). */
+  readonly baseUrl?: string | undefined
+  /** Retries after the first attempt of a call. Default 2: a persistent 500 on a read is tried 3 times. */
+  readonly maxRetries?: number | undefined
+  /** Per-request timeout (each attempt). Default 30 s. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Also retry a create after an ambiguous failure (500/502/504, a timeout or a dropped connection after the
+   * request left), when the task may already exist and be billed. Default false. The same `Idempotency-Key` is
+   * sent on every attempt, which the facedet server uses to answer the original task; crun.ai documents no such
+   * de-duplication.
+   */
+  readonly retryCreates?: boolean | undefined
+  /** Backoff tuning (core's `RetryPolicy` options, except `maxRetries` and `while`). */
+  readonly retry?: Omit<RetryPolicy.Options, "maxRetries" | "while"> | undefined
+  /** Poll schedule tuning (core's `PollPolicy` options). */
+  readonly poll?: PollPolicy.Options | undefined
+  /** Replaces `facedet-node-client/<version>`. Never sent from browsers. */
+  readonly userAgent?: string | undefined
+}
+
+/**
+ * Options of a create call.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface CreateOptions {
+  /**
+   * The `Idempotency-Key` to send (1-255 visible ASCII characters). Default: a new UUID per call, kept across its
+   * retries. Persist and pass your own to make a create you repeat after a crash return the same task (facedet).
+   */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * Options of a wait.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface WaitOptions<A> {
+  /**
+   * Overall deadline. Default 5 minutes for an image detection, 15 for a video (core's `PollPolicy.deadlineFor`)
+   * and for a swap task; `Duration.infinity` waits as long as it takes. On the deadline the wait fails with
+   * `WaitTimeout` carrying the task id; the task goes on server-side.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Called with the first snapshot and each one with a new status. */
+  readonly onUpdate?: ((snapshot: A) => Effect.Effect<void>) | undefined
+  /**
+   * The kind of media, for the default deadline of a task this client did not create (it knows its own).
+   * Default "image".
+   */
+  readonly kind?: MediaKind | undefined
+}
+
+/**
+ * Options of {@link Service.detectFaces}.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface DetectFacesOptions extends WaitOptions<DetectTask.ResultData>, CreateOptions {
+  /** Called as soon as the task exists, e.g. to persist its id so an interrupted wait can be resumed. */
+  readonly onCreated?: ((data: DetectTask.CreateData) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * The media to detect: an image (JPEG, PNG, WebP, ...) or a video / animated GIF, by http(s) URL.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Media =
+  | { readonly imageUrl: string; readonly videoUrl?: undefined }
+  | { readonly videoUrl: string; readonly imageUrl?: undefined }
+
+/**
+ * A `CreateTask` body for one of the four face-swap models, as you write it (validated before sending).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type SwapRequest = z.input<typeof SwapTask.CreateTaskBody>
+
+/**
+ * Options of an upload.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface UploadOptions {
+  /** Per-request timeout of the upload (large videos may need more than the client's). Default: the client's. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * What the client knows of a detect_id it saw succeed: the media detected, the face ids found, when success was
+ * observed (`observedAt`), and the conservative expiry (`expiresAt`, epoch ms; see core's `DetectId`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Detection extends TrackedDetection {
+  readonly expiresAt: number
+}
+
+/**
+ * The client's calls.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Service {
+  /** The base URL calls go to (no trailing slash). */
+  readonly baseUrl: string
+  /** Creates an image detection task: `{ detect_task_id }`. Nothing is sent when the URL is not http(s). */
+  readonly detectImage: (
+    imageUrl: string,
+    options?: CreateOptions
+  ) => Effect.Effect<DetectTask.CreateData, FaceDetError.FaceDetError>
+  /** Creates a video / animated GIF detection task: `{ detect_task_id }`. */
+  readonly detectVideo: (
+    videoUrl: string,
+    options?: CreateOptions
+  ) => Effect.Effect<DetectTask.CreateData, FaceDetError.FaceDetError>
+  /** The task's current state; a `failed` task is data here, not an error. */
+  readonly getResult: (detectTaskId: string) => Effect.Effect<DetectTask.ResultData, FaceDetError.FaceDetError>
+  /** Waits until the task ends: its `succeeded` data, or `DetectionFailed` / `WaitTimeout`. Asks at once. */
+  readonly waitForResult: (
+    detectTaskId: string,
+    options?: WaitOptions<DetectTask.ResultData>
+  ) => Effect.Effect<DetectTask.Succeeded, FaceDetError.FaceDetError>
+  /**
+   * The task's status snapshots as a stream: the first one, then each new status; it ends after the terminal one
+   * (`failed` included, as data) and fails with `WaitTimeout` at the deadline.
+   */
+  readonly watchResult: (
+    detectTaskId: string,
+    options?: Omit<WaitOptions<DetectTask.ResultData>, "onUpdate">
+  ) => Stream.Stream<DetectTask.ResultData, FaceDetError.FaceDetError>
+  /** Creates a detection and waits for it. */
+  readonly detectFaces: (
+    media: Media,
+    options?: DetectFacesOptions
+  ) => Effect.Effect<DetectTask.Succeeded, FaceDetError.FaceDetError>
+  /**
+   * Creates a face-swap task (`CreateTask`): `{ task_id }`. A multi-face swap is refused locally (typed
+   * `ValidationError`, nothing sent) when this client saw its detect_id succeed more than an hour ago, detect other
+   * media, or find no face with a given `face_id`.
+   */
+  readonly createTask: (
+    request: SwapRequest,
+    options?: CreateOptions
+  ) => Effect.Effect<SwapTask.CreateTaskData, FaceDetError.FaceDetError>
+  /** Any task's info (`TaskInfo`). */
+  readonly getTaskInfo: (taskId: string) => Effect.Effect<SwapTask.TaskInfoData, FaceDetError.FaceDetError>
+  /**
+   * Waits until `TaskInfo` shows a terminal status (core's `SwapTask.isTerminalInfoStatus`) and returns that data,
+   * a failed one included (`SwapTask.isFailedInfoStatus` tells): its error shape is undocumented.
+   */
+  readonly waitForTask: (
+    taskId: string,
+    options?: Omit<WaitOptions<SwapTask.TaskInfoData>, "kind">
+  ) => Effect.Effect<SwapTask.TaskInfoData, FaceDetError.FaceDetError>
+  /** `TaskInfo` snapshots as a stream, like {@link Service.watchResult}. */
+  readonly watchTask: (
+    taskId: string,
+    options?: Omit<WaitOptions<SwapTask.TaskInfoData>, "kind" | "onUpdate">
+  ) => Stream.Stream<SwapTask.TaskInfoData, FaceDetError.FaceDetError>
+  /**
+   * facedet servers only: uploads raw media bytes (`image/*` or `video/*`) and returns `{ url }`, usable as
+   * `image_url` / `video_url` for an hour. crun.ai answers with an error.
+   */
+  readonly uploadMedia: (
+    bytes: Uint8Array,
+    contentType: string,
+    options?: UploadOptions
+  ) => Effect.Effect<Upload.UploadData, FaceDetError.FaceDetError>
+  /** What this client knows of a detect_id it saw succeed. */
+  readonly detection: (detectId: string) => Effect.Effect<Option.Option<Detection>>
+}
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ * @category Tags
+ */
+export class FaceDetClient extends Context.Tag("@facedet/node-client/FaceDetClient")<FaceDetClient, Service>() {}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const badId = /[\u0000-\u001f\u007f]/
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/
+
+const invalid = (path: string, message: string) => new FaceDetError.ValidationError({ issues: [{ path, message }] })
+
+/** A task id as given by the caller: non-empty, at most 256 characters, no control characters. */
+const checkId = (path: string, id: unknown): Either.Either<string, FaceDetError.ValidationError> =>
+  typeof id !== "string" || id.trim() === ""
+    ? Either.left(invalid(path, "is required"))
+    : id.length > 256 || badId.test(id)
+      ? Either.left(invalid(path, "is not a task id (too long, or contains control characters)"))
+      : Either.right(id.trim())
+
+const newIdempotencyKey = (options: CreateOptions | undefined): Effect.Effect<string, FaceDetError.ValidationError> => {
+  const given = options?.idempotencyKey
+  if (given === undefined) return Effect.sync(() => globalThis.crypto.randomUUID())
+  return idempotencyKeyPattern.test(given)
+    ? Effect.succeed(given)
+    : Effect.fail(invalid("idempotencyKey", "must be 1-255 visible ASCII characters"))
+}
+
+const deadlineOf = (
+  input: Duration.DurationInput | undefined,
+  fallback: Duration.Duration
+): Either.Either<Duration.Duration, FaceDetError.ValidationError> => {
+  if (input === undefined) return Either.right(fallback)
+  const d = readDeadline(input)
+  return d === undefined
+    ? Either.left(invalid("timeout", "must be a positive duration (or infinity)"))
+    : Either.right(d)
+}
+
+const isMulti = (
+  body: SwapTask.CreateTaskBody
+): body is Extract<SwapTask.CreateTaskBody, { readonly model: "image-face-swap-multi" | "video-face-swap-multi" }> =>
+  body.model === "image-face-swap-multi" || body.model === "video-face-swap-multi"
+
+/**
+ * Builds the client on the ambient `HttpClient`. Fails with a `ValidationError` naming any bad option.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, FaceDetError.ValidationError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const settings = yield* resolve(options)
+    const transport = yield* Transport.make(settings)
+    const detections = new Detections()
+
+    const create = (kind: MediaKind, mediaUrl: string, options: CreateOptions | undefined) =>
+      Effect.gen(function* () {
+        // Validated (and trimmed) here, so a bad URL costs no request.
+        const url =
+          kind === "image"
+            ? (yield* Wire.decodeRequest(DetectTask.CreateImageBody, { image_url: mediaUrl })).image_url
+            : (yield* Wire.decodeRequest(DetectTask.CreateVideoBody, { video_url: mediaUrl })).video_url
+        const body = kind === "image" ? { image_url: url } : { video_url: url }
+        const key = yield* newIdempotencyKey(options)
+        const answer = yield* transport.send({
+          kind: "create",
+          request: HttpClientRequest.post(
+            kind === "image" ? Endpoints.paths.createImage : Endpoints.paths.createVideo
+          ).pipe(
+            HttpClientRequest.bodyUnsafeJson(body),
+            HttpClientRequest.setHeader(Endpoints.headers.idempotencyKey, key)
+          ),
+          decode: Transport.decodeWith(DetectTask.CreateData)
+        })
+        yield* Effect.sync(() => detections.created(answer.data.detect_task_id, kind, url, answer.startedAt))
+        return answer.data
+      }).pipe(Effect.withSpan(kind === "image" ? "FaceDetClient.detectImage" : "FaceDetClient.detectVideo"))
+
+    const fetchResult = (detectTaskId: string, waitSeconds: number | undefined) =>
+      transport
+        .send({
+          kind: "read",
+          request: HttpClientRequest.get(Endpoints.paths.result).pipe(
+            HttpClientRequest.setUrlParam("detect_task_id", detectTaskId),
+            waitSeconds === undefined ? (r) => r : HttpClientRequest.setUrlParam("wait", String(waitSeconds))
+          ),
+          decode: Transport.decodeWith(DetectTask.ResultData),
+          ...(waitSeconds === undefined
+            ? {}
+            : { timeout: Duration.sum(settings.timeout, Duration.seconds(waitSeconds)) })
+        })
+        .pipe(
+          Effect.tap((answer) =>
+            Effect.sync(() =>
+              detections.observed(
+                detectTaskId,
+                {
+                  status: answer.data.status,
+                  detectId: answer.data.result?.id,
+                  faceIds: answer.data.result?.faces.map((f) => f.id) ?? []
+                },
+                answer.startedAt,
+                answer.receivedAt
+              )
+            )
+          )
+        )
+
+    const getResult = (detectTaskId: string) =>
+      Effect.flatMap(checkId("detectTaskId", detectTaskId), (id) => fetchResult(id, undefined)).pipe(
+        Effect.map((answer) => answer.data),
+        Effect.withSpan("FaceDetClient.getResult")
+      )
+
+    const awaitResult = (
+      detectTaskId: string,
+      options: WaitOptions<DetectTask.ResultData> & { readonly pollFirst: boolean }
+    ) =>
+      Effect.gen(function* () {
+        const id = yield* checkId("detectTaskId", detectTaskId)
+        const kind = options.kind ?? detections.kindOf(id) ?? "image"
+        const deadline = yield* deadlineOf(options.timeout, PollPolicy.deadlineFor(kind))
+        return yield* Waiter.run({
+          taskId: id,
+          detection: true,
+          fetch: (waitSeconds) => fetchResult(id, waitSeconds),
+          statusOf: (data) => data.status,
+          isTerminal: (status) => status === "succeeded" || status === "failed",
+          longPollSeconds: transport.longPollSeconds,
+          poll: settings.poll,
+          deadline,
+          pollFirst: options.pollFirst,
+          onUpdate: options.onUpdate ?? (() => Effect.void)
+        })
+      })
+
+    const succeededOrFail = (detectTaskId: string) => (data: DetectTask.ResultData) =>
+      DetectTask.isSucceeded(data)
+        ? Effect.succeed(data)
+        : Effect.fail(
+            new FaceDetError.DetectionFailed({
+              detectTaskId: data.detect_task_id || detectTaskId,
+              code: data.error?.code ?? "Unknown",
+              taskMessage: data.error?.message ?? "the task failed without an error message"
+            })
+          )
+
+    const waitForResult = (detectTaskId: string, options: WaitOptions<DetectTask.ResultData> = {}) =>
+      awaitResult(detectTaskId, { ...options, pollFirst: true }).pipe(
+        Effect.flatMap(succeededOrFail(detectTaskId)),
+        Effect.withSpan("FaceDetClient.waitForResult")
+      )
+
+    const detectFaces = (media: Media, options: DetectFacesOptions = {}) =>
+      Effect.gen(function* () {
+        const hasImage = typeof media?.imageUrl === "string"
+        const hasVideo = typeof media?.videoUrl === "string"
+        if (hasImage === hasVideo) {
+          return yield* Effect.fail(invalid("media", "give exactly one of imageUrl or videoUrl"))
+        }
+        const kind: MediaKind = hasImage ? "image" : "video"
+        const created = yield* create(kind, (hasImage ? media.imageUrl : media.videoUrl) as string, options)
+        if (options.onCreated) yield* options.onCreated(created)
+        const done = yield* awaitResult(created.detect_task_id, { ...options, kind, pollFirst: false })
+        return yield* succeededOrFail(created.detect_task_id)(done)
+      }).pipe(Effect.withSpan("FaceDetClient.detectFaces"))
+
+    const refuseStaleDetection = (body: SwapTask.CreateTaskBody) =>
+      Effect.gen(function* () {
+        if (!isMulti(body)) return
+        const { detect_id: detectId, faces } = body.input
+        const known = detections.get(detectId)
+        if (known === undefined) return
+        const now = yield* Clock.currentTimeMillis
+        if (DetectId.isKnownExpired(known, now)) {
+          const seen = new Date(known.observedAt).toISOString()
+          return yield* Effect.fail(
+            invalid(
+              "input.detect_id",
+              `detect_id ${detectId} has expired: its detection succeeded before ${seen}, more than an hour ago; detect the media again`
+            )
+          )
+        }
+        const [field, mediaUrl] =
+          body.model === "image-face-swap-multi"
+            ? ["input.image_url", body.input.image_url]
+            : ["input.video_url", body.input.video_url]
+        if (known.mediaUrl !== undefined && !DetectId.sameMedia(known.mediaUrl, mediaUrl)) {
+          return yield* Effect.fail(
+            invalid(
+              field,
+              `must be the media detected for detect_id ${detectId} (${known.mediaUrl}); a multi-face swap cannot use another URL`
+            )
+          )
+        }
+        const unknownFaces = faces.map((f) => f.face_id).filter((id) => !known.faceIds.includes(id))
+        if (unknownFaces.length > 0) {
+          return yield* Effect.fail(
+            invalid(
+              "input.faces",
+              `face_id ${unknownFaces.join(", ")} not found by detection ${detectId} (it found ${
+                known.faceIds.length === 0 ? "no face" : `face_id ${known.faceIds.join(", ")}`
+              })`
+            )
+          )
+        }
+      })
+
+    const createTask = (request: SwapRequest, options?: CreateOptions) =>
+      Effect.gen(function* () {
+        const body = yield* Wire.decodeRequest(SwapTask.CreateTaskBody, request)
+        yield* refuseStaleDetection(body)
+        const key = yield* newIdempotencyKey(options)
+        const answer = yield* transport.send({
+          kind: "create",
+          request: HttpClientRequest.post(Endpoints.paths.createTask).pipe(
+            HttpClientRequest.bodyUnsafeJson(body),
+            HttpClientRequest.setHeader(Endpoints.headers.idempotencyKey, key)
+          ),
+          decode: Transport.decodeWith(SwapTask.CreateTaskData)
+        })
+        return answer.data
+      }).pipe(Effect.withSpan("FaceDetClient.createTask"))
+
+    const fetchTaskInfo = (taskId: string) =>
+      transport.send({
+        kind: "read",
+        request: HttpClientRequest.get(Endpoints.paths.taskInfo).pipe(HttpClientRequest.setUrlParam("task_id", taskId)),
+        decode: Transport.decodeWith(SwapTask.TaskInfoData)
+      })
+
+    const getTaskInfo = (taskId: string) =>
+      Effect.flatMap(checkId("taskId", taskId), fetchTaskInfo).pipe(
+        Effect.map((answer) => answer.data),
+        Effect.withSpan("FaceDetClient.getTaskInfo")
+      )
+
+    const waitForTask = (taskId: string, options: Omit<WaitOptions<SwapTask.TaskInfoData>, "kind"> = {}) =>
+      Effect.gen(function* () {
+        const id = yield* checkId("taskId", taskId)
+        // Swaps take longer than detections; the video deadline suits both kinds.
+        const deadline = yield* deadlineOf(options.timeout, PollPolicy.deadlineFor("video"))
+        return yield* Waiter.run({
+          taskId: id,
+          detection: false,
+          fetch: () => fetchTaskInfo(id),
+          statusOf: (data) => data.status,
+          isTerminal: SwapTask.isTerminalInfoStatus,
+          // The facedet server long-polls only the detection result call.
+          longPollSeconds: Effect.succeed(undefined),
+          poll: settings.poll,
+          deadline,
+          pollFirst: true,
+          onUpdate: options.onUpdate ?? (() => Effect.void)
+        })
+      }).pipe(Effect.withSpan("FaceDetClient.waitForTask"))
+
+    const uploadMedia = (bytes: Uint8Array, contentType: string, options: UploadOptions = {}) =>
+      Effect.gen(function* () {
+        if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
+          return yield* Effect.fail(invalid("bytes", "must be a non-empty Uint8Array"))
+        }
+        if (typeof contentType !== "string" || !Upload.contentTypePattern.test(contentType)) {
+          return yield* Effect.fail(invalid("contentType", "must be image/* or video/* (e.g. image/jpeg, video/mp4)"))
+        }
+        const timeout = options.timeout === undefined ? settings.timeout : positiveDuration(options.timeout)
+        if (timeout === undefined) return yield* Effect.fail(invalid("timeout", "must be a positive, finite duration"))
+        // Not billed, and a repeat only stores another copy for an hour: retried like a read.
+        const answer = yield* transport.send({
+          kind: "read",
+          request: HttpClientRequest.post(Endpoints.paths.upload).pipe(
+            HttpClientRequest.bodyUint8Array(bytes, contentType.toLowerCase())
+          ),
+          decode: Transport.decodeWith(Upload.UploadData),
+          timeout
+        })
+        return answer.data
+      }).pipe(Effect.withSpan("FaceDetClient.uploadMedia"))
+
+    const detection = (detectId: string) =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(detections.get(detectId)), (d) => ({ ...d, expiresAt: DetectId.expiresAt(d) }))
+      )
+
+    return FaceDetClient.of({
+      baseUrl: settings.baseUrl,
+      detectImage: (imageUrl, options) => create("image", imageUrl, options),
+      detectVideo: (videoUrl, options) => create("video", videoUrl, options),
+      getResult,
+      waitForResult,
+      watchResult: (detectTaskId, options = {}) =>
+        toStream((onUpdate) => awaitResult(detectTaskId, { ...options, onUpdate, pollFirst: true })),
+      detectFaces,
+      createTask,
+      getTaskInfo,
+      waitForTask,
+      watchTask: (taskId, options = {}) => toStream((onUpdate) => waitForTask(taskId, { ...options, onUpdate })),
+      uploadMedia,
+      detection
+    })
+  })
+
+/** Turns a wait that reports through `onUpdate` into the stream of what it reports, ending when the wait ends. */
+const toStream = <A>(
+  wait: (onUpdate: (snapshot: A) => Effect.Effect<void>) => Effect.Effect<unknown, FaceDetError.FaceDetError>
+): Stream.Stream<A, FaceDetError.FaceDetError> =>
+  Stream.asyncScoped<A, FaceDetError.FaceDetError>((emit) =>
+    Effect.forkScoped(
+      wait((snapshot) => Effect.promise(() => emit.single(snapshot))).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: () => Effect.promise(() => emit.end()),
+          onFailure: (cause) => Effect.promise(() => emit.halt(cause))
+        })
+      )
+    )
+  )
+
+/**
+ * The client as a layer over the ambient `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<FaceDetClient, FaceDetError.ValidationError, HttpClient.HttpClient> =>
+  Layer.effect(FaceDetClient, make(options))
+
+/**
+ * Options that `layerConfig` takes from the environment.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type ConfigOverrides = Omit<Options, "apiKey" | "baseUrl">
+
+/**
+ * `FACEDET_API_KEY` (required, held as `Redacted`) and `FACEDET_BASE_URL` (default `https://api.crun.ai`; empty
+ * means the default), read through Effect's `Config`.
+ *
+ * @since 0.1.0
+ * @category Config
+ */
+export const config: Config.Config<{ readonly apiKey: Redacted.Redacted<string>; readonly baseUrl: string }> =
+  Config.all({
+    apiKey: Config.redacted("FACEDET_API_KEY"),
+    baseUrl: Config.string("FACEDET_BASE_URL").pipe(
+      Config.map((url) => url.trim()),
+      Config.withDefault(""),
+      Config.map((url) => url || Endpoints.defaultBaseUrl)
+    )
+  })
+
+/**
+ * The client configured from the environment ({@link config}), over the ambient `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerConfig = (
+  overrides: ConfigOverrides = {}
+): Layer.Layer<FaceDetClient, ConfigError.ConfigError | FaceDetError.ValidationError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(config, (env) => layer({ ...overrides, ...env })))
+
+/**
+ * The `fetch`-based `HttpClient` (any runtime with `fetch`). A custom `fetch` (a proxy-aware one, a test double)
+ * is kept in a variable and called as a plain function, never as a method (Cloudflare Workers reject that).
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const fetchHttpClient = (fetch?: typeof globalThis.fetch): Layer.Layer<HttpClient.HttpClient> =>
+  fetch === undefined
+    ? FetchHttpClient.layer
+    : FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch)))
+
+/**
+ * The client over `fetch`: ready to provide.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerFetch = (
+  options: Options,
+  fetch?: typeof globalThis.fetch
+): Layer.Layer<FaceDetClient, FaceDetError.ValidationError> => Layer.provide(layer(options), fetchHttpClient(fetch))
+
+/**
+ * The client over `fetch`, configured from the environment.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerFetchConfig = (
+  overrides: ConfigOverrides = {},
+  fetch?: typeof globalThis.fetch
+): Layer.Layer<FaceDetClient, ConfigError.ConfigError | FaceDetError.ValidationError> =>
+  Layer.provide(layerConfig(overrides), fetchHttpClient(fetch))
