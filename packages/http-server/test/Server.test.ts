@@ -1,0 +1,280 @@
+/**
+ * The server end to end with the real detector: real HTTP on 127.0.0.1, a loopback media origin with real photos,
+ * and every answer checked against the wire contract (core's zod schemas).
+ */
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import * as DetectTask from "@facedet/core/DetectTask"
+import * as Envelope from "@facedet/core/Envelope"
+import * as TaskId from "@facedet/core/TaskId"
+import * as Timestamp from "@facedet/core/Timestamp"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import {
+  call,
+  createImage,
+  makeMovingMedia,
+  noFacePhoto,
+  type Origin,
+  otherKey,
+  paths,
+  photo,
+  type Running,
+  type ShiftedClock,
+  shiftedClock,
+  startOrigin,
+  startServer,
+  testKey,
+  waitTerminal
+} from "./support.js"
+
+let origin: Origin
+let app: Running
+let time: ShiftedClock
+const maxImageBytes = 1024 * 1024
+
+beforeAll(async () => {
+  const { mp4, gif } = makeMovingMedia(photo(1))
+  origin = await startOrigin({
+    "/one.jpg": { body: photo(1) },
+    "/two.jpg": { body: photo(2) },
+    "/three.jpg": { body: photo(3) },
+    "/noface.jpg": { body: await noFacePhoto() },
+    "/notes.txt": { body: Buffer.from("these are not image bytes, just some text\n".repeat(20)), type: "image/jpeg" },
+    "/huge.jpg": { stream: 2 * maxImageBytes },
+    "/clip.mp4": { body: mp4, type: "video/mp4" },
+    "/anim.gif": { body: gif, type: "image/gif" }
+  })
+  time = shiftedClock()
+  app = await startServer({ allowPrivateUrls: true, maxImageBytes, workers: 2 }, { clock: time.clock })
+})
+
+afterAll(async () => {
+  await app?.close()
+  await origin?.close()
+})
+
+const url = (path: string) => `${app.url}${path}`
+
+describe("detection", () => {
+  it("finds the faces of a real photo and answers exactly in crun.ai's shape", async () => {
+    const id = await createImage(app.url, `${origin.url}/one.jpg`)
+    expect(id).toMatch(TaskId.detectTaskIdPattern)
+    const data = await waitTerminal(app.url, id)
+    expect(DetectTask.ResultData.safeParse(data).success).toBe(true)
+    expect(data.status).toBe("succeeded")
+    expect(data.error).toBeNull()
+    const result = data.result
+    expect(result.id).toMatch(TaskId.detectIdPattern)
+    expect(result.status).toBe("succeed")
+    expect(result.type).toBe("face_detect")
+    expect(result.hair_id).toBeNull()
+    expect(result.error).toBeNull()
+    expect(Timestamp.parseUtc(result.started_at)).toBeTypeOf("number")
+    expect(Timestamp.parseUtc(result.finished_at)).toBeGreaterThanOrEqual(Timestamp.parseUtc(result.started_at)!)
+    expect(result.faces.length).toBeGreaterThan(0)
+    expect(result.faces.map((f: { id: number }) => f.id)).toEqual(result.faces.map((_: unknown, i: number) => i))
+    for (const face of result.faces) {
+      expect(face.link.startsWith(`${app.server.publicUrl}/faces/`)).toBe(true)
+      expect(face.box).toHaveLength(4)
+      expect(face.score).toBeGreaterThan(0)
+      expect(Object.keys(face.landmarks)).toContain("nose_tip")
+      const crop = await fetch(face.link)
+      expect(crop.status).toBe(200)
+      expect(crop.headers.get("content-type")).toBe("image/jpeg")
+      const bytes = new Uint8Array(await crop.arrayBuffer())
+      expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8])
+    }
+  })
+
+  it("ends a photo without a face as failed with FaceSwap.Detect.Failed", async () => {
+    const data = await waitTerminal(app.url, await createImage(app.url, `${origin.url}/noface.jpg`))
+    expect(data.status).toBe("failed")
+    expect(data.result).toBeNull()
+    expect(data.error.code).toBe("FaceSwap.Detect.Failed")
+    expect(data.error.message).toMatch(/no face/)
+  })
+
+  it("fails bad media with its own code, never a 500", async () => {
+    const cases = [
+      ["/notes.txt", "Media.UnsupportedFormat"],
+      ["/huge.jpg", "Media.TooLarge"],
+      ["/missing.jpg", "Media.DownloadFailed"]
+    ] as const
+    const ids = await Promise.all(cases.map(([path]) => createImage(app.url, `${origin.url}${path}`)))
+    for (const [i, id] of ids.entries()) {
+      const data = await waitTerminal(app.url, id)
+      expect(data.status, cases[i]![0]).toBe("failed")
+      expect(data.error.code, cases[i]![0]).toBe(cases[i]![1])
+    }
+    // Nothing listens on port 1 of the loopback address: an unreachable host.
+    const unreachable = await waitTerminal(app.url, await createImage(app.url, "http://127.0.0.1:1/face.jpg"))
+    expect(unreachable.error.code).toBe("Media.DownloadFailed")
+  })
+
+  it("tracks people in an MP4 and an animated GIF", async () => {
+    for (const path of ["/clip.mp4", "/anim.gif"]) {
+      const created = await call(url(paths.video), { body: { video_url: `${origin.url}${path}` } })
+      expect(created.status).toBe(200)
+      const data = await waitTerminal(app.url, created.body.data.detect_task_id)
+      expect(data.status, path).toBe("succeeded")
+      expect(data.result.faces.length, path).toBeGreaterThan(0)
+      for (const face of data.result.faces) {
+        expect(face.first_seen_ms).toBeGreaterThanOrEqual(0)
+        expect(face.last_seen_ms).toBeGreaterThanOrEqual(face.first_seen_ms)
+      }
+    }
+  })
+})
+
+describe("the API's answers", () => {
+  it("401 without a key or with a wrong one; the header name is case-insensitive", async () => {
+    const missing = await call(url(`${paths.result}?detect_task_id=x`), { key: null })
+    expect(missing.status).toBe(401)
+    expect(missing.body).toMatchObject({ code: 401, data: null })
+    const wrong = await call(url(`${paths.result}?detect_task_id=x`), { key: "not-the-right-key-at-all" })
+    expect(wrong.status).toBe(401)
+    const upper = await call(url(`${paths.result}?detect_task_id=nosuchtask`), {
+      key: null,
+      headers: { "X-API-KEY": testKey }
+    })
+    expect(upper.status).toBe(404)
+  })
+
+  it("404 for an unknown task, another key's task, an unknown route or a wrong method", async () => {
+    const id = await createImage(app.url, `${origin.url}/two.jpg`)
+    expect((await call(url(`${paths.result}?detect_task_id=abcdefghij0123456z`))).status).toBe(404)
+    expect((await call(url(`${paths.result}?detect_task_id=${id}`), { key: otherKey })).status).toBe(404)
+    const route = await call(url("/api/v1/client/job/nope"))
+    expect(route.status).toBe(404)
+    expect(Envelope.ErrorEnvelope.safeParse(route.body).success).toBe(true)
+    expect((await call(url(paths.image), { method: "GET" })).status).toBe(404)
+    expect((await call(url("/nothing-here"), { key: null })).status).toBe(404)
+  })
+
+  it("422 for malformed JSON, a wrong body, a bad URL, a deep body, a bad query", async () => {
+    const bad = [
+      await call(url(paths.image), { raw: "{not json", headers: { "content-type": "application/json" } }),
+      await call(url(paths.image), { body: { url: "http://x.example/a.jpg" } }),
+      await call(url(paths.image), { body: { image_url: "ftp://example.com/a.jpg" } }),
+      await call(url(paths.image), { body: { image_url: "http://user:pw@example.com/a.jpg" } }),
+      await call(url(paths.video), { body: { image_url: `${origin.url}/clip.mp4` } }),
+      await call(url(paths.image), { raw: `{"image_url": ${"[".repeat(100)}${"]".repeat(100)}}` }),
+      await call(url(paths.image), { raw: JSON.stringify({ image_url: `http://example.com/${"a".repeat(70_000)}` }) }),
+      await call(url(paths.result)),
+      await call(url(`${paths.result}?detect_task_id=x&wait=soon`)),
+      await call(url(`${paths.result}?detect_task_id=x&wait=31`))
+    ]
+    for (const r of bad) {
+      expect(r.status).toBe(422)
+      expect(r.body.code).toBe(422)
+      expect(r.body.data).toBeNull()
+      expect(JSON.stringify(r.body)).not.toMatch(/\bat .*\.(ts|js):\d+/)
+    }
+    expect(bad[1]!.body.message).toMatch(/image_url/)
+  })
+
+  it("505 for the crun.ai swap calls this server does not implement", async () => {
+    const create = await call(url("/api/v1/client/job/CreateTask"), {
+      body: {
+        model: "image-face-swap",
+        input: { image_url: "https://a.example/x.jpg", new_face: "https://a.example/y.jpg" }
+      }
+    })
+    expect(create.status).toBe(505)
+    expect(create.body.code).toBe(505)
+    expect((await call(url("/api/v1/client/job/TaskInfo?task_id=t"))).status).toBe(505)
+  })
+
+  it("advertises long-polling on every API answer, errors included", async () => {
+    for (const r of [
+      await call(url(`${paths.result}?detect_task_id=x`), { key: null }),
+      await call(url(paths.image), { body: { image_url: `${origin.url}/one.jpg` } }),
+      await call(url("/api/v1/client/job/nope"))
+    ]) {
+      expect(r.headers.get("x-facedet-long-poll")).toBe("30")
+    }
+  })
+
+  it("long-polls: wait holds the request until the task ends", async () => {
+    const id = await createImage(app.url, `${origin.url}/three.jpg`)
+    const r = await call(url(`${paths.result}?detect_task_id=${id}&wait=30`))
+    expect(r.status).toBe(200)
+    expect(r.body.data.status).toBe("succeeded")
+  })
+
+  it("Idempotency-Key: the same key and body give the same task; another body is a 422", async () => {
+    const headers = { "idempotency-key": "order-42" }
+    const a = await call(url(paths.image), { body: { image_url: `${origin.url}/two.jpg` }, headers })
+    const b = await call(url(paths.image), { body: { image_url: `${origin.url}/two.jpg` }, headers })
+    expect(a.status).toBe(200)
+    expect(b.body.data.detect_task_id).toBe(a.body.data.detect_task_id)
+    const other = await call(url(paths.image), { body: { image_url: `${origin.url}/three.jpg` }, headers })
+    expect(other.status).toBe(422)
+    // Keys are per API key: the other key gets its own task.
+    const c = await call(url(paths.image), { body: { image_url: `${origin.url}/two.jpg` }, headers, key: otherKey })
+    expect(c.body.data.detect_task_id).not.toBe(a.body.data.detect_task_id)
+  })
+
+  it("uploads: raw bytes become a URL usable as image_url, read from disk", async () => {
+    const up = await call(url(paths.upload), { raw: photo(1), headers: { "content-type": "image/jpeg" } })
+    expect(up.status).toBe(200)
+    expect(up.body.data.url).toMatch(new RegExp(`^${app.server.publicUrl}/uploads/[A-Za-z0-9]{32}$`))
+    const data = await waitTerminal(app.url, await createImage(app.url, up.body.data.url))
+    expect(data.status).toBe("succeeded")
+    // The server does not serve uploads over HTTP at all: the task above succeeded by reading the file from disk.
+    expect((await call(up.body.data.url)).status).toBe(404)
+    const text = await call(url(paths.upload), {
+      raw: "hello, not a picture",
+      headers: { "content-type": "image/jpeg" }
+    })
+    expect(text.status).toBe(422)
+    const unknown = await call(url(paths.image), {
+      body: { image_url: `${app.server.publicUrl}/uploads/${"A".repeat(32)}` }
+    })
+    expect(unknown.status).toBe(422)
+  })
+
+  it("serves health, readiness, metrics and the OpenAPI document without a key", async () => {
+    expect((await call(url("/healthz"), { key: null })).body.data.status).toBe("ok")
+    expect((await call(url("/readyz"), { key: null })).body.data.status).toBe("ready")
+    const openapi = await call(url("/openapi.json"), { key: null })
+    expect(openapi.body.openapi).toBe("3.1.0")
+    expect(Object.keys(openapi.body.paths)).toContain(paths.result)
+    const metrics = await fetch(url("/metrics"))
+    const text = await metrics.text()
+    expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/)
+    expect(text).toMatch(/facedet_tasks_total\{kind="image",outcome="succeeded"\} \d+/)
+    expect(text).toMatch(/facedet_tasks_total\{kind="image",outcome="FaceSwap.Detect.Failed"\} \d+/)
+    expect(text).toMatch(/facedet_queue_depth\{state="queued"\} \d+/)
+    expect(text).toMatch(/facedet_detection_seconds_bucket\{kind="image",le="\+Inf"\} \d+/)
+    expect(text).toMatch(
+      /facedet_http_request_duration_seconds_count\{route="\/api\/v1\/client\/job\/detect-face-result",code="200"\} \d+/
+    )
+  })
+})
+
+describe("retention", () => {
+  it("crops and uploads expire after the hour; task records after the retention period", async () => {
+    const id = await createImage(app.url, `${origin.url}/one.jpg`)
+    const data = await waitTerminal(app.url, id)
+    const link: string = data.result.faces[0].link
+    const cropFile = join(app.config.dataDir, "crops", id, "0.jpg")
+    expect(existsSync(cropFile)).toBe(true)
+    const up = await call(url(paths.upload), { raw: photo(2) })
+    const uploadFile = join(app.config.dataDir, "uploads", up.body.data.url.split("/").pop())
+    expect(existsSync(uploadFile)).toBe(true)
+
+    time.advance(61 * 60_000)
+    expect((await fetch(link)).status).toBe(404)
+    await Effect.runPromise(Effect.withClock(app.server.sweep, time.clock))
+    expect(existsSync(cropFile)).toBe(false)
+    expect(existsSync(uploadFile)).toBe(false)
+    // The record stays (24 h), the link does not.
+    expect((await call(url(`${paths.result}?detect_task_id=${id}`))).status).toBe(200)
+
+    time.advance(24 * 3_600_000)
+    await Effect.runPromise(Effect.withClock(app.server.sweep, time.clock))
+    expect((await call(url(`${paths.result}?detect_task_id=${id}`))).status).toBe(404)
+  })
+})

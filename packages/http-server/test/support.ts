@@ -1,0 +1,305 @@
+/**
+ * Test helpers: a loopback media origin that counts its hits, media made at test time (photos from
+ * @vladmandic/face-api's demo set, a generated no-face photo, an MP4 and an animated GIF made with ffmpeg), a server
+ * started in-process on port 0, a fake detector, and a clock that can be moved forward.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { createServer, type Server as NodeServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { createRequire } from "node:module"
+import * as FaceDetector from "@facedet/detector/FaceDetector"
+import { locateFfmpeg } from "@facedet/detector/VideoFrames"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import sharp from "sharp"
+import type { JobStore } from "../src/JobStore.js"
+import type { MediaFetcher } from "../src/MediaFetcher.js"
+import * as Server from "../src/Server.js"
+import * as ServerConfig from "../src/ServerConfig.js"
+
+const require = createRequire(import.meta.url)
+const demo = join(dirname(require.resolve("@vladmandic/face-api/package.json")), "demo")
+
+/** A real photo with faces (face-api's demo set, 1..6). */
+export const photo = (n: number): Buffer => readFileSync(join(demo, `sample${n}.jpg`))
+
+/** A 500x375 JPEG with no face: a smooth colour gradient. */
+export const noFacePhoto = async (): Promise<Buffer> => {
+  const width = 500
+  const height = 375
+  const raw = Buffer.alloc(width * height * 3)
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3
+      raw[i] = Math.round((x / width) * 255)
+      raw[i + 1] = Math.round((y / height) * 255)
+      raw[i + 2] = 128
+    }
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg()
+    .toBuffer()
+}
+
+/** An MP4 (2 s, 5 fps) and an animated GIF (1.5 s, 4 fps) of a photo, made with ffmpeg. */
+export const makeMovingMedia = (source: Buffer): { readonly mp4: Buffer; readonly gif: Buffer } => {
+  const ffmpeg = locateFfmpeg()
+  if (!ffmpeg) throw new Error("ffmpeg is needed for the video tests (Debian's, or @ffmpeg-installer/ffmpeg)")
+  const dir = mkdtempSync(join(tmpdir(), "facedet-media-"))
+  const input = join(dir, "in.jpg")
+  require("node:fs").writeFileSync(input, source)
+  const run = (args: ReadonlyArray<string>) => execFileSync(ffmpeg, ["-v", "error", "-y", ...args], { stdio: "pipe" })
+  run([
+    "-loop",
+    "1",
+    "-i",
+    input,
+    "-t",
+    "2",
+    "-r",
+    "5",
+    "-vf",
+    "scale=640:-2",
+    "-pix_fmt",
+    "yuv420p",
+    join(dir, "clip.mp4")
+  ])
+  run(["-loop", "1", "-i", input, "-t", "1.5", "-r", "4", "-vf", "scale=480:-2", join(dir, "anim.gif")])
+  return { mp4: readFileSync(join(dir, "clip.mp4")), gif: readFileSync(join(dir, "anim.gif")) }
+}
+
+/** A parsed answer body; tests check it field by field (and against core's zod schemas). */
+// biome-ignore lint/suspicious/noExplicitAny: answers are asserted field by field
+export type Json = any
+
+/** A route of the media origin. */
+export type Route =
+  | { readonly body: Buffer; readonly type?: string; readonly delayMs?: number }
+  | { readonly stream: number; readonly type?: string }
+
+/** A loopback HTTP origin serving fixed bodies and counting requests per path. */
+export interface Origin {
+  readonly url: string
+  readonly port: number
+  readonly hits: Map<string, number>
+  readonly totalHits: () => number
+  readonly set: (path: string, route: Route) => void
+  readonly close: () => Promise<void>
+}
+
+export const startOrigin = async (routes: Record<string, Route> = {}): Promise<Origin> => {
+  const table = new Map(Object.entries(routes))
+  const hits = new Map<string, number>()
+  const server: NodeServer = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0]!
+    hits.set(path, (hits.get(path) ?? 0) + 1)
+    const route = table.get(path)
+    if (!route) {
+      res.writeHead(404).end("not found")
+      return
+    }
+    if ("stream" in route) {
+      // No Content-Length: the fetcher must count the bytes itself.
+      res.writeHead(200, { "content-type": route.type ?? "image/jpeg" })
+      const chunk = Buffer.alloc(64 * 1024, 0xff)
+      chunk[0] = 0xff
+      chunk[1] = 0xd8
+      chunk[2] = 0xff
+      let sent = 0
+      const pump = () => {
+        while (sent < route.stream) {
+          sent += chunk.length
+          if (!res.write(chunk)) return void res.once("drain", pump)
+        }
+        res.end()
+      }
+      res.on("error", () => {})
+      pump()
+      return
+    }
+    const send = () => res.writeHead(200, { "content-type": route.type ?? "image/jpeg" }).end(route.body)
+    if (route.delayMs) setTimeout(send, route.delayMs)
+    else send()
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    hits,
+    totalHits: () => [...hits.values()].reduce((a, b) => a + b, 0),
+    set: (path, route) => void table.set(path, route),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
+
+/** A clock whose time can be moved forward (for expiry and retention), with real sleeps. */
+export interface ShiftedClock {
+  readonly clock: Clock.Clock
+  readonly advance: (ms: number) => void
+}
+
+export const shiftedClock = (): ShiftedClock => {
+  const base = Clock.make()
+  let offset = 0
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => base.unsafeCurrentTimeMillis() + offset,
+    unsafeCurrentTimeNanos: () => base.unsafeCurrentTimeNanos() + BigInt(offset) * 1_000_000n,
+    currentTimeMillis: Effect.sync(() => base.unsafeCurrentTimeMillis() + offset),
+    currentTimeNanos: Effect.sync(() => base.unsafeCurrentTimeNanos() + BigInt(offset) * 1_000_000n),
+    sleep: (duration) => base.sleep(duration)
+  }
+  return {
+    clock,
+    advance: (ms) => {
+      offset += ms
+    }
+  }
+}
+
+/** A detector whose `detectImage` / `detectVideo` the test decides. */
+export const fakeDetector = (
+  impl: Partial<Pick<FaceDetector.Service, "detectImage" | "detectVideo">>
+): Layer.Layer<FaceDetector.FaceDetector> =>
+  Layer.succeed(FaceDetector.FaceDetector, {
+    detectImage: impl.detectImage ?? (() => Effect.die("detectImage not faked")),
+    detectVideo: impl.detectVideo ?? (() => Effect.die("detectVideo not faked")),
+    encodeCrop: () => Effect.die("encodeCrop not faked"),
+    options: FaceDetector.resolve({ sessions: 1 })
+  })
+
+/** A face as the detector reports it, with a tiny JPEG crop. */
+export const fakeFace = async (id: number) => ({
+  id,
+  box: [10 + id * 50, 20, 40, 40] as const,
+  score: 0.9,
+  landmarks: {
+    right_eye: [20, 30] as const,
+    left_eye: [35, 30] as const,
+    nose_tip: [28, 38] as const,
+    mouth_center: [28, 48] as const,
+    right_ear: [12, 34] as const,
+    left_ear: [46, 34] as const
+  },
+  crop: new Uint8Array(
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: "#888" } })
+      .jpeg()
+      .toBuffer()
+  )
+})
+
+/** A temporary data directory. */
+export const tempDir = (prefix = "facedet-test-"): string => mkdtempSync(join(tmpdir(), prefix))
+
+export const testKey = "test-key-0123456789abcdef"
+export const otherKey = "other-key-0123456789abcdef"
+
+/** A server running in this process until `close`. */
+export interface Running {
+  readonly server: Server.Service
+  readonly url: string
+  readonly config: ServerConfig.ServerConfig
+  readonly logs: Array<string>
+  readonly close: () => Promise<void>
+}
+
+/** Starts a server on 127.0.0.1:0 over the given layers (the default dependencies otherwise). */
+export const startServer = async (
+  overrides: ServerConfig.Overrides,
+  options: {
+    readonly dependencies?: (
+      config: ServerConfig.ServerConfig
+    ) => Layer.Layer<JobStore | FaceDetector.FaceDetector | MediaFetcher, unknown>
+    readonly clock?: Clock.Clock
+  } = {}
+): Promise<Running> => {
+  const config = ServerConfig.make({ port: 0, dataDir: tempDir(), apiKeys: [testKey, otherKey], ...overrides })
+  const logs: Array<string> = []
+  const log = (line: string) => void logs.push(line)
+  const deps = options.dependencies ? options.dependencies(config) : Server.dependencies(config)
+  const layer = Server.layerWith(config, { log, pollMs: 200 }).pipe(Layer.provide(deps)) as Layer.Layer<
+    Server.Server,
+    unknown
+  >
+  const scope = Effect.runSync(Scope.make())
+  let build = Layer.buildWithScope(layer, scope)
+  if (options.clock) build = Effect.withClock(build, options.clock)
+  const context = await Effect.runPromise(build)
+  const server = Context.get(context, Server.Server)
+  return {
+    server,
+    url: server.url,
+    config,
+    logs,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+/** Calls the API: returns HTTP status, headers and the parsed body. */
+export const call = async (
+  url: string,
+  init: {
+    readonly method?: string
+    readonly key?: string | null
+    readonly body?: unknown
+    readonly headers?: Record<string, string>
+    readonly raw?: string | Uint8Array
+  } = {}
+): Promise<{ status: number; headers: Headers; body: Json }> => {
+  const headers: Record<string, string> = { ...init.headers }
+  if (init.key !== null) headers["x-api-key"] = init.key ?? testKey
+  let body: string | Uint8Array | undefined = init.raw
+  if (init.body !== undefined) {
+    headers["content-type"] = "application/json"
+    body = JSON.stringify(init.body)
+  }
+  const res = await fetch(url, {
+    method: init.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    ...(body !== undefined ? { body } : {})
+  })
+  const text = await res.text()
+  let parsed: unknown = text
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, headers: res.headers, body: parsed }
+}
+
+export const paths = {
+  image: "/api/v1/client/job/detect-face-image",
+  video: "/api/v1/client/job/detect-face-video",
+  result: "/api/v1/client/job/detect-face-result",
+  upload: "/api/v1/client/upload"
+} as const
+
+/** Creates an image task; returns its id (asserting the create succeeded). */
+export const createImage = async (base: string, imageUrl: string, key = testKey): Promise<string> => {
+  const r = await call(`${base}${paths.image}`, { body: { image_url: imageUrl }, key })
+  if (r.status !== 200) throw new Error(`create failed: ${r.status} ${JSON.stringify(r.body)}`)
+  return r.body.data.detect_task_id as string
+}
+
+/** Long-polls until the task is terminal (30 s per call, up to `rounds` calls). */
+export const waitTerminal = async (base: string, id: string, key = testKey, rounds = 8): Promise<Json> => {
+  for (let i = 0; i < rounds; i++) {
+    const r = await call(`${base}${paths.result}?detect_task_id=${id}&wait=30`, { key })
+    if (r.status !== 200) throw new Error(`result failed: ${r.status} ${JSON.stringify(r.body)}`)
+    if (r.body.data.status === "succeeded" || r.body.data.status === "failed") return r.body.data
+  }
+  throw new Error(`task ${id} did not end`)
+}
