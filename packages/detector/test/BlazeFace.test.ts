@@ -1,0 +1,36 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as BlazeFace from "../src/BlazeFace.js"
+
+const raw = (set: (scores: Float32Array, boxes: Float32Array) => void): BlazeFace.RawOutput => {
+  const scores = new Float32Array(BlazeFace.anchorCount).fill(-10)
+  const boxes = new Float32Array(BlazeFace.anchorCount * BlazeFace.valuesPerAnchor)
+  set(scores, boxes)
+  return { scores, boxes }
+}
+
+describe("BlazeFace", () => {
+  it("decodes a confident anchor into a box and six keypoints relative to the anchor centre, in input pixels", () => {
+    // anchor 514 sits at (16, 16) on the stride-32 map
+    const output = raw((scores, boxes) => {
+      scores[514] = 3
+      boxes.set([4, -2, 40, 44, -8, -6, 8, -6, 0, 4, 0, 12, -18, -2, 18, -2], 514 * 16)
+    })
+    const found = BlazeFace.decode(output, 0.5)
+    expect(found).toHaveLength(1)
+    const face = found[0]!
+    expect(face.score).toBeCloseTo(1 / (1 + Math.exp(-3)), 6)
+    expect(face.box).toEqual([20 - 20, 14 - 22, 40, 44])
+    expect(face.keypoints).toEqual([8, 10, 24, 10, 16, 20, 16, 28, -2, 14, 34, 14])
+  })
+
+  it("drops anchors below the score threshold and clips extreme logits", () => {
+    const output = raw((scores) => {
+      scores[0] = BlazeFace.logit(0.69)
+      scores[1] = BlazeFace.logit(0.71)
+      scores[2] = 1e6
+    })
+    const found = BlazeFace.decode(output, 0.7)
+    expect(found.map((f) => Math.round(f.score * 100))).toEqual([71, 100])
+    expect(BlazeFace.sigmoid(-1e6)).toBeGreaterThan(0)
+  })
+})

@@ -1,0 +1,324 @@
+import { spawnSync } from "node:child_process"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it, layer } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import sharp from "sharp"
+import type { DetectedFace } from "../src/Detection.js"
+import * as FaceDetector from "../src/FaceDetector.js"
+import * as Nms from "../src/Nms.js"
+import * as VideoFrames from "../src/VideoFrames.js"
+import * as Media from "./fixtures/media.js"
+
+const isJpeg = (bytes: Uint8Array | undefined) => bytes !== undefined && bytes[0] === 0xff && bytes[1] === 0xd8
+
+const matches = (a: ReadonlyArray<DetectedFace>, b: ReadonlyArray<DetectedFace>) =>
+  a.every((f) => b.some((g) => Nms.iou(f.box, g.box) > 0.6))
+
+const ffmpegBinary = VideoFrames.locateFfmpeg()
+if (ffmpegBinary === undefined) {
+  console.warn("FaceDetector video tests skipped: no ffmpeg on PATH and no @ffmpeg-installer/ffmpeg binary")
+}
+
+layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", (it) => {
+  it.effect("finds every person in the six sample photos, left to right, with landmarks and JPEG crops", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      for (const n of [1, 2, 3, 4, 5, 6]) {
+        const result = yield* detector.detectImage(Media.photo(n))
+        expect([n, result.faces.length]).toEqual([n, Media.peopleIn[n]])
+        expect(result).toMatchObject({ kind: "image", format: "jpeg", width: 1920 })
+        result.faces.forEach((face, i) => {
+          expect(face.id).toBe(i)
+          if (i > 0) expect(face.box[0]).toBeGreaterThanOrEqual(result.faces[i - 1]!.box[0])
+          expect(face.score).toBeGreaterThanOrEqual(0.68)
+          const [x, y, w, h] = face.box
+          // eyes, nose and mouth inside the box; eyes above the mouth
+          for (const key of ["right_eye", "left_eye", "nose_tip", "mouth_center"] as const) {
+            const [px, py] = face.landmarks[key]
+            expect(px >= x && px <= x + w && py >= y && py <= y + h).toBe(true)
+          }
+          expect(face.landmarks.right_eye[1]).toBeLessThan(face.landmarks.mouth_center[1])
+          // the subject's right eye is on the left of the picture
+          expect(face.landmarks.right_eye[0]).toBeLessThan(face.landmarks.left_eye[0])
+          expect(isJpeg(face.crop)).toBe(true)
+        })
+      }
+    })
+  )
+
+  it.effect("crops are 256-pixel squares around the face", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      const result = yield* detector.detectImage(Media.photo(3))
+      const meta = yield* Effect.promise(() => sharp(result.faces[0]!.crop!).metadata())
+      expect([meta.format, meta.width, meta.height]).toEqual(["jpeg", 256, 256])
+      const again = yield* detector.encodeCrop(Media.photo(3), result.faces[0]!.box)
+      expect(isJpeg(again)).toBe(true)
+      const without = yield* detector.detectImage(Media.photo(3), { crops: false })
+      expect(without.faces.every((f) => f.crop === undefined)).toBe(true)
+    })
+  )
+
+  it.effect("applies EXIF orientation: a phone photo stored sideways is searched upright", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      const upright = yield* detector.detectImage(Media.photo(3), { crops: false })
+      const tagged = yield* detector.detectImage(yield* Effect.promise(() => Media.rotatedWithExif(Media.photo(3))), {
+        crops: false
+      })
+      expect([tagged.width, tagged.height, tagged.faces.length]).toEqual([1920, 1350, 3])
+      expect(matches(tagged.faces, upright.faces)).toBe(true)
+      // without the tag, the same pixels are a sideways picture: its faces are elsewhere
+      const untagged = yield* detector.detectImage(
+        yield* Effect.promise(() => Media.rotatedWithoutExif(Media.photo(3))),
+        { crops: false }
+      )
+      expect([untagged.width, untagged.height]).toEqual([1350, 1920])
+      expect(untagged.faces.some((f) => upright.faces.some((g) => Nms.iou(f.box, g.box) > 0.6))).toBe(false)
+    })
+  )
+
+  it.effect("reads PNG, WebP, GIF, AVIF and TIFF, greyscale and transparent images alike", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      const photo = Media.photo(6)
+      for (const format of ["png", "webp", "gif", "avif", "tiff"] as const) {
+        const result = yield* detector.detectImage(yield* Effect.promise(() => Media.reencode(photo, format, 640)), {
+          crops: false
+        })
+        expect([format, result.format, result.faces.length]).toEqual([format, format, 4])
+      }
+      for (const bytes of [
+        yield* Effect.promise(() => Media.greyscale(photo)),
+        yield* Effect.promise(() => Media.withAlpha(photo))
+      ]) {
+        expect((yield* detector.detectImage(bytes)).faces).toHaveLength(4)
+      }
+    })
+  )
+
+  it.effect("finds no face in patterns, and none in a tiny image", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      expect((yield* detector.detectImage(yield* Effect.promise(Media.pattern))).faces).toEqual([])
+      const tiny = yield* detector.detectImage(yield* Effect.promise(Media.tiny))
+      expect([tiny.width, tiny.height, tiny.faces.length]).toEqual([16, 16, 0])
+    })
+  )
+
+  it.effect("answers bad bytes with typed errors, never a crash", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      const photo = Media.photo(1)
+      const truncated = yield* Effect.flip(detector.detectImage(photo.subarray(0, photo.length / 2)))
+      expect(truncated._tag).toBe("CorruptMedia")
+      const text = yield* Effect.flip(detector.detectImage(new TextEncoder().encode("definitely not an image")))
+      expect(text).toMatchObject({ _tag: "UnsupportedMedia", detected: "unknown" })
+      const empty = yield* Effect.flip(detector.detectImage(new Uint8Array(0)))
+      expect(empty._tag).toBe("UnsupportedMedia")
+      const bomb = yield* Effect.flip(detector.detectImage(Media.hugeHeader(40_000, 30_000)))
+      expect(bomb).toMatchObject({ _tag: "MediaTooLarge", reason: "pixels", actual: 1_200_000_000 })
+      expect(bomb.message).toContain("limit 50000000 pixels")
+    })
+  )
+
+  it.effect("takes the first frame of an animated GIF as an image, and tracks its people as a video", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      const gif = yield* Effect.promise(() => Media.animatedGif(Media.photo(3), Media.photo(6)))
+      const still = yield* detector.detectImage(gif)
+      expect([still.format, still.faces.length]).toEqual(["gif", 3])
+      const path = join(Media.tempDir(), "two-scenes.gif")
+      writeFileSync(path, gif)
+      const video = yield* detector.detectVideo(path, { fps: 3 })
+      expect(video).toMatchObject({ kind: "video", format: "gif", width: 480, height: 320, durationMs: 2000 })
+      expect(video.framesSampled).toBe(6)
+      // three people in the first second, four others after the cut
+      expect(video.faces.map((f) => [f.firstSeenMs, f.lastSeenMs])).toEqual([
+        [0, 667],
+        [0, 667],
+        [0, 667],
+        [1000, 1667],
+        [1000, 1667],
+        [1000, 1667],
+        [1000, 1667]
+      ])
+      expect(video.faces.map((f) => f.id)).toEqual([0, 1, 2, 3, 4, 5, 6])
+      expect(video.faces.every((f) => isJpeg(f.crop))).toBe(true)
+    })
+  )
+
+  it.effect("refuses still images and unknown files as videos", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      const dir = Media.tempDir()
+      writeFileSync(join(dir, "photo.jpg"), Media.photo(1))
+      writeFileSync(join(dir, "notes.txt"), "hello")
+      expect(yield* Effect.flip(detector.detectVideo(join(dir, "photo.jpg")))).toMatchObject({
+        _tag: "UnsupportedMedia",
+        detected: "jpeg"
+      })
+      expect((yield* Effect.flip(detector.detectVideo(join(dir, "notes.txt"))))._tag).toBe("UnsupportedMedia")
+      expect((yield* Effect.flip(detector.detectVideo(join(dir, "missing.mp4"))))._tag).toBe("UnsupportedMedia")
+    })
+  )
+
+  describe.skipIf(ffmpegBinary === undefined)("video through ffmpeg", () => {
+    const binary = ffmpegBinary!
+    const dir = Media.tempDir()
+    const photo = (n: number) => {
+      const path = join(dir, `sample${n}.jpg`)
+      writeFileSync(path, Media.photo(n))
+      return path
+    }
+
+    it.effect("a clip panning over two people gives two faces, seen from start to end, with crops", () =>
+      Effect.gen(function* () {
+        const detector = yield* FaceDetector.FaceDetector
+        const clip = join(dir, "pan.mp4")
+        // a 1100x733 window over sample1's two women on the right, moving 220 px in 3 s
+        Media.ffmpeg(binary, [
+          ...["-loop", "1", "-i", photo(1), "-t", "3", "-r", "25"],
+          ...["-vf", "crop=1100:733:'600+t*73':150,scale=960:640,format=yuv420p"],
+          ...["-c:v", "libx264", "-preset", "ultrafast", clip]
+        ])
+        const video = yield* detector.detectVideo(clip)
+        expect(video).toMatchObject({ kind: "video", format: "mp4", width: 960, height: 640, durationMs: 3000 })
+        expect(video.framesSampled).toBe(9)
+        expect(video.faces).toHaveLength(2)
+        for (const face of video.faces) {
+          expect(face.firstSeenMs).toBe(0)
+          expect(face.lastSeenMs).toBeGreaterThanOrEqual(2333)
+          expect(isJpeg(face.crop)).toBe(true)
+        }
+      })
+    )
+
+    it.effect("a scene cut ends the tracks: two shots of different people give each shot's faces", () =>
+      Effect.gen(function* () {
+        const detector = yield* FaceDetector.FaceDetector
+        const clip = join(dir, "cut.mp4")
+        Media.ffmpeg(binary, [
+          ...["-loop", "1", "-t", "1.5", "-i", photo(3), "-loop", "1", "-t", "1.5", "-i", photo(6)],
+          "-filter_complex",
+          "[0:v]scale=960:640,setsar=1[a];[1:v]scale=960:640,setsar=1[b];[a][b]concat=n=2:v=1,format=yuv420p",
+          ...["-r", "25", "-c:v", "libx264", "-preset", "ultrafast", clip]
+        ])
+        const video = yield* detector.detectVideo(clip, { crops: false })
+        const firstShot = video.faces.filter((f) => f.lastSeenMs! < 1500)
+        const secondShot = video.faces.filter((f) => f.firstSeenMs! >= 1500)
+        expect([firstShot.length, secondShot.length, video.faces.length]).toEqual([3, 4, 7])
+        expect(video.faces.every((f) => f.crop === undefined)).toBe(true)
+      })
+    )
+
+    it.effect("enforces the duration limit and reports broken files as typed errors", () =>
+      Effect.gen(function* () {
+        const detector = yield* FaceDetector.FaceDetector
+        const clip = join(dir, "long.webm")
+        Media.ffmpeg(binary, [
+          ...["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "4", "-c:v", "libvpx", "-b:v", "100k", clip]
+        ])
+        const tooLong = yield* Effect.flip(detector.detectVideo(clip, { maxDurationMs: 2000 }))
+        expect(tooLong).toMatchObject({ _tag: "MediaTooLarge", reason: "duration", limit: 2000, actual: 4000 })
+        const ok = yield* detector.detectVideo(clip, { fps: 2 })
+        expect([ok.format, ok.framesSampled, ok.faces.length]).toEqual(["webm", 8, 0])
+        const broken = join(dir, "broken.mp4")
+        writeFileSync(broken, readFileSync(join(dir, "pan.mp4")).subarray(0, 4000))
+        const error = yield* Effect.flip(detector.detectVideo(broken))
+        expect(["CorruptMedia", "VideoDecodeFailed"]).toContain(error._tag)
+      })
+    )
+
+    it.effect("interrupting a video detection kills ffmpeg", () =>
+      Effect.gen(function* () {
+        const detector = yield* FaceDetector.FaceDetector
+        const clip = join(dir, "interrupt-me.mp4")
+        Media.ffmpeg(binary, [
+          ...[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=30",
+            "-t",
+            "60",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            clip
+          ]
+        ])
+        const running = () =>
+          readdirSync("/proc")
+            .filter((p) => /^\d+$/.test(p))
+            .filter((p) => {
+              try {
+                return readFileSync(`/proc/${p}/cmdline`, "utf8").includes("interrupt-me.mp4")
+              } catch {
+                return false
+              }
+            })
+        const fiber = yield* Effect.fork(detector.detectVideo(clip))
+        for (let i = 0; i < 100 && running().length === 0; i++) yield* Effect.promise(() => sleep(20))
+        expect(running().length).toBeGreaterThan(0)
+        yield* Fiber.interrupt(fiber)
+        for (let i = 0; i < 50 && running().length > 0; i++) yield* Effect.promise(() => sleep(20))
+        expect(running()).toEqual([])
+      })
+    )
+  })
+})
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe("FaceDetector configuration", () => {
+  it.effect("layerConfig reads the FACEDET_* variables", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      expect(detector.options).toMatchObject({ sessions: 1, threads: 1, minScore: 0.9, maxPixels: 1_000_000 })
+      expect(detector.options.video).toMatchObject({ fps: 2, maxFrames: 10 })
+      const error = yield* Effect.flip(detector.detectImage(Media.photo(1)))
+      expect(error).toMatchObject({ _tag: "MediaTooLarge", reason: "pixels", limit: 1_000_000 })
+    }).pipe(
+      Effect.provide(
+        FaceDetector.layerConfig.pipe(
+          Layer.provide(
+            Layer.setConfigProvider(
+              ConfigProvider.fromMap(
+                new Map([
+                  ["FACEDET_DETECTOR_SESSIONS", "1"],
+                  ["FACEDET_MIN_FACE_SCORE", "0.9"],
+                  ["FACEDET_MAX_PIXELS", "1000000"],
+                  ["FACEDET_VIDEO_FPS", "2"],
+                  ["FACEDET_VIDEO_MAX_FRAMES", "10"]
+                ])
+              )
+            )
+          )
+        )
+      )
+    )
+  )
+
+  it.effect("fails with ModelLoadFailed when the model file is wrong", () =>
+    Effect.gen(function* () {
+      const path = join(Media.tempDir(), "model.onnx")
+      writeFileSync(path, "garbage")
+      const error = yield* Effect.flip(Effect.scoped(FaceDetector.make({ modelPath: path, sessions: 1 })))
+      expect(error._tag).toBe("ModelLoadFailed")
+    })
+  )
+
+  it("defaults to one session per core and one thread each", () => {
+    const o = FaceDetector.resolve()
+    expect(o.threads).toBe(1)
+    expect(o.sessions).toBeGreaterThanOrEqual(1)
+    expect(o.minScore).toBe(FaceDetector.defaultMinScore)
+    expect(spawnSync("true").status).toBe(0)
+  })
+})
