@@ -1,0 +1,160 @@
+/**
+ * `facedet detect <url-or-path>`: create an image or video detection and wait for it, against crun.ai or a facedet
+ * server (a local file is uploaded to a facedet server first), or run the detector in this process (`--local`).
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { DetectTask } from "@facedet/core"
+import { FaceDetClient } from "@facedet/node-client"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { UploadUnsupported, UsageError } from "./CliError.js"
+import * as FaceCrops from "./FaceCrops.js"
+import * as HumanDuration from "./HumanDuration.js"
+import { present } from "./internal/present.js"
+import type { Reported } from "./internal/report.js"
+import { report } from "./internal/report.js"
+import * as LocalMedia from "./LocalMedia.js"
+import * as MediaKind from "./MediaKind.js"
+import { Output } from "./Output.js"
+import * as Progress from "./Progress.js"
+import * as Render from "./Render.js"
+import * as Target from "./Target.js"
+
+/**
+ * The parsed command line of `facedet detect`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Args {
+  /** A media URL or a local path. */
+  readonly source: string
+  readonly target: Target.Target
+  /** `--video` / `--image`: overrides what the URL or the bytes say. */
+  readonly kind: Option.Option<MediaKind.Kind>
+  /** False with `--no-wait`. */
+  readonly wait: boolean
+  readonly json: boolean
+  /** The overall wait deadline; `Duration.infinity` for `--timeout 0`. */
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly local: boolean
+  /** `--out`: where crops go (written by `--local`, downloaded otherwise). */
+  readonly outDir: Option.Option<string>
+}
+
+/**
+ * Runs the command.
+ *
+ * @since 0.1.0
+ * @category Handlers
+ */
+export const run = (
+  args: Args
+): Effect.Effect<void, Reported, Output | HttpClient.HttpClient | FileSystem.FileSystem> => {
+  if (args.local) {
+    return (
+      args.wait ? local(args) : Effect.fail(new UsageError({ message: "--local cannot be combined with --no-wait" }))
+    ).pipe(report({}))
+  }
+  return remote(args).pipe(Effect.provide(Target.clientLayer(args.target)), report(Target.errorContext(args.target)))
+}
+
+const remote = (args: Args) =>
+  Effect.gen(function* () {
+    const client = yield* FaceDetClient.FaceDetClient
+    const output = yield* Output
+    const { url, kind } = yield* mediaUrl(args)
+    if (!args.wait) {
+      const created = yield* kind === "image" ? client.detectImage(url) : client.detectVideo(url)
+      yield* output.out(args.json ? Render.json(created) : created.detect_task_id)
+      return
+    }
+    const done = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const progress = yield* Progress.make()
+        let last: DetectTask.ResultData | undefined
+        return yield* client
+          .detectFaces(kind === "image" ? { imageUrl: url } : { videoUrl: url }, {
+            kind,
+            ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
+            onCreated: (created) => progress.created(created.detect_task_id),
+            onUpdate: (snapshot) =>
+              Effect.suspend(() => {
+                last = snapshot
+                return progress.update(snapshot.detect_task_id, snapshot.status)
+              })
+          })
+          .pipe(
+            Effect.map((data): DetectTask.ResultData => data),
+            // A failed task is still a result: `--json` prints its data before the error.
+            Effect.catchTag("DetectionFailed", (failure) =>
+              last !== undefined && last.status === "failed" ? Effect.succeed(last) : Effect.fail(failure)
+            ),
+            Effect.onInterrupt(() =>
+              Effect.flatMap(progress.taskId, (id) =>
+                id === undefined
+                  ? output.err("interrupted before the detect task was created")
+                  : output.err(Render.resumeHint(id))
+              )
+            )
+          )
+      })
+    )
+    const known = done.result ? yield* client.detection(done.result.id) : Option.none()
+    yield* present(done, {
+      json: args.json,
+      validity: Option.match(known, { onNone: () => undefined, onSome: (d) => ({ expiresAt: d.expiresAt }) })
+    })
+    if (Option.isSome(args.outDir) && done.result) {
+      const saved = yield* FaceCrops.saveAll(done.result.faces, args.outDir.value, args.target)
+      yield* output.err(`saved ${saved.length} face crop${saved.length === 1 ? "" : "s"} to ${args.outDir.value}`)
+    }
+  })
+
+/** The URL to detect: the argument itself, or where a facedet server put the uploaded file. */
+const mediaUrl = (args: Args) =>
+  Effect.gen(function* () {
+    const source = yield* LocalMedia.classify(args.source)
+    if (source._tag === "Url") {
+      return { url: source.url.href, kind: Option.getOrElse(args.kind, () => MediaKind.ofUrl(source.url)) }
+    }
+    const media = yield* LocalMedia.openFile(source.path, args.source)
+    if (!(yield* Target.isFacedetServer(args.target))) {
+      return yield* new UploadUnsupported({ baseUrl: args.target.baseUrl, path: args.source })
+    }
+    const client = yield* FaceDetClient.FaceDetClient
+    const output = yield* Output
+    yield* output.status(`uploading ${args.source}`)
+    const uploaded = yield* client
+      .uploadMedia(yield* media.bytes, media.contentType, { timeout: uploadTimeout(media.size) })
+      .pipe(
+        Effect.catchTag("NotFound", () =>
+          Effect.fail(new UploadUnsupported({ baseUrl: args.target.baseUrl, path: args.source }))
+        )
+      )
+    return { url: uploaded.url, kind: Option.getOrElse(args.kind, () => media.kind) }
+  })
+
+/** 30 s plus a second per MiB: a slow uplink should not fail a large video's upload. */
+const uploadTimeout = (bytes: number): Duration.Duration => Duration.seconds(30 + Math.ceil(bytes / (1024 * 1024)))
+
+const local = (args: Args) =>
+  Effect.gen(function* () {
+    const output = yield* Output
+    // Loaded only here: the detector brings onnxruntime and sharp, which other commands do not need.
+    const Local = yield* Effect.promise(() => import("./LocalDetection.js"))
+    yield* output.status(`detecting faces in ${args.source} on this machine`)
+    const started = Date.now()
+    const outcome = yield* Local.detect({
+      source: args.source,
+      kind: Option.getOrUndefined(args.kind),
+      outDir: Option.getOrUndefined(args.outDir)
+    }).pipe(Effect.provide(Local.detectorLayer))
+    yield* output.clearStatus
+    yield* present(outcome.data, { json: args.json, validity: "local" })
+    if (!args.json) yield* output.err(`crops in ${outcome.outDir} (${HumanDuration.format(Date.now() - started)})`)
+  })

@@ -1,0 +1,85 @@
+/**
+ * `facedet result <detect_task_id>`: print a task's current result, or with `--wait` wait until it ends (the way
+ * to resume a wait that was interrupted or timed out: the task went on server-side).
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { DetectTask } from "@facedet/core"
+import { FaceDetClient } from "@facedet/node-client"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { present } from "./internal/present.js"
+import type { Reported } from "./internal/report.js"
+import { report } from "./internal/report.js"
+import { Output } from "./Output.js"
+import * as Progress from "./Progress.js"
+import * as Render from "./Render.js"
+import * as Target from "./Target.js"
+
+/**
+ * The parsed command line of `facedet result`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Args {
+  readonly detectTaskId: string
+  readonly target: Target.Target
+  readonly wait: boolean
+  readonly json: boolean
+  readonly timeout: Option.Option<Duration.Duration>
+}
+
+/**
+ * The task's result: now, or once it ended (`failed` included, as data).
+ *
+ * @since 0.1.0
+ * @category Handlers
+ */
+export const fetch = (args: Omit<Args, "json">) =>
+  Effect.gen(function* () {
+    const client = yield* FaceDetClient.FaceDetClient
+    if (!args.wait) return yield* client.getResult(args.detectTaskId)
+    const output = yield* Output
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const progress = yield* Progress.make({ detectTaskId: args.detectTaskId })
+        let last: DetectTask.ResultData | undefined
+        return yield* client
+          .waitForResult(args.detectTaskId, {
+            ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
+            onUpdate: (snapshot) =>
+              Effect.suspend(() => {
+                last = snapshot
+                return progress.update(snapshot.detect_task_id, snapshot.status)
+              })
+          })
+          .pipe(
+            Effect.map((data): DetectTask.ResultData => data),
+            Effect.catchTag("DetectionFailed", (failure) =>
+              last !== undefined && last.status === "failed" ? Effect.succeed(last) : Effect.fail(failure)
+            ),
+            Effect.onInterrupt(() => output.err(Render.resumeHint(args.detectTaskId)))
+          )
+      })
+    )
+  })
+
+/**
+ * Runs the command.
+ *
+ * @since 0.1.0
+ * @category Handlers
+ */
+export const run = (args: Args): Effect.Effect<void, Reported, Output | HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const client = yield* FaceDetClient.FaceDetClient
+    const data = yield* fetch(args)
+    const known = data.result ? yield* client.detection(data.result.id) : Option.none()
+    yield* present(data, {
+      json: args.json,
+      validity: Option.match(known, { onNone: () => undefined, onSome: (d) => ({ expiresAt: d.expiresAt }) })
+    })
+  }).pipe(Effect.provide(Target.clientLayer(args.target)), report(Target.errorContext(args.target)))

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * The `facedet` executable: the composition root. Node's file system and terminal, Node's built-in `fetch` as the
+ * HTTP client (a one-shot command gains nothing from an undici agent of its own, and loading one costs start-up
+ * time), the real stdout/stderr, and the exit code of the command line (see `ExitCode`).
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Cli from "./Cli.js"
+import * as ExitCode from "./ExitCode.js"
+import * as Output from "./Output.js"
+
+const plainText = !process.stdout.isTTY || process.env.NO_COLOR !== undefined
+
+Cli.run(process.argv, { plainText }).pipe(
+  Effect.provide(Layer.mergeAll(NodeContext.layer, FetchHttpClient.layer, Output.layer)),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => onExit(ExitCode.ofExit(exit, process.exitCode as number | undefined))
+  })
+)

@@ -1,0 +1,322 @@
+/**
+ * The built `facedet` command against a scripted server: every error path a user can meet, with the exit code and
+ * the message it prints, plus the output contract (stdout for results, stderr for the rest).
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DetectTask } from "@facedet/core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { runCli, until } from "./helpers/runCli.js"
+import { samplePhoto } from "./helpers/samples.js"
+import { envelope, type Handler, type Scripted, start } from "./helpers/scriptedServer.js"
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as { data: unknown }
+
+const paths = {
+  image: "/api/v1/client/job/detect-face-image",
+  video: "/api/v1/client/job/detect-face-video",
+  result: "/api/v1/client/job/detect-face-result",
+  upload: "/api/v1/client/upload"
+}
+
+const taskId = "dit60yt8reqplt1c16"
+const succeededData = fixture("result-succeeded.json").data as DetectTask.ResultData
+const failedData = fixture("result-failed.json").data as DetectTask.ResultData
+
+/** A server that creates `taskId` and answers its result from `results` in turn (the last one repeats). */
+const task =
+  (results: ReadonlyArray<unknown>, extra: { readonly headers?: Record<string, string> } = {}): Handler =>
+  (req, server) => {
+    const headers = extra.headers ?? {}
+    if (req.method === "POST" && (req.path === paths.image || req.path === paths.video)) {
+      return { headers, body: envelope(200, "success", { detect_task_id: taskId }) }
+    }
+    if (req.path === paths.result) {
+      const asked = server.requests.filter((r) => r.path === paths.result).length
+      return { headers, body: envelope(200, "success", results[Math.min(asked, results.length) - 1]) }
+    }
+    return { status: 404, headers, body: envelope(404, "no such endpoint") }
+  }
+
+const key = { FACEDET_API_KEY: "test-key" }
+const at = (server: Scripted) => ({ ...key, FACEDET_BASE_URL: server.url })
+
+// One scripted server per test, so the tests (each spawning the command, which is slow to start) run concurrently.
+const servers: Array<Scripted> = []
+afterAll(() => Promise.all(servers.map((s) => s.close())))
+const serve = async (handler: Handler): Promise<Scripted> => {
+  const server = await start(handler)
+  servers.push(server)
+  return server
+}
+
+describe.concurrent("success", () => {
+  it("waits for the task and prints one line per face on stdout, progress on stderr", async () => {
+    const processing = { detect_task_id: taskId, status: "processing", result: null, error: null }
+    const server = await serve(task([processing, succeededData]))
+    const ran = await runCli(["detect", "https://media.example/group.jpg"], { env: at(server) })
+    expect(ran.code).toBe(0)
+    expect(ran.stdout.split("\n")).toEqual([
+      `detect task ${taskId} succeeded: 2 faces`,
+      expect.stringMatching(/^detect_id m1oZzqYp9dN {2}valid until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; a swap/),
+      "face 0  https://example.com/detected-face-0.jpg",
+      "face 1  https://example.com/detected-face-1.jpg",
+      ""
+    ])
+    expect(ran.stderr).toContain(`detect task ${taskId} created`)
+    // The request carried the key and the URL, to the image call (a .jpg).
+    const create = server.requests.find((r) => r.path === paths.image)
+    expect(create?.headers["x-api-key"]).toBe("test-key")
+    expect(JSON.parse(create?.body.toString() ?? "{}")).toEqual({ image_url: "https://media.example/group.jpg" })
+  })
+
+  it("--json prints the wire data exactly, facedet's face fields included", async () => {
+    const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
+    data.result.faces[0] = { ...data.result.faces[0]!, box: [10, 20, 30, 31], score: 0.93, extra_field: "kept" }
+    const server = await serve(task([data]))
+    const ran = await runCli(["detect", "https://media.example/clip.mp4", "--json"], { env: at(server) })
+    expect(ran.code).toBe(0)
+    const printed = JSON.parse(ran.stdout)
+    expect(printed).toEqual(data)
+    expect(DetectTask.ResultData.safeParse(printed).success).toBe(true)
+    // A .mp4 URL goes to the video call.
+    expect(server.requests.some((r) => r.path === paths.video)).toBe(true)
+  })
+
+  it("human output shows box and score when the server sends them", async () => {
+    const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
+    data.result.faces = [{ id: 0, link: "https://x/0.jpg", box: [10, 20, 30.25, 31], score: 0.934 }]
+    const server = await serve(task([data]))
+    const ran = await runCli(["result", taskId], { env: at(server) })
+    expect(ran.code).toBe(0)
+    expect(ran.stdout).toContain("face 0  https://x/0.jpg  box 10,20,30.3,31  score 0.93\n")
+  })
+
+  it("--no-wait prints only the detect_task_id", async () => {
+    const server = await serve(task([succeededData]))
+    const ran = await runCli(["detect", "https://media.example/a.png", "--no-wait"], { env: at(server) })
+    expect(ran).toMatchObject({ code: 0, stdout: `${taskId}\n` })
+    expect(server.requests.filter((r) => r.path === paths.result)).toHaveLength(0)
+  })
+
+  it("--video forces the video call for an image URL", async () => {
+    const server = await serve(task([succeededData]))
+    const ran = await runCli(["detect", "https://media.example/a.png", "--video", "--no-wait"], { env: at(server) })
+    expect(ran.code).toBe(0)
+    expect(server.requests.map((r) => r.path)).toEqual([paths.video])
+  })
+})
+
+describe.concurrent("exit codes", () => {
+  const answer =
+    (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
+    () => ({ status, body, headers })
+
+  it.each([
+    ["401", answer(401, envelope(401, "invalid api key")), 3, "error: invalid api key"],
+    ["402", answer(402, envelope(402, "insufficient credits")), 4, "error: insufficient credits"],
+    ["422", answer(422, envelope(422, "image_url: must be an http(s) URL")), 2, "image_url: must be"],
+    ["455", answer(455, envelope(455, "maintenance")), 8, "error: maintenance"],
+    [
+      "429 with a long Retry-After",
+      answer(429, envelope(429, "slow down"), { "retry-after": "120" }),
+      8,
+      "asked to wait 2m 00s"
+    ],
+    [
+      "HTML 502 from a proxy",
+      answer(502, "<html><body>Bad Gateway</body></html>", { "content-type": "text/html" }),
+      8,
+      "502"
+    ]
+  ])("%s", async (_name, handler, code, message) => {
+    const server = await serve(handler)
+    const ran = await runCli(["detect", "https://media.example/a.jpg"], { env: at(server) })
+    expect(ran.stdout).toBe("")
+    expect(ran.stderr).toContain(message)
+    expect(ran.code).toBe(code)
+  })
+
+  it("404 on a result is 'not found'", async () => {
+    const server = await serve(answer(404, envelope(404, "task not found")))
+    const ran = await runCli(["result", "dit000000000000000"], { env: at(server) })
+    expect(ran).toMatchObject({ code: 5, stdout: "" })
+    expect(ran.stderr).toContain("error: task not found")
+  })
+
+  it("a persistent 500 on a result is retried, then 'unavailable'", async () => {
+    const server = await serve(answer(500, envelope(500, "database down")))
+    const ran = await runCli(["result", taskId], { env: at(server) })
+    expect(ran.code).toBe(8)
+    expect(ran.stderr).toContain("error: database down")
+    expect(server.requests.length).toBe(3)
+  })
+
+  it("malformed JSON is 'unexpected', with what the server said", async () => {
+    const server = await serve(
+      answer(200, '{"code": 200, "message": "success", "data": {', { "content-type": "application/json" })
+    )
+    const ran = await runCli(["result", taskId], { env: at(server) })
+    expect(ran.code).toBe(1)
+    expect(ran.stderr).toContain("did not answer like a crun.ai / facedet API")
+  })
+
+  it("a failed task prints its code and Chinese message verbatim and exits 'task failed'", async () => {
+    const server = await serve(task([failedData]))
+    const ran = await runCli(["detect", "https://media.example/a.jpg"], { env: at(server) })
+    expect(ran.code).toBe(6)
+    expect(ran.stdout).toBe("")
+    expect(ran.stderr).toContain("FaceSwap.Detect.Failed: [任务NDm40D2DQp6] 未检测到人脸,源文件未检测到人脸")
+  })
+
+  it("a failed task with --json still prints its data on stdout", async () => {
+    const server = await serve(task([failedData]))
+    const ran = await runCli(["result", taskId, "--json"], { env: at(server) })
+    expect(ran.code).toBe(6)
+    expect(JSON.parse(ran.stdout)).toEqual(failedData)
+  })
+
+  it("the wait deadline exits 'timeout' and says how to resume", async () => {
+    const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
+    const ran = await runCli(["detect", "https://media.example/a.jpg", "--timeout", "1s"], { env: at(server) })
+    expect(ran.code).toBe(7)
+    expect(ran.stderr).toContain(`resume with: facedet result ${taskId} --wait`)
+  })
+
+  it("a refused connection is 'network'", async () => {
+    const ran = await runCli(["detect", "https://media.example/a.jpg"], {
+      env: { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
+    })
+    expect(ran.code).toBe(9)
+    expect(ran.stderr).toContain("could not reach http://127.0.0.1:9")
+  })
+
+  it("no API key is 'authentication', before anything is sent", async () => {
+    const server = await serve(task([succeededData]))
+    const ran = await runCli(["detect", "https://media.example/a.jpg", "--base-url", server.url])
+    expect(ran.code).toBe(3)
+    expect(ran.stderr).toContain("FACEDET_API_KEY")
+    expect(server.requests).toHaveLength(0)
+  })
+
+  it("bad flags are 'usage'", async () => {
+    const ran = await runCli(["detect", "https://media.example/a.jpg", "--timeout", "soon"], { env: key })
+    expect(ran.code).toBe(2)
+    expect(ran.stderr).toContain('"soon" is not a duration')
+    expect((await runCli(["detetc"])).code).toBe(2)
+  })
+
+  it("Ctrl-C while waiting exits 130 and says how to resume", async () => {
+    const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
+    const ran = await runCli(["detect", "https://media.example/a.jpg"], {
+      env: at(server),
+      onSpawn: (child, output) => {
+        void until(() => output.stderr().includes("created"), "the task to be created").then(() => child.kill("SIGINT"))
+      }
+    })
+    expect(ran.code).toBe(130)
+    expect(ran.stderr).toContain(
+      `detect task ${taskId} continues on the server; resume with: facedet result ${taskId} --wait`
+    )
+  })
+})
+
+describe.concurrent("local files", () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "facedet-cli-test-"))
+    copyFileSync(samplePhoto(1), join(dir, "face.jpg"))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("are refused by a server without facedet's upload call, suggesting --local", async () => {
+    const server = await serve(task([succeededData]))
+    const ran = await runCli(["detect", join(dir, "face.jpg")], { env: at(server) })
+    expect(ran.code).toBe(2)
+    expect(ran.stderr).toContain("takes media by URL only")
+    expect(ran.stderr).toContain("--local")
+    expect(server.requests.some((r) => r.path === paths.upload)).toBe(false)
+  })
+
+  it("are uploaded to a facedet server, then detected by the URL it answers", async () => {
+    const facedet = { "x-facedet-long-poll": "30" }
+    const base = task([succeededData], { headers: facedet })
+    const server = await serve((req, s) =>
+      req.path === paths.upload
+        ? { headers: facedet, body: envelope(200, "success", { url: `${s.url}/media/abc.jpg` }) }
+        : base(req, s)
+    )
+    const ran = await runCli(["detect", join(dir, "face.jpg"), "--no-wait"], { env: at(server) })
+    expect(ran).toMatchObject({ code: 0, stdout: `${taskId}\n` })
+    const upload = server.requests.find((r) => r.path === paths.upload)
+    expect(upload?.headers["content-type"]).toBe("image/jpeg")
+    expect(upload?.body.equals(readFileSync(join(dir, "face.jpg")))).toBe(true)
+    const create = server.requests.find((r) => r.path === paths.image)
+    expect(JSON.parse(create?.body.toString() ?? "{}")).toEqual({ image_url: `${server.url}/media/abc.jpg` })
+  })
+
+  it("that are missing or not media are 'usage'", async () => {
+    const env = { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
+    expect((await runCli(["detect", join(dir, "missing.jpg")], { env })).code).toBe(2)
+    const ran = await runCli(["detect", new URL("./fixtures/create-ok.json", import.meta.url).pathname], { env })
+    expect(ran.code).toBe(2)
+    expect(ran.stderr).toContain("is not an image or video")
+  })
+})
+
+describe.concurrent("faces download", () => {
+  let out: string
+  beforeAll(() => {
+    out = mkdtempSync(join(tmpdir(), "facedet-cli-faces-"))
+  })
+  afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+  it("saves every crop as face-<id>.jpg", async () => {
+    const server = await serve(() => ({}))
+    const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
+    data.result.faces = [
+      { id: 0, link: `${server.url}/crops/a.jpg` },
+      { id: 1, link: `${server.url}/crops/b.jpg` }
+    ]
+    const base = task([data])
+    server.handler = (req, s) =>
+      req.path.startsWith("/crops/")
+        ? { headers: { "content-type": "image/jpeg" }, body: Buffer.from(req.path) }
+        : base(req, s)
+    const dir = join(out, "nested", "faces")
+    const ran = await runCli(["faces", "download", taskId, "--out", dir], { env: at(server) })
+    expect(ran.code).toBe(0)
+    expect(ran.stdout).toBe(`face 0  ${join(dir, "face-0.jpg")}\nface 1  ${join(dir, "face-1.jpg")}\n`)
+    expect(readFileSync(join(dir, "face-1.jpg"), "utf8")).toBe("/crops/b.jpg")
+    // Crop links on the API's own origin get the key; it is the facedet server's own media.
+    expect(server.requests.find((r) => r.path === "/crops/a.jpg")?.headers["x-api-key"]).toBe("test-key")
+  })
+
+  it("refuses a task still running, suggesting --wait", async () => {
+    const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
+    const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
+    expect(ran.code).toBe(7)
+    expect(ran.stderr).toContain("is processing, not succeeded")
+    expect(ran.stderr).toContain(`facedet result ${taskId} --wait`)
+  })
+
+  it("refuses a failed task with its error", async () => {
+    const server = await serve(task([failedData]))
+    const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
+    expect(ran.code).toBe(6)
+    expect(ran.stderr).toContain("未检测到人脸")
+  })
+
+  it("a crop link answering 404 is 'not found'", async () => {
+    const server = await serve(() => ({}))
+    const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
+    data.result.faces = [{ id: 0, link: `${server.url}/crops/gone.jpg` }]
+    const base = task([data])
+    server.handler = (req, s) => (req.path.startsWith("/crops/") ? { status: 404, body: "gone" } : base(req, s))
+    const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
+    expect(ran.code).toBe(5)
+    expect(ran.stderr).toContain("answered HTTP 404")
+  })
+})
