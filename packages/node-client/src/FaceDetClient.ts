@@ -510,7 +510,8 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
 
     const uploadMedia = (bytes: Uint8Array, contentType: string, options: UploadOptions = {}) =>
       Effect.gen(function* () {
-        if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
+        // Not `instanceof`: a Uint8Array from another realm (a worker, a vm context) is still bytes.
+        if (Object.prototype.toString.call(bytes) !== "[object Uint8Array]" || bytes.byteLength === 0) {
           return yield* Effect.fail(invalid("bytes", "must be a non-empty Uint8Array"))
         }
         if (typeof contentType !== "string" || !Upload.contentTypePattern.test(contentType)) {

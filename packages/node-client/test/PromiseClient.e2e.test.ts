@@ -1,10 +1,12 @@
 /**
  * End-to-end: the Promise API over the real `fetch` against a scripted HTTP server on 127.0.0.1.
  */
+import * as Effect from "effect/Effect"
 import { afterEach, describe, expect, it } from "vitest"
 import {
   type ClientOptions,
   createFaceDetClient,
+  FaceDetClient,
   FaceDetError,
   isDetectionFailed,
   isFaceDetError,
@@ -309,6 +311,21 @@ describe("Promise API through a custom fetch (the fetch layer)", () => {
     const client = createFaceDetClient({ apiKey: "k", baseUrl: server.url, fetch: plainFetch as typeof fetch })
     expect((await client.getResult(taskId)).status).toBe("succeeded")
     expect(calls).toEqual([undefined])
+  })
+})
+
+describe("Effect API through the fetch layer", () => {
+  it("FaceDetClient.layerFetch runs a detection against a server", async () => {
+    const server = await startServer((req) =>
+      req.method === "POST" ? { body: fixtures.createOk } : { body: succeededFor(taskId) }
+    )
+    servers.push(server)
+    const program = Effect.flatMap(FaceDetClient.FaceDetClient, (client) => client.detectFaces({ imageUrl }))
+    const done = await Effect.runPromise(
+      program.pipe(Effect.provide(FaceDetClient.layerFetch({ apiKey: "k", baseUrl: server.url, ...fast })))
+    )
+    expect(done.result.id).toBe("m1oZzqYp9dN")
+    expect(server.requests.map((r) => r.method)).toEqual(["POST", "GET"])
   })
 })
 
