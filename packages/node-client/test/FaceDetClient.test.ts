@@ -5,6 +5,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -408,7 +409,7 @@ describe("FaceDetClient: waiting (TestClock)", () => {
       () => json(resultWith("queued")),
       (client, requests) =>
         Effect.gen(function* () {
-          const exit = yield* runAdvancing(client.waitForResult(taskId), 1000)
+          const exit = yield* runAdvancing(client.waitForResult(taskId), 30_000)
           const error = failureOf(exit)
           expect(error._tag).toBe("WaitTimeout")
           if (error._tag !== "WaitTimeout") return
@@ -447,12 +448,53 @@ describe("FaceDetClient: waiting (TestClock)", () => {
       (request) => (request.method === "POST" ? json(fixtures.createOk) : json(fixtures.resultProcessing)),
       (client) =>
         Effect.gen(function* () {
-          const video = failureOf(yield* runAdvancing(client.detectFaces({ videoUrl: "https://e.com/a.gif" }), 5000))
+          const video = failureOf(yield* runAdvancing(client.detectFaces({ videoUrl: "https://e.com/a.gif" }), 60_000))
           expect(video._tag === "WaitTimeout" && video.timeoutMs).toBe(900_000)
           const custom = failureOf(yield* runAdvancing(client.waitForResult(taskId, { timeout: "10 seconds" }), 500))
           expect(custom._tag === "WaitTimeout" && custom.timeoutMs).toBe(10_000)
           const invalid = yield* Effect.flip(client.waitForResult(taskId, { timeout: -1 }))
           expect(invalid._tag).toBe("ValidationError")
+        })
+    )
+  )
+
+  it.effect("Duration.infinity waits past every default deadline", () =>
+    withClient(
+      (request) => (request.at < 16 * 60_000 ? json(fixtures.resultProcessing) : json(succeededFor(taskId))),
+      (client) =>
+        Effect.map(
+          runAdvancing(client.waitForResult(taskId, { timeout: Duration.infinity, kind: "video" }), 60_000),
+          (exit) => expect(successOf(exit).status).toBe("succeeded")
+        )
+    )
+  )
+
+  it.effect("interrupting a wait ends it during a sleep, without advancing the clock", () =>
+    withClient(
+      () => envelope(429, "slow down", { "retry-after": "30" }),
+      (client, requests) =>
+        Effect.gen(function* () {
+          const fiber = yield* Effect.fork(client.detectFaces({ imageUrl }))
+          yield* TestClock.adjust(Duration.millis(1))
+          expect(requests).toHaveLength(1)
+          const exit = yield* Fiber.interrupt(fiber)
+          expect(Exit.isInterrupted(exit)).toBe(true)
+          yield* TestClock.adjust(Duration.minutes(1))
+          expect(requests).toHaveLength(1)
+        })
+    )
+  )
+
+  it.effect("a stream consumer that stops early stops the polling", () =>
+    withClient(
+      () => json(fixtures.resultProcessing),
+      (client, requests) =>
+        Effect.gen(function* () {
+          const first = successOf(yield* runAdvancing(Stream.runCollect(Stream.take(client.watchResult(taskId), 1))))
+          expect(Chunk.toReadonlyArray(first).map((s) => s.status)).toEqual(["processing"])
+          const count = requests.length
+          yield* TestClock.adjust(Duration.minutes(1))
+          expect(requests.length).toBe(count)
         })
     )
   )
