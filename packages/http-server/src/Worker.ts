@@ -179,52 +179,54 @@ export const make = (
     }
 
     /** Fetch, detect, write crops: the result to record, or the task's failure. */
+    // Not acquireUseRelease: its acquire step is uninterruptible, and a download must stay interruptible (drain,
+    // timeouts). A video download removes its own file when interrupted; after it, `ensuring` does.
     const work = (task: Task) =>
-      Effect.acquireUseRelease(
-        loadMedia(task),
-        (media) =>
-          Effect.gen(function* () {
-            const detection = yield* detect(task, media)
-            if (detection.faces.length === 0) {
-              return yield* fail(
-                TaskErrorCode.NoFace,
-                `no face detected in the source ${task.kind === "image" ? "image" : "video"}`
-              )
-            }
-            const dir = join(options.layout.crops, task.id)
-            mkdirSync(dir, { recursive: true, mode: 0o700 })
-            const faces: Array<StoredFace> = []
-            const crops: Array<{ token: string; path: string; contentType: string; size: number; taskId: string }> = []
-            for (const face of detection.faces) {
-              if (!face.crop) return yield* fail(TaskErrorCode.Internal, `face ${face.id} has no crop`)
-              const file = join(dir, `${face.id}.jpg`)
-              const partial = `${file}.${TaskId.makeToken(random, 8)}.part`
-              writeFileSync(partial, face.crop, { mode: 0o600 })
-              renameSync(partial, file)
-              const token = TaskId.makeToken(random)
-              crops.push({
-                token,
-                path: relative(options.layout.root, file),
-                contentType: "image/jpeg",
-                size: face.crop.byteLength,
-                taskId: task.id
-              })
-              faces.push({
-                id: face.id,
-                token,
-                box: face.box,
-                score: face.score,
-                landmarks: face.landmarks as unknown as StoredFace["landmarks"],
-                ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
-                ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {})
-              })
-            }
-            return { detectId: TaskId.makeDetectId(random), faces, crops, ttlMs: options.mediaTtlMs }
-          }),
-        (media) =>
-          Effect.sync(() => {
-            if (media._tag === "File" && media.temporary) rmSync(media.path, { force: true })
-          })
+      Effect.flatMap(loadMedia(task), (media) =>
+        Effect.gen(function* () {
+          const detection = yield* detect(task, media)
+          if (detection.faces.length === 0) {
+            return yield* fail(
+              TaskErrorCode.NoFace,
+              `no face detected in the source ${task.kind === "image" ? "image" : "video"}`
+            )
+          }
+          const dir = join(options.layout.crops, task.id)
+          mkdirSync(dir, { recursive: true, mode: 0o700 })
+          const faces: Array<StoredFace> = []
+          const crops: Array<{ token: string; path: string; contentType: string; size: number; taskId: string }> = []
+          for (const face of detection.faces) {
+            if (!face.crop) return yield* fail(TaskErrorCode.Internal, `face ${face.id} has no crop`)
+            const file = join(dir, `${face.id}.jpg`)
+            const partial = `${file}.${TaskId.makeToken(random, 8)}.part`
+            writeFileSync(partial, face.crop, { mode: 0o600 })
+            renameSync(partial, file)
+            const token = TaskId.makeToken(random)
+            crops.push({
+              token,
+              path: relative(options.layout.root, file),
+              contentType: "image/jpeg",
+              size: face.crop.byteLength,
+              taskId: task.id
+            })
+            faces.push({
+              id: face.id,
+              token,
+              box: face.box,
+              score: face.score,
+              landmarks: face.landmarks as unknown as StoredFace["landmarks"],
+              ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
+              ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {})
+            })
+          }
+          return { detectId: TaskId.makeDetectId(random), faces, crops, ttlMs: options.mediaTtlMs }
+        }).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              if (media._tag === "File" && media.temporary) rmSync(media.path, { force: true })
+            })
+          )
+        )
       )
 
     const heartbeats = (claim: Claim) =>
@@ -321,8 +323,12 @@ export const make = (
       Effect.gen(function* () {
         stopping = true
         signal.wakeAll()
-        const all = Fiber.joinAll(workers)
-        const finished = yield* all.pipe(Effect.timeout(Duration.millis(graceMs)), Effect.option)
+        // disconnect: a timed-out wait must not wait for the fibers it was waiting on.
+        const finished = yield* Fiber.awaitAll(workers).pipe(
+          Effect.disconnect,
+          Effect.timeout(Duration.millis(graceMs)),
+          Effect.option
+        )
         if (Option.isNone(finished)) yield* Fiber.interruptAll(workers)
         return { released }
       })

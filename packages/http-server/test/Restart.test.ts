@@ -1,0 +1,152 @@
+/**
+ * Durability with real processes: the server runs as a child process (its `main`), is killed with SIGKILL while
+ * tasks are queued and in flight, and a restart on the same data directory finishes every task exactly once. Also:
+ * SIGTERM drains and exits 0, releasing what could not finish for the next start, and a second server refuses a
+ * data directory that is in use.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as SqliteJobStore from "../src/SqliteJobStore.js"
+import { call, createImage, type Origin, paths, photo, startOrigin, tempDir, testKey, waitTerminal } from "./support.js"
+
+const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+const cwd = fileURLToPath(new URL("..", import.meta.url))
+
+interface Child {
+  readonly process: ChildProcess
+  readonly url: Promise<string>
+  readonly exit: Promise<number | null>
+  readonly output: () => string
+}
+
+const startChild = (dataDir: string, env: Record<string, string> = {}): Child => {
+  const child = spawn(process.execPath, ["--import", "tsx", main, "--port", "0", "--data-dir", dataDir], {
+    cwd,
+    env: {
+      ...process.env,
+      FACEDET_API_KEYS: testKey,
+      FACEDET_ALLOW_PRIVATE_URLS: "true",
+      FACEDET_WORKERS: "2",
+      FACEDET_DETECTOR_SESSIONS: "1",
+      ...env
+    },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  const url = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(output)
+      if (m) resolve(m[1]!)
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)))
+  })
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return { process: child, url, exit, output: () => output }
+}
+
+let origin: Origin
+const children: Array<Child> = []
+
+beforeAll(async () => {
+  origin = await startOrigin({
+    "/slow1.jpg": { body: photo(1), delayMs: 300 },
+    "/slow2.jpg": { body: photo(2), delayMs: 300 },
+    "/slow4.jpg": { body: photo(4), delayMs: 300 },
+    "/stuck.jpg": { body: photo(1), delayMs: 20_000 },
+    "/one.jpg": { body: photo(1) }
+  })
+})
+
+afterAll(async () => {
+  for (const c of children) c.process.kill("SIGKILL")
+  await origin?.close()
+})
+
+const track = (c: Child): Child => {
+  children.push(c)
+  return c
+}
+
+describe("restarts", () => {
+  it("finishes every queued and in-flight task exactly once after kill -9", async () => {
+    const dataDir = tempDir()
+    const first = track(startChild(dataDir))
+    const base = await first.url
+    const sources = ["/slow1.jpg", "/slow2.jpg", "/slow4.jpg"]
+    const ids: Array<string> = []
+    for (let i = 0; i < 12; i++) ids.push(await createImage(base, `${origin.url}${sources[i % 3]}`))
+
+    // Kill once a worker is mid-task and work is still queued.
+    let unfinished: Array<string> = []
+    for (let i = 0; i < 200; i++) {
+      const states = await Promise.all(ids.map((id) => call(`${base}${paths.result}?detect_task_id=${id}`)))
+      const statuses = states.map((s) => s.body.data.status as string)
+      if (statuses.includes("processing") && statuses.includes("starting")) {
+        unfinished = ids.filter((_, k) => statuses[k] === "processing" || statuses[k] === "starting")
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    expect(unfinished.length).toBeGreaterThan(0)
+    first.process.kill("SIGKILL")
+    expect(await first.exit).toBeNull()
+
+    const second = track(startChild(dataDir))
+    const base2 = await second.url
+    for (const id of ids) {
+      const data = await waitTerminal(base2, id)
+      expect(data.status, id).toBe("succeeded")
+      expect(data.result.faces.length).toBeGreaterThan(0)
+    }
+    second.process.kill("SIGTERM")
+    expect(await second.exit).toBe(0)
+    const counts = SqliteJobStore.completionCounts(dataDir)
+    for (const id of ids) expect(counts.get(id), id).toBe(1)
+  }, 120_000)
+
+  it("SIGTERM drains and exits 0; a task that cannot finish in the grace period resumes at the next start", async () => {
+    const dataDir = tempDir()
+    const first = track(startChild(dataDir, { FACEDET_SHUTDOWN_GRACE_SECONDS: "1" }))
+    const base = await first.url
+
+    // A second server on the same data directory is refused.
+    const intruder = track(startChild(dataDir))
+    await expect(intruder.url).rejects.toThrow(/in use by another facedet server/)
+    expect(await intruder.exit).toBe(1)
+
+    const stuck = await createImage(base, `${origin.url}/stuck.jpg`)
+    for (let i = 0; i < 200; i++) {
+      if ((await call(`${base}${paths.result}?detect_task_id=${stuck}`)).body.data.status === "processing") break
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    first.process.kill("SIGTERM")
+    let sawDrain = false
+    for (let i = 0; i < 100 && !sawDrain; i++) {
+      const r = await call(`${base}${paths.image}`, { body: { image_url: `${origin.url}/one.jpg` } }).catch(
+        () => undefined
+      )
+      if (r === undefined) break
+      if (r.status === 455) {
+        sawDrain = true
+        expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+      }
+    }
+    expect(sawDrain).toBe(true)
+    expect(await first.exit).toBe(0)
+    expect(first.output()).toMatch(/1 unfinished task\(s\) released/)
+
+    origin.set("/stuck.jpg", { body: photo(1) })
+    const second = track(startChild(dataDir))
+    const data = await waitTerminal(await second.url, stuck)
+    expect(data.status).toBe("succeeded")
+    second.process.kill("SIGTERM")
+    expect(await second.exit).toBe(0)
+    expect(SqliteJobStore.completionCounts(dataDir).get(stuck)).toBe(1)
+  }, 120_000)
+})
