@@ -1,16 +1,19 @@
 /**
  * `facedet serve`: the self-hosted server (`@facedet/http-server`) in the foreground. Flags override the
  * environment (`FACEDET_PORT`, `FACEDET_HOST`, `FACEDET_DATA_DIR` and every other server variable); every bad
- * setting is listed at once (exit code 2); Ctrl-C or SIGTERM drains in-flight work and exits 0.
+ * setting is listed at once (exit code 2). Ctrl-C or SIGTERM drains (new tasks get 455, tasks in flight get the
+ * grace period) and exits 0; a second Ctrl-C exits at once.
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import { ServeFailed } from "./CliError.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
-import type { Output } from "./Output.js"
+import { Output } from "./Output.js"
 
 /**
  * The flags of `facedet serve`.
@@ -25,15 +28,50 @@ export interface Args {
 }
 
 /**
- * Runs the server until Ctrl-C / SIGTERM.
+ * Runs the server until the process is interrupted (Ctrl-C / SIGTERM), then drains it.
+ *
+ * The process's runtime turns the signal into an interruption of this effect; the drain runs as the
+ * interruption's finalizer, and the exit code is set to 0 because stopping is what the user asked for.
  *
  * @since 0.1.0
  * @category Handlers
  */
 export const run = (args: Args): Effect.Effect<void, Reported, Output> =>
   Effect.gen(function* () {
+    const output = yield* Output
     // Loaded only here: the server brings SQLite, the detector and its native runtimes.
-    const config = Either.right(args)
-    if (Either.isLeft(config)) return
-    return yield* new ServeFailed({ configuration: false, message: "server start not wired yet" })
+    const { Server, ServerConfig } = yield* Effect.promise(() => import("@facedet/http-server"))
+    const config = ServerConfig.fromEnv(process.env, args)
+    if (Either.isLeft(config)) {
+      return yield* new ServeFailed({ configuration: true, message: config.left.message, cause: config.left })
+    }
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const context = yield* Layer.build(Server.layer(config.right)).pipe(
+          Effect.mapError(
+            (error) =>
+              new ServeFailed({
+                configuration: error._tag === "ConfigError" || error._tag === "InvalidOptions",
+                message: `cannot start the server: ${error.message}`,
+                cause: error
+              })
+          )
+        )
+        const server = Context.get(context, Server.Server)
+        yield* output.out(Server.banner(server, config.right))
+        yield* output.err("press Ctrl-C to stop (tasks in flight get time to finish)")
+        return yield* Effect.never.pipe(
+          Effect.onInterrupt(() =>
+            Effect.gen(function* () {
+              process.exitCode = 0
+              yield* output.err(
+                `draining: new tasks get 455; tasks in flight get up to ${config.right.shutdownGraceMs / 1000} s (Ctrl-C again to stop now)`
+              )
+              yield* server.drain
+              yield* output.err("stopped")
+            })
+          )
+        )
+      })
+    )
   }).pipe(report())
