@@ -46,7 +46,7 @@ export const version: string = (createRequire(import.meta.url)("../package.json"
 const baseUrl = Options.text("base-url").pipe(
   Options.withPseudoName("URL"),
   Options.withDescription(
-    `The API to talk to: crun.ai, or a facedet server such as http://127.0.0.1:8080. Default ${Endpoints.defaultBaseUrl}.`
+    `The API to talk to: crun.ai, or a facedet server such as http://127.0.0.1:8080. Default ${Endpoints.defaultBaseUrl}; environment: FACEDET_BASE_URL.`
   ),
   Options.withFallbackConfig(Config.string("FACEDET_BASE_URL")),
   Options.optional,
@@ -61,7 +61,7 @@ const baseUrl = Options.text("base-url").pipe(
 
 const apiKey = Options.redacted("api-key").pipe(
   Options.withPseudoName("KEY"),
-  Options.withDescription("The API key, sent as x-api-key."),
+  Options.withDescription("The API key, sent as x-api-key; environment: FACEDET_API_KEY."),
   Options.withFallbackConfig(Config.redacted("FACEDET_API_KEY")),
   Options.optional
 )

@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DetectTask } from "@facedet/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, it } from "vitest"
 import { runCli, until } from "./helpers/runCli.js"
 import { samplePhoto } from "./helpers/samples.js"
 import { envelope, type Handler, type Scripted, start } from "./helpers/scriptedServer.js"
@@ -53,7 +53,7 @@ const serve = async (handler: Handler): Promise<Scripted> => {
 }
 
 describe.concurrent("success", () => {
-  it("waits for the task and prints one line per face on stdout, progress on stderr", async () => {
+  it("waits for the task and prints one line per face on stdout, progress on stderr", async ({ expect }) => {
     const processing = { detect_task_id: taskId, status: "processing", result: null, error: null }
     const server = await serve(task([processing, succeededData]))
     const ran = await runCli(["detect", "https://media.example/group.jpg"], { env: at(server) })
@@ -72,7 +72,7 @@ describe.concurrent("success", () => {
     expect(JSON.parse(create?.body.toString() ?? "{}")).toEqual({ image_url: "https://media.example/group.jpg" })
   })
 
-  it("--json prints the wire data exactly, facedet's face fields included", async () => {
+  it("--json prints the wire data exactly, facedet's face fields included", async ({ expect }) => {
     const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
     data.result.faces[0] = { ...data.result.faces[0]!, box: [10, 20, 30, 31], score: 0.93, extra_field: "kept" }
     const server = await serve(task([data]))
@@ -85,7 +85,7 @@ describe.concurrent("success", () => {
     expect(server.requests.some((r) => r.path === paths.video)).toBe(true)
   })
 
-  it("human output shows box and score when the server sends them", async () => {
+  it("human output shows box and score when the server sends them", async ({ expect }) => {
     const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
     data.result.faces = [{ id: 0, link: "https://x/0.jpg", box: [10, 20, 30.25, 31], score: 0.934 }]
     const server = await serve(task([data]))
@@ -94,14 +94,14 @@ describe.concurrent("success", () => {
     expect(ran.stdout).toContain("face 0  https://x/0.jpg  box 10,20,30.3,31  score 0.93\n")
   })
 
-  it("--no-wait prints only the detect_task_id", async () => {
+  it("--no-wait prints only the detect_task_id", async ({ expect }) => {
     const server = await serve(task([succeededData]))
     const ran = await runCli(["detect", "https://media.example/a.png", "--no-wait"], { env: at(server) })
     expect(ran).toMatchObject({ code: 0, stdout: `${taskId}\n` })
     expect(server.requests.filter((r) => r.path === paths.result)).toHaveLength(0)
   })
 
-  it("--video forces the video call for an image URL", async () => {
+  it("--video forces the video call for an image URL", async ({ expect }) => {
     const server = await serve(task([succeededData]))
     const ran = await runCli(["detect", "https://media.example/a.png", "--video", "--no-wait"], { env: at(server) })
     expect(ran.code).toBe(0)
@@ -114,7 +114,7 @@ describe.concurrent("exit codes", () => {
     (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
     () => ({ status, body, headers })
 
-  it.each([
+  it.for<[string, Handler, number, string]>([
     ["401", answer(401, envelope(401, "invalid api key")), 3, "error: invalid api key"],
     ["402", answer(402, envelope(402, "insufficient credits")), 4, "error: insufficient credits"],
     ["422", answer(422, envelope(422, "image_url: must be an http(s) URL")), 2, "image_url: must be"],
@@ -131,7 +131,7 @@ describe.concurrent("exit codes", () => {
       8,
       "502"
     ]
-  ])("%s", async (_name, handler, code, message) => {
+  ])("%s", async ([, handler, code, message], { expect }) => {
     const server = await serve(handler)
     const ran = await runCli(["detect", "https://media.example/a.jpg"], { env: at(server) })
     expect(ran.stdout).toBe("")
@@ -139,14 +139,14 @@ describe.concurrent("exit codes", () => {
     expect(ran.code).toBe(code)
   })
 
-  it("404 on a result is 'not found'", async () => {
+  it("404 on a result is 'not found'", async ({ expect }) => {
     const server = await serve(answer(404, envelope(404, "task not found")))
     const ran = await runCli(["result", "dit000000000000000"], { env: at(server) })
     expect(ran).toMatchObject({ code: 5, stdout: "" })
     expect(ran.stderr).toContain("error: task not found")
   })
 
-  it("a persistent 500 on a result is retried, then 'unavailable'", async () => {
+  it("a persistent 500 on a result is retried, then 'unavailable'", async ({ expect }) => {
     const server = await serve(answer(500, envelope(500, "database down")))
     const ran = await runCli(["result", taskId], { env: at(server) })
     expect(ran.code).toBe(8)
@@ -154,7 +154,7 @@ describe.concurrent("exit codes", () => {
     expect(server.requests.length).toBe(3)
   })
 
-  it("malformed JSON is 'unexpected', with what the server said", async () => {
+  it("malformed JSON is 'unexpected', with what the server said", async ({ expect }) => {
     const server = await serve(
       answer(200, '{"code": 200, "message": "success", "data": {', { "content-type": "application/json" })
     )
@@ -163,7 +163,7 @@ describe.concurrent("exit codes", () => {
     expect(ran.stderr).toContain("did not answer like a crun.ai / facedet API")
   })
 
-  it("a failed task prints its code and Chinese message verbatim and exits 'task failed'", async () => {
+  it("a failed task prints its code and Chinese message verbatim and exits 'task failed'", async ({ expect }) => {
     const server = await serve(task([failedData]))
     const ran = await runCli(["detect", "https://media.example/a.jpg"], { env: at(server) })
     expect(ran.code).toBe(6)
@@ -171,21 +171,21 @@ describe.concurrent("exit codes", () => {
     expect(ran.stderr).toContain("FaceSwap.Detect.Failed: [任务NDm40D2DQp6] 未检测到人脸,源文件未检测到人脸")
   })
 
-  it("a failed task with --json still prints its data on stdout", async () => {
+  it("a failed task with --json still prints its data on stdout", async ({ expect }) => {
     const server = await serve(task([failedData]))
     const ran = await runCli(["result", taskId, "--json"], { env: at(server) })
     expect(ran.code).toBe(6)
     expect(JSON.parse(ran.stdout)).toEqual(failedData)
   })
 
-  it("the wait deadline exits 'timeout' and says how to resume", async () => {
+  it("the wait deadline exits 'timeout' and says how to resume", async ({ expect }) => {
     const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
     const ran = await runCli(["detect", "https://media.example/a.jpg", "--timeout", "1s"], { env: at(server) })
     expect(ran.code).toBe(7)
     expect(ran.stderr).toContain(`resume with: facedet result ${taskId} --wait`)
   })
 
-  it("a refused connection is 'network'", async () => {
+  it("a refused connection is 'network'", async ({ expect }) => {
     const ran = await runCli(["detect", "https://media.example/a.jpg"], {
       env: { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
     })
@@ -193,7 +193,7 @@ describe.concurrent("exit codes", () => {
     expect(ran.stderr).toContain("could not reach http://127.0.0.1:9")
   })
 
-  it("no API key is 'authentication', before anything is sent", async () => {
+  it("no API key is 'authentication', before anything is sent", async ({ expect }) => {
     const server = await serve(task([succeededData]))
     const ran = await runCli(["detect", "https://media.example/a.jpg", "--base-url", server.url])
     expect(ran.code).toBe(3)
@@ -201,14 +201,14 @@ describe.concurrent("exit codes", () => {
     expect(server.requests).toHaveLength(0)
   })
 
-  it("bad flags are 'usage'", async () => {
+  it("bad flags are 'usage'", async ({ expect }) => {
     const ran = await runCli(["detect", "https://media.example/a.jpg", "--timeout", "soon"], { env: key })
     expect(ran.code).toBe(2)
     expect(ran.stderr).toContain('"soon" is not a duration')
     expect((await runCli(["detetc"])).code).toBe(2)
   })
 
-  it("Ctrl-C while waiting exits 130 and says how to resume", async () => {
+  it("Ctrl-C while waiting exits 130 and says how to resume", async ({ expect }) => {
     const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
     const ran = await runCli(["detect", "https://media.example/a.jpg"], {
       env: at(server),
@@ -231,7 +231,7 @@ describe.concurrent("local files", () => {
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it("are refused by a server without facedet's upload call, suggesting --local", async () => {
+  it("are refused by a server without facedet's upload call, suggesting --local", async ({ expect }) => {
     const server = await serve(task([succeededData]))
     const ran = await runCli(["detect", join(dir, "face.jpg")], { env: at(server) })
     expect(ran.code).toBe(2)
@@ -240,7 +240,7 @@ describe.concurrent("local files", () => {
     expect(server.requests.some((r) => r.path === paths.upload)).toBe(false)
   })
 
-  it("are uploaded to a facedet server, then detected by the URL it answers", async () => {
+  it("are uploaded to a facedet server, then detected by the URL it answers", async ({ expect }) => {
     const facedet = { "x-facedet-long-poll": "30" }
     const base = task([succeededData], { headers: facedet })
     const server = await serve((req, s) =>
@@ -257,7 +257,7 @@ describe.concurrent("local files", () => {
     expect(JSON.parse(create?.body.toString() ?? "{}")).toEqual({ image_url: `${server.url}/media/abc.jpg` })
   })
 
-  it("that are missing or not media are 'usage'", async () => {
+  it("that are missing or not media are 'usage'", async ({ expect }) => {
     const env = { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
     expect((await runCli(["detect", join(dir, "missing.jpg")], { env })).code).toBe(2)
     const ran = await runCli(["detect", new URL("./fixtures/create-ok.json", import.meta.url).pathname], { env })
@@ -273,7 +273,7 @@ describe.concurrent("faces download", () => {
   })
   afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-  it("saves every crop as face-<id>.jpg", async () => {
+  it("saves every crop as face-<id>.jpg", async ({ expect }) => {
     const server = await serve(() => ({}))
     const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
     data.result.faces = [
@@ -294,7 +294,7 @@ describe.concurrent("faces download", () => {
     expect(server.requests.find((r) => r.path === "/crops/a.jpg")?.headers["x-api-key"]).toBe("test-key")
   })
 
-  it("refuses a task still running, suggesting --wait", async () => {
+  it("refuses a task still running, suggesting --wait", async ({ expect }) => {
     const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
     const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
     expect(ran.code).toBe(7)
@@ -302,14 +302,14 @@ describe.concurrent("faces download", () => {
     expect(ran.stderr).toContain(`facedet result ${taskId} --wait`)
   })
 
-  it("refuses a failed task with its error", async () => {
+  it("refuses a failed task with its error", async ({ expect }) => {
     const server = await serve(task([failedData]))
     const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
     expect(ran.code).toBe(6)
     expect(ran.stderr).toContain("未检测到人脸")
   })
 
-  it("a crop link answering 404 is 'not found'", async () => {
+  it("a crop link answering 404 is 'not found'", async ({ expect }) => {
     const server = await serve(() => ({}))
     const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
     data.result.faces = [{ id: 0, link: `${server.url}/crops/gone.jpg` }]

@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { deflateSync } from "node:zlib"
 import { DetectTask, TaskId } from "@facedet/core"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, it } from "vitest"
 import { type Ran, runCli, until } from "./helpers/runCli.js"
 import { samplePhoto } from "./helpers/samples.js"
 
@@ -97,7 +97,7 @@ afterAll(async () => {
 })
 
 describe.concurrent("against the self-hosted server", () => {
-  it("detects the faces in a photo URL and lists them with box and score", async () => {
+  it("detects the faces in a photo URL and lists them with box and score", async ({ expect }) => {
     const ran = await runCli(["detect", `${mediaUrl}/sample1.jpg`], { env: env() })
     expect(ran.stderr).not.toContain("error")
     expect(ran.code).toBe(0)
@@ -113,7 +113,7 @@ describe.concurrent("against the self-hosted server", () => {
     }
   })
 
-  it("uploads a local file and detects it", async () => {
+  it("uploads a local file and detects it", async ({ expect }) => {
     const ran = await runCli(["detect", samplePhoto(2), "--json"], { env: env() })
     expect(ran.code).toBe(0)
     const data = DetectTask.ResultData.parse(JSON.parse(ran.stdout))
@@ -122,7 +122,7 @@ describe.concurrent("against the self-hosted server", () => {
     expect(data.result?.faces[0]?.box).toHaveLength(4)
   })
 
-  it("--no-wait, then result --wait --json, then faces download", async () => {
+  it("--no-wait, then result --wait --json, then faces download", async ({ expect }) => {
     const created = await runCli(["detect", `${mediaUrl}/sample3.jpg`, "--no-wait"], { env: env() })
     expect(created.code).toBe(0)
     const id = created.stdout.trim()
@@ -141,7 +141,7 @@ describe.concurrent("against the self-hosted server", () => {
     for (const file of files) expect([...readFileSync(join(out, file)).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff])
   }, 120_000)
 
-  it("a photo without a face is a failed task with crun.ai's code", async () => {
+  it("a photo without a face is a failed task with crun.ai's code", async ({ expect }) => {
     const ran = await runCli(["detect", join(work, "blank.png")], { env: env() })
     expect(ran.code).toBe(6)
     expect(ran.stderr).toContain("FaceSwap.Detect.Failed")
@@ -149,7 +149,7 @@ describe.concurrent("against the self-hosted server", () => {
 })
 
 describe.concurrent("--local", () => {
-  it("detects on this machine and prints the wire's data shape, with crops as file:// links", async () => {
+  it("detects on this machine and prints the wire's data shape, with crops as file:// links", async ({ expect }) => {
     const out = join(work, "local-crops")
     const ran = await runCli(["detect", samplePhoto(1), "--local", "--json", "--out", out])
     expect(ran.stderr).not.toContain("error")
@@ -173,7 +173,7 @@ describe.concurrent("--local", () => {
     }
   })
 
-  it("downloads a URL itself, and a photo without a face fails like on a server", async () => {
+  it("downloads a URL itself, and a photo without a face fails like on a server", async ({ expect }) => {
     const ran = await runCli(["detect", `${mediaUrl}/sample4.jpg`, "--local"])
     expect(ran.code).toBe(0)
     expect(ran.stdout).toMatch(/detect_id [A-Za-z0-9]{11} {2}\(local detection/)
@@ -184,7 +184,7 @@ describe.concurrent("--local", () => {
 })
 
 describe("facedet serve", () => {
-  it("drains and exits 0 on Ctrl-C", async () => {
+  it("drains and exits 0 on Ctrl-C", async ({ expect }) => {
     serve.child.kill("SIGINT")
     const ran = await serve.done
     expect(ran.code).toBe(0)
