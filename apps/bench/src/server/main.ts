@@ -1,0 +1,287 @@
+/**
+ * The self-hosted server's three targets, measured in one run against the built server (`dist/main.js`, a child
+ * process) on loopback:
+ *
+ * 1. create -> `succeeded` seen by a long-polling client, on an idle server, for a 500x375 photo served by a
+ *    loopback origin: p50 over 30 runs (target <= 60 ms);
+ * 2. `GET detect-face-result` with 50 connections (autocannon): requests/s against a bare `node:http` server (also
+ *    a child process) answering the same JSON bytes, alternating rounds, medians; the server's p99 (targets: ratio
+ *    >= 0.5, p99 <= 20 ms);
+ * 3. 1,000 image tasks queued at once: all succeed, none lost or duplicated (completion counts read from the store
+ *    after shutdown), peak server RSS from /proc (target <= 500 MB).
+ *
+ * Writes `apps/bench/results/server.json`.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { SqliteJobStore } from "@facedet/http-server"
+import autocannon from "autocannon"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const benchRoot = join(here, "..", "..")
+const serverMain = fileURLToPath(new URL("../dist/main.js", import.meta.resolve("@facedet/http-server")))
+const photoPath = join(benchRoot, "data", "faces-dev", "2007_007763.jpg")
+const key = "bench-key-0123456789abcdef"
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const quantile = (xs: ReadonlyArray<number>, q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
+}
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d
+
+interface Child {
+  readonly process: ChildProcess
+  readonly url: Promise<string>
+  readonly exit: Promise<number | null>
+}
+
+const startServer = (dataDir: string): Child => {
+  const child = spawn(process.execPath, [serverMain, "--port", "0", "--data-dir", dataDir], {
+    env: {
+      ...process.env,
+      FACEDET_API_KEYS: key,
+      FACEDET_ALLOW_PRIVATE_URLS: "true",
+      // The limiter still runs on every request; it just never refuses here.
+      FACEDET_RATE_LIMIT_RPS: "100000000",
+      FACEDET_RATE_LIMIT_BURST: "100000000"
+    },
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  let out = ""
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening`)))
+  })
+  return { process: child, url, exit: new Promise((resolve) => child.once("exit", resolve)) }
+}
+
+/** Peak resident set size of a process, from /proc (Linux). */
+const peakRssMb = (pid: number): number => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN)
+  return round(kb / 1024)
+}
+
+/** An answer body; the bench reads a few known fields. */
+// biome-ignore lint/suspicious/noExplicitAny: envelope fields are read by name
+type Json = any
+
+const api = async (base: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> => {
+  const res = await fetch(`${base}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "x-api-key": key, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  return { status: res.status, json: await res.json() }
+}
+
+const createAndWait = async (base: string, imageUrl: string): Promise<{ ms: number; data: Json }> => {
+  const t0 = performance.now()
+  const created = await api(base, "/api/v1/client/job/detect-face-image", { image_url: imageUrl })
+  if (created.status !== 200) throw new Error(`create: ${JSON.stringify(created.json)}`)
+  const id = created.json.data.detect_task_id
+  for (;;) {
+    const r = await api(base, `/api/v1/client/job/detect-face-result?detect_task_id=${id}&wait=30`)
+    const status = r.json.data.status
+    if (status === "succeeded" || status === "failed") return { ms: performance.now() - t0, data: r.json.data }
+  }
+}
+
+const cannon = (url: string, seconds: number): Promise<autocannon.Result> =>
+  new Promise((resolve, reject) =>
+    autocannon({ url, connections: 50, duration: seconds, headers: { "x-api-key": key } }, (err, result) =>
+      err ? reject(err) : resolve(result)
+    )
+  )
+
+const bareServerSource = (body: string) => `
+const http = require("node:http")
+const body = ${JSON.stringify(body)}
+const s = http.createServer((req, res) => { res.writeHead(200, { "content-type": "application/json; charset=utf-8" }); res.end(body) })
+s.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + s.address().port))
+`
+
+const main = async () => {
+  const photo = readFileSync(photoPath)
+  const origin = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "image/jpeg", "content-length": photo.length })
+    res.end(photo)
+  })
+  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve))
+  const imageUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/photo.jpg`
+  const dataDir = mkdtempSync(join(tmpdir(), "facedet-bench-"))
+  const server = startServer(dataDir)
+  const base = await server.url
+  console.log(`server: ${base} (data ${dataDir})`)
+
+  // 1. End-to-end latency on an idle server (5 warm-up runs, then 30 measured, one at a time).
+  for (let i = 0; i < 5; i++) await createAndWait(base, imageUrl)
+  const e2e: Array<number> = []
+  let lastId = ""
+  for (let i = 0; i < 30; i++) {
+    const r = await createAndWait(base, imageUrl)
+    if (r.data.status !== "succeeded") throw new Error(`e2e task failed: ${JSON.stringify(r.data)}`)
+    e2e.push(r.ms)
+    lastId = r.data.detect_task_id
+  }
+  const faces = (await api(base, `/api/v1/client/job/detect-face-result?detect_task_id=${lastId}`)).json.data.result
+    .faces.length
+
+  // 2. Result-call throughput vs a bare node:http server answering the same bytes.
+  const resultPath = `/api/v1/client/job/detect-face-result?detect_task_id=${lastId}`
+  const sameJson = await (await fetch(`${base}${resultPath}`, { headers: { "x-api-key": key } })).text()
+  const bare = spawn(process.execPath, ["-e", bareServerSource(sameJson)], { stdio: ["ignore", "pipe", "inherit"] })
+  const bareUrl = await new Promise<string>((resolve) =>
+    bare.stdout!.on("data", (c: Buffer) => {
+      const m = /listening on (\S+)/.exec(c.toString())
+      if (m) resolve(m[1]!)
+    })
+  )
+  const rounds = 3
+  const seconds = 5
+  const facedetRps: Array<number> = []
+  const bareRps: Array<number> = []
+  const facedetP99: Array<number> = []
+  const bareP99: Array<number> = []
+  await cannon(`${base}${resultPath}`, 2) // warm-up
+  await cannon(`${bareUrl}${resultPath}`, 2)
+  for (let r = 0; r < rounds; r++) {
+    const b = await cannon(`${bareUrl}${resultPath}`, seconds)
+    bareRps.push(b.requests.average)
+    bareP99.push(b.latency.p99)
+    const f = await cannon(`${base}${resultPath}`, seconds)
+    if (f.non2xx > 0 || f.errors > 0) throw new Error(`facedet answered ${f.non2xx} non-2xx, ${f.errors} errors`)
+    facedetRps.push(f.requests.average)
+    facedetP99.push(f.latency.p99)
+  }
+  bare.kill()
+
+  // 3. 1,000 image tasks queued at once.
+  const n = 1000
+  const t0 = performance.now()
+  const ids: Array<string> = []
+  const creates = Array.from({ length: n }, () => imageUrl)
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      for (let u = creates.pop(); u !== undefined; u = creates.pop()) {
+        const r = await api(base, "/api/v1/client/job/detect-face-image", { image_url: u })
+        if (r.status !== 200) throw new Error(`create ${r.status}: ${JSON.stringify(r.json)}`)
+        ids.push(r.json.data.detect_task_id)
+      }
+    })
+  )
+  const queuedMs = performance.now() - t0
+  const pending = [...ids]
+  const outcomes = new Map<string, string>()
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+        for (;;) {
+          const r = await api(base, `/api/v1/client/job/detect-face-result?detect_task_id=${id}&wait=30`)
+          const status = r.json.data.status
+          if (status === "succeeded" || status === "failed") {
+            outcomes.set(id, status)
+            break
+          }
+        }
+      }
+    })
+  )
+  const drainedMs = performance.now() - t0
+  const rssMb = peakRssMb(server.process.pid!)
+  server.process.kill("SIGTERM")
+  const exitCode = await server.exit
+  origin.close()
+  const counts = SqliteJobStore.completionCounts(dataDir)
+  const succeeded = [...outcomes.values()].filter((s) => s === "succeeded").length
+  const duplicated = ids.filter((id) => (counts.get(id) ?? 0) > 1).length
+  const lost = ids.filter((id) => (counts.get(id) ?? 0) === 0).length
+
+  const ratio = median(facedetRps) / median(bareRps)
+  const results = {
+    machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version },
+    endToEnd: {
+      photo: "faces-dev/2007_007763.jpg (500x375)",
+      faces,
+      runs: e2e.length,
+      p50Ms: round(median(e2e)),
+      p90Ms: round(quantile(e2e, 0.9)),
+      targetP50Ms: 60
+    },
+    resultThroughput: {
+      connections: 50,
+      rounds,
+      secondsPerRound: seconds,
+      facedetRps: round(median(facedetRps), 0),
+      bareNodeHttpRps: round(median(bareRps), 0),
+      ratio: round(ratio, 2),
+      facedetP99Ms: median(facedetP99),
+      bareP99Ms: median(bareP99),
+      targets: { ratio: 0.5, p99Ms: 20 }
+    },
+    burst: {
+      tasks: n,
+      uniqueTaskIds: new Set(ids).size,
+      succeeded,
+      lost,
+      duplicated,
+      allQueuedInMs: round(queuedMs, 0),
+      allDoneInMs: round(drainedMs, 0),
+      tasksPerSecond: round(n / (drainedMs / 1000), 1),
+      peakServerRssMb: rssMb,
+      targetRssMb: 500,
+      serverExitCode: exitCode
+    }
+  }
+  const table = [
+    ["measure", "value", "target"],
+    [
+      "create -> succeeded (long-poll), p50",
+      `${results.endToEnd.p50Ms} ms (p90 ${results.endToEnd.p90Ms} ms)`,
+      "<= 60 ms"
+    ],
+    [
+      "detect-face-result, facedet",
+      `${results.resultThroughput.facedetRps} req/s, p99 ${results.resultThroughput.facedetP99Ms} ms`,
+      "p99 <= 20 ms"
+    ],
+    [
+      "detect-face-result, bare node:http",
+      `${results.resultThroughput.bareNodeHttpRps} req/s, p99 ${results.resultThroughput.bareP99Ms} ms`,
+      ""
+    ],
+    ["throughput ratio facedet / bare", `${results.resultThroughput.ratio}`, ">= 0.5"],
+    [
+      "1,000 tasks at once",
+      `${succeeded} succeeded, ${lost} lost, ${duplicated} duplicated, ${round(drainedMs / 1000)} s`,
+      "all, 0, 0"
+    ],
+    ["peak server RSS", `${rssMb} MB`, "<= 500 MB"]
+  ]
+  const widths = [0, 1, 2].map((c) => Math.max(...table.map((row) => row[c]!.length)))
+  for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join("  "))
+  const outDir = join(benchRoot, "results")
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(join(outDir, "server.json"), `${JSON.stringify(results, null, 2)}\n`)
+  console.log(`wrote ${join(outDir, "server.json")}`)
+  if (succeeded !== n || lost > 0 || duplicated > 0) process.exitCode = 1
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
