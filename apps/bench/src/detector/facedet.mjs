@@ -1,0 +1,104 @@
+/**
+ * Benchmark child: runs only @facedet/detector (one session, one thread; sharp on one thread) so its peak RSS is the
+ * detector's. Plain JavaScript run by plain node, so no TypeScript loader sits in the measured process. Reads the
+ * images and the clip prepared by main.ts from the directory given as argument, prints one JSON object on stdout.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { FaceDetector } from "@facedet/detector"
+import * as Effect from "effect/Effect"
+import sharp from "sharp"
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+sharp.concurrency(1)
+sharp.cache(false)
+
+const dir = process.argv[2]
+const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"))
+const bytesOf = (name) => {
+  const entry = manifest.images.find((i) => i.name === name)
+  return new Uint8Array(readFileSync(join(dir, entry.file)))
+}
+
+/** Children's CPU seconds so far (ffmpeg), from /proc/self/stat (cutime + cstime, in clock ticks of 1/100 s). */
+const childCpuMs = () => {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")
+  return (Number(fields[13]) + Number(fields[14])) * 10
+}
+const cpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+const program = Effect.gen(function* () {
+  const detector = yield* FaceDetector.FaceDetector
+  const accuracy = {}
+  for (const image of manifest.images) {
+    const result = yield* detector.detectImage(bytesOf(image.name), { crops: false })
+    accuracy[image.name] = result.faces.map((f) => ({ box: f.box, score: f.score }))
+  }
+  const speed = {}
+  const time = (name, bytes, crops) =>
+    Effect.gen(function* () {
+      for (let i = 0; i < 3; i++) yield* detector.detectImage(bytes, { crops })
+      const walls = []
+      const cpus = []
+      let faces = 0
+      for (let i = 0; i < manifest.runs; i++) {
+        const c0 = cpuMs()
+        const t0 = performance.now()
+        faces = (yield* detector.detectImage(bytes, { crops })).faces.length
+        walls.push(performance.now() - t0)
+        cpus.push(cpuMs() - c0)
+      }
+      speed[name] = { wallMs: median(walls), cpuMs: median(cpus), faces }
+    })
+  for (const name of manifest.speed) yield* time(name, bytesOf(name), false)
+  yield* time(`${manifest.speed[0]} +crops`, bytesOf(manifest.speed[0]), true)
+  yield* time(`${manifest.speed[1]} +crops`, bytesOf(manifest.speed[1]), true)
+
+  let video
+  if (manifest.clip !== undefined) {
+    const clip = join(dir, manifest.clip)
+    yield* detector.detectVideo(clip, { crops: false })
+    const runs = []
+    for (let i = 0; i < 3; i++) {
+      const c0 = cpuMs()
+      const f0 = childCpuMs()
+      const t0 = performance.now()
+      const result = yield* detector.detectVideo(clip, { crops: false })
+      const wallMs = performance.now() - t0
+      const detectorCpu = cpuMs() - c0
+      const ffmpegCpu = childCpuMs() - f0
+      runs.push({
+        frames: result.framesSampled,
+        people: result.faces.length,
+        wallMs,
+        detectorCpuMs: detectorCpu,
+        ffmpegCpuMs: ffmpegCpu,
+        framesPerDetectorCpuSecond: (result.framesSampled * 1000) / detectorCpu,
+        framesPerCpuSecond: (result.framesSampled * 1000) / (detectorCpu + ffmpegCpu),
+        framesPerWallSecond: (result.framesSampled * 1000) / wallMs
+      })
+    }
+    video = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]))
+    const withCrops = yield* detector.detectVideo(clip)
+    video.peopleWithCrops = withCrops.faces.filter((f) => f.crop !== undefined).length
+  }
+  return { accuracy, speed, video, maxRssMb: process.resourceUsage().maxRSS / 1024 }
+})
+
+Effect.runPromise(program.pipe(Effect.provide(FaceDetector.layer({ sessions: 1, threads: 1 })))).then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result)}\n`)
+  },
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)

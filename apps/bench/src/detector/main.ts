@@ -1,0 +1,206 @@
+/**
+ * `pnpm bench -- detector`: @facedet/detector against @vladmandic/face-api, measured in one run on the same images.
+ *
+ * - Accuracy (recall / precision at IoU >= 0.3) on faces-dev and on two 3000x2000 group photos built from it.
+ * - Speed, single thread, medians of warm runs: decode + detect on a 500x375 photo and on the group photos; sampled
+ *   video frames per second (detector CPU, and detector + ffmpeg CPU) on a 1280x720 clip made with ffmpeg.
+ * - Peak RSS of a child process that runs only the detector.
+ * Each detector runs in its own child process. Results: printed table and apps/bench/results/detector.json.
+ */
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { cpus, tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { VideoFrames } from "@facedet/detector"
+import {
+  type Annotated,
+  add,
+  type Box,
+  facesDev,
+  groupPhotos,
+  precision,
+  recall,
+  type Score,
+  score,
+  zero
+} from "./dataset.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const runs = Number(process.env.BENCH_RUNS ?? 15)
+
+const child = (script: string, args: ReadonlyArray<string>) => {
+  const loader = script.endsWith(".ts") ? ["--import", "tsx"] : []
+  const r = spawnSync(process.execPath, [...loader, join(here, script), ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024
+  })
+  if (r.status !== 0) throw new Error(`${script} ${args.join(" ")} failed with status ${r.status}`)
+  return JSON.parse(r.stdout.trim().split("\n").pop()!)
+}
+
+/** onnxruntime-node's version, as the detector resolves it. */
+const ortVersion = (): string => {
+  const detector = createRequire(import.meta.url).resolve("@facedet/detector")
+  return (createRequire(detector)("onnxruntime-node/package.json") as { version: string }).version
+}
+
+// --- data ---------------------------------------------------------------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), "facedet-bench-"))
+const dev = facesDev()
+const groups = await groupPhotos()
+const all: Array<Annotated> = [...dev, ...groups]
+for (const image of all) writeFileSync(join(dir, `${image.name.replace(/\.jpg$/, "")}.jpg`), image.bytes)
+const small = dev.find((d) => d.name === "2007_007763.jpg")!
+const ffmpeg = VideoFrames.locateFfmpeg()
+let clip: string | undefined
+if (ffmpeg !== undefined) {
+  // 20 s at 25 fps, 1280x720: a 1920x1080 window panning across the group photo, scaled down.
+  clip = "pan-1280x720.mp4"
+  execFileSync(ffmpeg, [
+    ...["-y", "-hide_banner", "-loglevel", "error", "-loop", "1", "-i", join(dir, "group-3000x2000.jpg")],
+    ...["-t", "20", "-r", "25", "-vf", "crop=1920:1080:'t*54':'t*46',scale=1280:720,format=yuv420p"],
+    ...["-c:v", "libx264", "-preset", "veryfast", join(dir, clip)]
+  ])
+} else {
+  console.warn("no ffmpeg found: the video measurement is skipped")
+}
+const speedSet = [small.name, "group-3000x2000", "group-small-faces-3000x2000"]
+writeFileSync(
+  join(dir, "manifest.json"),
+  JSON.stringify({
+    images: all.map((a) => ({ name: a.name, file: `${a.name.replace(/\.jpg$/, "")}.jpg` })),
+    speed: speedSet,
+    clip,
+    runs
+  })
+)
+
+// --- measure ------------------------------------------------------------------------------------------------
+console.log(`data in ${dir}; ${runs} timed runs per image after warm-up; each detector in its own process`)
+console.log("facedet ...")
+const facedet = child("facedet.mjs", [dir])
+console.log("face-api: choosing the fastest TensorFlow.js backend that installs (wasm, cpu) ...")
+const calibration = [child("faceapi.ts", [dir, "wasm", "calibrate"]), child("faceapi.ts", [dir, "cpu", "calibrate"])]
+const best = calibration.reduce((a, b) => (b.smallMs < a.smallMs ? b : a))
+console.log(calibration.map((c) => `  ${c.backend}: ${c.smallMs.toFixed(1)} ms on ${small.name}`).join("\n"))
+console.log(`face-api on ${best.backend} ...`)
+const faceapi = child("faceapi.ts", [dir, best.backend, "full"])
+rmSync(dir, { recursive: true, force: true })
+
+// --- score --------------------------------------------------------------------------------------------------
+type Found = ReadonlyArray<{ readonly box: Box; readonly score: number }>
+const accuracy = (found: Record<string, Found>) => {
+  const devScore = dev.reduce((s, d) => add(s, score(found[d.name]!, d.faces)), zero)
+  return {
+    "faces-dev": devScore,
+    ...Object.fromEntries(groups.map((g) => [g.name, score(found[g.name]!, g.faces)]))
+  } as Record<string, Score>
+}
+const ours = accuracy(facedet.accuracy)
+const theirs = accuracy(faceapi.accuracy)
+
+const pct = (x: number) => x.toFixed(3)
+const row = (cells: ReadonlyArray<string>, widths: ReadonlyArray<number>) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+const lines: Array<string> = []
+const engine = `onnxruntime-node ${ortVersion()}`
+lines.push("")
+lines.push(`facedet: BlazeFace full-range on ${engine}, 1 session x 1 thread, sharp on 1 thread`)
+lines.push(
+  `face-api ${faceapi.versions.faceapi}: SSD MobileNet v1 (minConfidence 0.5) on tfjs ${faceapi.versions.tfjs} ` +
+    `${best.backend}${best.backend === "wasm" ? ` (SIMD ${faceapi.simd ? "on" : "off"}, threads ${faceapi.threads ? "on" : "off"})` : ""}`
+)
+lines.push(`machine: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, Node ${process.version}`)
+lines.push("")
+const aw = [44, 9, 9, 9, 9, 8]
+lines.push(row(["Accuracy at IoU >= 0.3", "facedet R", "P", "face-api R", "P", "faces"], aw))
+for (const key of Object.keys(ours)) {
+  const o = ours[key]!
+  const t = theirs[key]!
+  lines.push(row([key, pct(recall(o)), pct(precision(o)), pct(recall(t)), pct(precision(t)), String(o.faces)], aw))
+}
+lines.push("")
+const sw = [44, 11, 11, 11, 12]
+lines.push(row(["Speed: decode + detect, median ms", "facedet", "face-api", "ratio f/fa", "facedet cpu"], sw))
+const ratios: Record<string, number> = {}
+for (const name of speedSet) {
+  const o = facedet.speed[name]
+  const t = faceapi.speed[name]
+  ratios[name] = o.wallMs / t.wallMs
+  lines.push(row([name, o.wallMs.toFixed(1), t.wallMs.toFixed(1), ratios[name]!.toFixed(3), o.cpuMs.toFixed(1)], sw))
+}
+for (const name of Object.keys(facedet.speed).filter((n) => n.endsWith("+crops"))) {
+  lines.push(row([name, facedet.speed[name].wallMs.toFixed(1), "-", "-", facedet.speed[name].cpuMs.toFixed(1)], sw))
+}
+if (facedet.video !== undefined) {
+  const v = facedet.video
+  lines.push("")
+  lines.push(
+    `Video (1280x720, 25 fps, 20 s, sampled at 3 fps; median of 3): ${v.frames} frames, ${v.people} people, ` +
+      `${v.wallMs.toFixed(0)} ms wall`
+  )
+  lines.push(
+    `  ${v.framesPerDetectorCpuSecond.toFixed(1)} sampled frames per detector CPU-second; ` +
+      `${v.framesPerCpuSecond.toFixed(1)} counting ffmpeg's decoding too; ${v.framesPerWallSecond.toFixed(1)} per wall-second`
+  )
+}
+lines.push("")
+lines.push(
+  `Peak RSS: facedet process ${facedet.maxRssMb.toFixed(0)} MB (face-api process ${faceapi.maxRssMb.toFixed(0)} MB)`
+)
+
+const targets = {
+  "recall >= 0.97 on faces-dev": recall(ours["faces-dev"]!) >= 0.97,
+  "precision >= 0.97 on faces-dev": precision(ours["faces-dev"]!) >= 0.97,
+  "recall >= 0.97 on group-3000x2000": recall(ours["group-3000x2000"]!) >= 0.97,
+  "precision >= 0.97 on group-3000x2000": precision(ours["group-3000x2000"]!) >= 0.97,
+  "500x375 decode + detect <= 15 ms": facedet.speed[small.name].wallMs <= 15,
+  "3000x2000 group decode + detect <= 150 ms": facedet.speed["group-3000x2000"].wallMs <= 150,
+  ">= 60 sampled video frames per detector CPU-second": (facedet.video?.framesPerDetectorCpuSecond ?? 0) >= 60,
+  "peak RSS <= 300 MB": facedet.maxRssMb <= 300
+}
+lines.push("")
+lines.push("Targets:")
+for (const [name, ok] of Object.entries(targets)) lines.push(`  ${ok ? "met    " : "NOT MET"}  ${name}`)
+console.log(lines.join("\n"))
+
+const resultsDir = join(here, "..", "..", "results")
+mkdirSync(resultsDir, { recursive: true })
+writeFileSync(
+  join(resultsDir, "detector.json"),
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+      runs,
+      facedet: {
+        accuracy: Object.fromEntries(
+          Object.entries(ours).map(([k, s]) => [k, { ...s, recall: recall(s), precision: precision(s) }])
+        ),
+        speed: facedet.speed,
+        video: facedet.video,
+        maxRssMb: facedet.maxRssMb
+      },
+      faceapi: {
+        backend: best.backend,
+        simd: faceapi.simd,
+        threads: faceapi.threads,
+        versions: faceapi.versions,
+        calibration,
+        accuracy: Object.fromEntries(
+          Object.entries(theirs).map(([k, s]) => [k, { ...s, recall: recall(s), precision: precision(s) }])
+        ),
+        speed: faceapi.speed,
+        maxRssMb: faceapi.maxRssMb
+      },
+      ratioFacedetOverFaceapi: ratios,
+      targets
+    },
+    null,
+    2
+  )}\n`
+)
+console.log(`\nwrote ${join("apps", "bench", "results", "detector.json")}`)
