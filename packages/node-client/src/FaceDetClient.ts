@@ -295,6 +295,11 @@ const isMulti = (
   body.model === "image-face-swap-multi" || body.model === "video-face-swap-multi"
 
 /**
+ * A span per call, for tracing. Without a captured stack trace: capturing one costs more than the rest of a call.
+ */
+const span = (name: string) => Effect.withSpan(name, { captureStackTrace: false })
+
+/**
  * Builds the client on the ambient `HttpClient`. Fails with a `ValidationError` naming any bad option.
  *
  * @since 0.1.0
@@ -327,7 +332,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
         })
         yield* Effect.sync(() => detections.created(answer.data.detect_task_id, kind, url, answer.startedAt))
         return answer.data
-      }).pipe(Effect.withSpan(kind === "image" ? "FaceDetClient.detectImage" : "FaceDetClient.detectVideo"))
+      }).pipe(span(kind === "image" ? "FaceDetClient.detectImage" : "FaceDetClient.detectVideo"))
 
     const fetchResult = (detectTaskId: string, waitSeconds: number | undefined) =>
       transport
@@ -362,7 +367,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
     const getResult = (detectTaskId: string) =>
       Effect.flatMap(checkId("detectTaskId", detectTaskId), (id) => fetchResult(id, undefined)).pipe(
         Effect.map((answer) => answer.data),
-        Effect.withSpan("FaceDetClient.getResult")
+        span("FaceDetClient.getResult")
       )
 
     const awaitResult = (
@@ -401,7 +406,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
     const waitForResult = (detectTaskId: string, options: WaitOptions<DetectTask.ResultData> = {}) =>
       awaitResult(detectTaskId, { ...options, pollFirst: true }).pipe(
         Effect.flatMap(succeededOrFail(detectTaskId)),
-        Effect.withSpan("FaceDetClient.waitForResult")
+        span("FaceDetClient.waitForResult")
       )
 
     const detectFaces = (media: Media, options: DetectFacesOptions = {}) =>
@@ -416,7 +421,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
         if (options.onCreated) yield* options.onCreated(created)
         const done = yield* awaitResult(created.detect_task_id, { ...options, kind, pollFirst: false })
         return yield* succeededOrFail(created.detect_task_id)(done)
-      }).pipe(Effect.withSpan("FaceDetClient.detectFaces"))
+      }).pipe(span("FaceDetClient.detectFaces"))
 
     const refuseStaleDetection = (body: SwapTask.CreateTaskBody) =>
       Effect.gen(function* () {
@@ -473,7 +478,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
           decode: Transport.decodeWith(SwapTask.CreateTaskData)
         })
         return answer.data
-      }).pipe(Effect.withSpan("FaceDetClient.createTask"))
+      }).pipe(span("FaceDetClient.createTask"))
 
     const fetchTaskInfo = (taskId: string) =>
       transport.send({
@@ -485,7 +490,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
     const getTaskInfo = (taskId: string) =>
       Effect.flatMap(checkId("taskId", taskId), fetchTaskInfo).pipe(
         Effect.map((answer) => answer.data),
-        Effect.withSpan("FaceDetClient.getTaskInfo")
+        span("FaceDetClient.getTaskInfo")
       )
 
     const waitForTask = (taskId: string, options: Omit<WaitOptions<SwapTask.TaskInfoData>, "kind"> = {}) =>
@@ -506,7 +511,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
           pollFirst: true,
           onUpdate: options.onUpdate ?? (() => Effect.void)
         })
-      }).pipe(Effect.withSpan("FaceDetClient.waitForTask"))
+      }).pipe(span("FaceDetClient.waitForTask"))
 
     const uploadMedia = (bytes: Uint8Array, contentType: string, options: UploadOptions = {}) =>
       Effect.gen(function* () {
@@ -529,7 +534,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
           timeout
         })
         return answer.data
-      }).pipe(Effect.withSpan("FaceDetClient.uploadMedia"))
+      }).pipe(span("FaceDetClient.uploadMedia"))
 
     const detection = (detectId: string) =>
       Effect.sync(() =>
