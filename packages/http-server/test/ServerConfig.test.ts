@@ -1,0 +1,75 @@
+/**
+ * Configuration: defaults, environment variables in their documented units, overrides winning, and every bad
+ * value reported at once without echoing keys.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as ServerConfig from "../src/ServerConfig.js"
+
+describe("ServerConfig", () => {
+  it("has the documented defaults", () => {
+    const config = Either.getOrThrow(ServerConfig.fromEnv({}))
+    expect(config).toMatchObject({
+      port: 8080,
+      host: "127.0.0.1",
+      publicUrl: undefined,
+      apiKeys: [],
+      allowPrivateUrls: false
+    })
+    expect(config.dataDir.endsWith(".facedet")).toBe(true)
+    expect(config.mediaTtlMs).toBe(3_600_000)
+    expect(config.taskRetentionMs).toBe(24 * 3_600_000)
+    expect(config.workers).toBeGreaterThanOrEqual(1)
+  })
+
+  it("reads the environment in its units; overrides win", () => {
+    const config = Either.getOrThrow(
+      ServerConfig.fromEnv(
+        {
+          FACEDET_PORT: "9000",
+          FACEDET_HOST: "0.0.0.0",
+          FACEDET_PUBLIC_URL: "https://faces.example.com/",
+          FACEDET_API_KEYS: " key-aaaaaaaaaaaaaaaa , key-bbbbbbbbbbbbbbbb ",
+          FACEDET_ALLOW_PRIVATE_URLS: "true",
+          FACEDET_SHUTDOWN_GRACE_SECONDS: "2.5",
+          FACEDET_TASK_RETENTION_HOURS: "48",
+          FACEDET_RATE_LIMIT_RPS: "0"
+        },
+        { port: 9001 }
+      )
+    )
+    expect(config).toMatchObject({
+      port: 9001,
+      host: "0.0.0.0",
+      publicUrl: "https://faces.example.com",
+      apiKeys: ["key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"],
+      allowPrivateUrls: true,
+      shutdownGraceMs: 2500,
+      taskRetentionMs: 48 * 3_600_000,
+      rateLimitPerSecond: 0
+    })
+  })
+
+  it("lists every bad value, naming its variable, and never echoes a key", () => {
+    const result = ServerConfig.fromEnv({
+      FACEDET_PORT: "80a",
+      FACEDET_PUBLIC_URL: "ftp://x",
+      FACEDET_API_KEYS: "short-secret",
+      FACEDET_ALLOW_PRIVATE_URLS: "maybe",
+      FACEDET_WORKERS: "0",
+      FACEDET_QUEUE_SIZE: "1.5"
+    })
+    expect(Either.isLeft(result)).toBe(true)
+    const error = Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+    expect(error.problems.map((p) => p.setting)).toEqual([
+      "FACEDET_PORT",
+      "FACEDET_PUBLIC_URL",
+      "FACEDET_API_KEYS",
+      "FACEDET_ALLOW_PRIVATE_URLS",
+      "FACEDET_WORKERS",
+      "FACEDET_QUEUE_SIZE"
+    ])
+    expect(error.message).toContain('FACEDET_PORT: expected an integer 0..65535, got "80a"')
+    expect(error.message).not.toContain("short-secret")
+  })
+})
