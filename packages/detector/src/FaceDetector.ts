@@ -47,7 +47,7 @@ export interface VideoOptions {
   readonly crops?: boolean
   /** Smallest face to look for, in source pixels. Default 40. */
   readonly minFaceSize?: number
-  /** Tile budget per frame (about 4.5 ms of one core each). Default 3. */
+  /** Tile budget per frame (about 4.5 ms of one core each). Default 2. */
   readonly maxTilesPerFrame?: number
 }
 

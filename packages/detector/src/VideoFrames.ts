@@ -25,13 +25,16 @@ import {
 import * as ImageDecoder from "./ImageDecoder.js"
 import * as MediaFormat from "./MediaFormat.js"
 
-/** Sampling defaults: 3 frames per second, at most 600 of them, media up to 10 minutes. */
+/**
+ * Sampling defaults: 3 frames per second, at most 600 of them, media up to 10 minutes; two model tiles per frame
+ * (see README: "Video").
+ */
 export const defaults = {
   fps: 3,
   maxFrames: 600,
   maxDurationMs: 600_000,
   minFaceSize: 40,
-  maxTilesPerFrame: 3
+  maxTilesPerFrame: 2
 }
 
 /** Animations with more frames than this are refused (a cheap file can declare very many). */

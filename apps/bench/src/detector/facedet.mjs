@@ -18,7 +18,7 @@ const median = (xs) => {
 sharp.concurrency(1)
 sharp.cache(false)
 
-const dir = process.argv[2]
+const [dir, mode = "measure"] = process.argv.slice(2)
 const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"))
 const bytesOf = (name) => {
   const entry = manifest.images.find((i) => i.name === name)
@@ -35,7 +35,15 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000
 }
 
-const program = Effect.gen(function* () {
+/** Peak memory only: every image once with crops, the clip once with crops. */
+const memory = Effect.gen(function* () {
+  const detector = yield* FaceDetector.FaceDetector
+  for (const image of manifest.images) yield* detector.detectImage(bytesOf(image.name))
+  if (manifest.clip !== undefined) yield* detector.detectVideo(join(dir, manifest.clip))
+  return { maxRssMb: process.resourceUsage().maxRSS / 1024 }
+})
+
+const measure = Effect.gen(function* () {
   const detector = yield* FaceDetector.FaceDetector
   const accuracy = {}
   for (const image of manifest.images) {
@@ -93,7 +101,9 @@ const program = Effect.gen(function* () {
   return { accuracy, speed, video, maxRssMb: process.resourceUsage().maxRSS / 1024 }
 })
 
-Effect.runPromise(program.pipe(Effect.provide(FaceDetector.layer({ sessions: 1, threads: 1 })))).then(
+Effect.runPromise(
+  (mode === "memory" ? memory : measure).pipe(Effect.provide(FaceDetector.layer({ sessions: 1, threads: 1 })))
+).then(
   (result) => {
     process.stdout.write(`${JSON.stringify(result)}\n`)
   },

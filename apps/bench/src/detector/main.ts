@@ -30,10 +30,11 @@ import {
 const here = dirname(fileURLToPath(import.meta.url))
 const runs = Number(process.env.BENCH_RUNS ?? 15)
 
-const child = (script: string, args: ReadonlyArray<string>) => {
+const child = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
   const loader = script.endsWith(".ts") ? ["--import", "tsx"] : []
   const r = spawnSync(process.execPath, [...loader, join(here, script), ...args], {
     encoding: "utf8",
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 64 * 1024 * 1024
   })
@@ -82,6 +83,11 @@ writeFileSync(
 console.log(`data in ${dir}; ${runs} timed runs per image after warm-up; each detector in its own process`)
 console.log("facedet ...")
 const facedet = child("facedet.mjs", [dir])
+console.log("facedet peak memory (every image once with crops, the clip once with crops) ...")
+const memory = {
+  default: child("facedet.mjs", [dir, "memory"]).maxRssMb as number,
+  arenas2: child("facedet.mjs", [dir, "memory"], { MALLOC_ARENA_MAX: "2" }).maxRssMb as number
+}
 console.log("face-api: choosing the fastest TensorFlow.js backend that installs (wasm, cpu) ...")
 const calibration = [child("faceapi.ts", [dir, "wasm", "calibrate"]), child("faceapi.ts", [dir, "cpu", "calibrate"])]
 const best = calibration.reduce((a, b) => (b.smallMs < a.smallMs ? b : a))
@@ -160,7 +166,7 @@ const targets = {
   "500x375 decode + detect <= 15 ms": facedet.speed[small.name].wallMs <= 15,
   "3000x2000 group decode + detect <= 150 ms": facedet.speed["group-3000x2000"].wallMs <= 150,
   ">= 60 sampled video frames per detector CPU-second": (facedet.video?.framesPerDetectorCpuSecond ?? 0) >= 60,
-  "peak RSS <= 300 MB": facedet.maxRssMb <= 300
+  "peak RSS <= 300 MB": memory.default <= 300
 }
 lines.push("")
 lines.push("Targets:")
@@ -182,7 +188,7 @@ writeFileSync(
         ),
         speed: facedet.speed,
         video: facedet.video,
-        maxRssMb: facedet.maxRssMb
+        maxRssMb: { ...memory, afterTimingRuns: facedet.maxRssMb }
       },
       faceapi: {
         backend: best.backend,
