@@ -168,10 +168,12 @@ const serve = Command.make(
   "serve",
   {
     port: Options.integer("port").pipe(
+      Options.withPseudoName("N"),
       Options.withDescription("TCP port (0 picks a free one). Overrides FACEDET_PORT; default 8080."),
       Options.optional
     ),
     host: Options.text("host").pipe(
+      Options.withPseudoName("ADDRESS"),
       Options.withDescription("Listen address. Overrides FACEDET_HOST; default 127.0.0.1."),
       Options.optional
     ),

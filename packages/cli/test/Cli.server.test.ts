@@ -97,8 +97,9 @@ afterAll(async () => {
 })
 
 describe.concurrent("against the self-hosted server", () => {
-  it("detects the faces in a photo URL and lists them with box and score", async ({ expect }) => {
-    const ran = await runCli(["detect", `${mediaUrl}/sample1.jpg`], { env: env() })
+  it("detects the faces in a photo URL, lists them with box and score, and saves the crops", async ({ expect }) => {
+    const out = join(work, "faces-of-1")
+    const ran = await runCli(["detect", `${mediaUrl}/sample1.jpg`, "--out", out], { env: env() })
     expect(ran.stderr).not.toContain("error")
     expect(ran.code).toBe(0)
     const lines = ran.stdout.trim().split("\n")
@@ -111,6 +112,13 @@ describe.concurrent("against the self-hosted server", () => {
         new RegExp(`^face ${i} {2}http://\\S+ {2}box [\\d.]+,[\\d.]+,[\\d.]+,[\\d.]+ {2}score 0\\.\\d\\d$`)
       )
     }
+    expect(readdirSync(out).sort()).toEqual(
+      lines
+        .slice(2)
+        .map((_, i) => `face-${i}.jpg`)
+        .sort()
+    )
+    expect(ran.stderr).toContain(`saved ${count} face crop`)
   })
 
   it("uploads a local file and detects it", async ({ expect }) => {
