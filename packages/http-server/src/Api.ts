@@ -14,6 +14,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
+import { statSync } from "node:fs"
 import { join } from "node:path"
 import * as DetectTask from "@facedet/core/DetectTask"
 import * as Endpoints from "@facedet/core/Endpoints"
@@ -30,6 +31,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { ApiKeys } from "./ApiKeys.js"
 import * as Body from "./internal/body.js"
+import type { CropWriter } from "./internal/crops.js"
 import type * as DataDir from "./internal/dataDir.js"
 import type { Request, Response } from "./internal/httpEdge.js"
 import * as Json from "./internal/json.js"
@@ -52,6 +54,8 @@ export interface Deps {
   readonly metrics: Metrics
   readonly signals: Signals.TaskSignals
   readonly layout: DataDir.Layout
+  /** Image crops written after their task completes: a link may have to wait for (or make) its crop. */
+  readonly crops: CropWriter
   /** The origin (and path prefix) of links, without a trailing slash. */
   readonly publicUrl: () => string
   /** A task was queued. */
@@ -332,35 +336,46 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       )
     }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 
+  const faceGone = (route: string) =>
+    errorResponse(new FaceDetError.NotFound({ message: "this face link has expired or does not exist" }), route)
+
+  const fileSize = (path: string): number | undefined => {
+    try {
+      return statSync(path).size
+    } catch {
+      return undefined
+    }
+  }
+
   const face = (token: string, route: string) =>
-    store.getMedia(token).pipe(
-      Effect.map(
-        Option.match({
-          onNone: () =>
-            errorResponse(
-              new FaceDetError.NotFound({ message: "this face link has expired or does not exist" }),
-              route
-            ),
-          onSome: (file): Response =>
-            file.kind !== "crop"
-              ? errorResponse(
-                  new FaceDetError.NotFound({ message: "this face link has expired or does not exist" }),
-                  route
-                )
-              : {
-                  status: 200,
-                  headers: {
-                    "content-type": "image/jpeg",
-                    "cache-control": "private, max-age=3600",
-                    "x-content-type-options": "nosniff"
-                  },
-                  body: { file: join(deps.layout.root, file.path), size: file.size },
-                  route
-                }
-        })
-      ),
-      Effect.catchTag("StoreError", storeFailure(route))
-    )
+    Effect.gen(function* () {
+      const found = yield* store.getMedia(token)
+      if (Option.isNone(found) || found.value.kind !== "crop" || found.value.taskId === undefined)
+        return faceGone(route)
+      const file = found.value
+      const path = join(deps.layout.root, file.path)
+      let size = fileSize(path)
+      if (size === undefined) {
+        // An image's crops are written just after its task completes: wait for (or make) this one.
+        const task = yield* store.get(file.taskId!)
+        const stored = Option.isSome(task) ? task.value.faces?.find((f) => f.token === token) : undefined
+        if (stored === undefined) return faceGone(route)
+        const written = yield* deps.crops.ensure({ taskId: file.taskId!, box: stored.box, path })
+        size = written ? fileSize(path) : undefined
+        if (size === undefined) return faceGone(route)
+      }
+      const response: Response = {
+        status: 200,
+        headers: {
+          "content-type": "image/jpeg",
+          "cache-control": "private, max-age=3600",
+          "x-content-type-options": "nosniff"
+        },
+        body: { file: path, size },
+        route
+      }
+      return response
+    }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 
   const notFound = (request: Request) =>
     errorResponse(new FaceDetError.NotFound({ message: `no route for ${request.method} ${request.path}` }), "unmatched")

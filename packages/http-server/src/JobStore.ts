@@ -94,13 +94,17 @@ export interface Created {
   readonly created: boolean
 }
 
-/** A file the store tracks: a face crop or an upload, reachable by an unguessable token until it expires. */
+/**
+ * A file the store tracks until it expires: a face crop or an upload (reachable by an unguessable token), or the
+ * kept source of an image task (not reachable; swept with its crops).
+ */
 export interface MediaFile {
   readonly token: string
-  readonly kind: "crop" | "upload"
+  readonly kind: "crop" | "upload" | "source"
   /** Path relative to the data directory. */
   readonly path: string
   readonly contentType: string
+  /** Bytes; 0 when the file is written after it is registered (image crops). */
   readonly size: number
   readonly expiresAt: number
   /** The task that produced it (crops). */
@@ -111,8 +115,8 @@ export interface MediaFile {
 export interface Success {
   readonly detectId: string
   readonly faces: ReadonlyArray<StoredFace>
-  /** The crop files, registered in the same transaction as the result. */
-  readonly crops: ReadonlyArray<Omit<MediaFile, "expiresAt" | "kind">>
+  /** The files of the result (crops, a kept source), registered in the same transaction as the result. */
+  readonly files: ReadonlyArray<Omit<MediaFile, "expiresAt">>
   /** How long the detect_id and its crops live. */
   readonly ttlMs: number
 }

@@ -26,7 +26,7 @@ import { rmdirSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { parseArgs } from "node:util"
 import type * as DetectorError from "@facedet/detector/DetectorError"
-import type { FaceDetector } from "@facedet/detector/FaceDetector"
+import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as FaceDetectorModule from "@facedet/detector/FaceDetector"
 import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
@@ -39,6 +39,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Api from "./Api.js"
 import * as ApiKeys from "./ApiKeys.js"
+import * as Crops from "./internal/crops.js"
 import * as DataDir from "./internal/dataDir.js"
 import * as HttpEdge from "./internal/httpEdge.js"
 import * as Signals from "./internal/signals.js"
@@ -114,6 +115,9 @@ export const make = (
     })
     const apiKeys = yield* ApiKeys.load({ keys: config.apiKeys, dataDir: config.dataDir })
     const metrics = Metrics.make()
+    const crops = Crops.make(yield* FaceDetector, layout, (message, cause) =>
+      log(`facedet: ${message}: ${describe(cause)}`)
+    )
     const signals = Signals.taskSignals()
     let draining = false
     let publicUrl = config.publicUrl ?? ""
@@ -127,6 +131,7 @@ export const make = (
         videoTimeoutMs: config.videoTimeoutMs,
         mediaTtlMs: config.mediaTtlMs,
         layout,
+        crops,
         uploadToken: (url) => Api.uploadTokenOf(publicUrl, url),
         ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
       },
@@ -152,6 +157,7 @@ export const make = (
       metrics,
       signals,
       layout,
+      crops,
       publicUrl: () => publicUrl,
       wake: workers.wake,
       draining: () => draining

@@ -127,7 +127,7 @@ const toTask = (r: Row): Task => ({
 
 interface MediaRow {
   token: string
-  kind: "crop" | "upload"
+  kind: MediaFile["kind"]
   path: string
   content_type: string
   size: number
@@ -325,8 +325,8 @@ export const make = (
               mediaExpiresAt: now + s.ttlMs
             }).changes
             if (changes !== 1) return changes
-            for (const crop of s.crops) {
-              stmt.putMedia.run({ ...crop, kind: "crop", expiresAt: now + s.ttlMs, taskId: crop.taskId ?? c.task.id })
+            for (const file of s.files) {
+              stmt.putMedia.run({ ...file, expiresAt: now + s.ttlMs, taskId: file.taskId ?? c.task.id })
             }
             return changes
           }),

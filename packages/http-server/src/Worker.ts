@@ -18,12 +18,13 @@
  * @since 0.1.0
  */
 import { randomBytes } from "node:crypto"
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { readFileSync, rmSync } from "node:fs"
 import { hostname } from "node:os"
 import { join, relative } from "node:path"
 import type { TaskError } from "@facedet/core/DetectTask"
 import * as TaskId from "@facedet/core/TaskId"
 import { TaskErrorCode } from "@facedet/core/TaskErrorCode"
+import type { DetectedFace } from "@facedet/detector/Detection"
 import type { DetectorError } from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as Data from "effect/Data"
@@ -34,10 +35,11 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as DataDir from "./internal/dataDir.js"
 import * as Signals from "./internal/signals.js"
-import type { Claim, StoredFace, Task } from "./JobStore.js"
+import * as Crops from "./internal/crops.js"
+import type { Claim, MediaFile, StoredFace, Success, Task } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 import type { MediaFetchError } from "./MediaFetcher.js"
-import { MediaFetcher, sniff } from "./MediaFetcher.js"
+import { MediaFetcher } from "./MediaFetcher.js"
 
 /** Worker settings (from `ServerConfig`). */
 export interface Options {
@@ -50,6 +52,8 @@ export interface Options {
   readonly layout: DataDir.Layout
   /** The upload token when `url` is one of this server's upload URLs (read from disk, never fetched). */
   readonly uploadToken: (url: string) => string | undefined
+  /** Writes image crops after their task completes (shared with the crop links, which may ask first). */
+  readonly crops: Crops.CropWriter
   /** How often idle workers look for work without a wake-up. Default 1000 ms. */
   readonly pollMs?: number
 }
@@ -123,6 +127,7 @@ export const make = (
     const detector = yield* FaceDetector
     const fetcher = yield* MediaFetcher
     const signal = Signals.workSignal()
+    const crops = options.crops
     const pollMs = options.pollMs ?? 1000
     const instance = `${hostname()}:${process.pid}:${TaskId.makeToken(random, 6)}`
     let stopping = false
@@ -160,67 +165,90 @@ export const make = (
       )
     }
 
-    const detect = (task: Task, media: Media) => {
-      if (media._tag === "Bytes") {
-        if (task.kind === "video" && sniff(media.bytes) === undefined) {
-          return Effect.fail(fail(TaskErrorCode.UnsupportedFormat, "the media is not a supported video format"))
-        }
-        return Effect.mapError(detector.detectImage(media.bytes), fromDetectorError)
-      }
-      return task.kind === "video"
-        ? Effect.mapError(detector.detectVideo(media.path), fromDetectorError)
-        : Effect.mapError(
-            Effect.flatMap(
-              Effect.sync(() => readFileSync(media.path)),
-              (bytes) => detector.detectImage(bytes)
-            ),
-            fromDetectorError
-          )
-    }
+    /** The stored form of a detected face, with a fresh link token. */
+    const stored = (face: DetectedFace): StoredFace => ({
+      id: face.id,
+      token: TaskId.makeToken(random),
+      box: face.box,
+      score: face.score,
+      landmarks: face.landmarks as unknown as StoredFace["landmarks"],
+      ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
+      ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {})
+    })
 
-    /** Fetch, detect, write crops: the result to record, or the task's failure. */
+    const noFace = (task: Task) =>
+      fail(TaskErrorCode.NoFace, `no face detected in the source ${task.kind === "image" ? "image" : "video"}`)
+
+    const cropFile = (taskId: string, faceId: number) => join(options.layout.crops, taskId, `${faceId}.jpg`)
+
+    /** An image: detected without crops; the source is kept and the crops are written after the task completes. */
+    const detectImage = (task: Task, bytes: Uint8Array) =>
+      Effect.gen(function* () {
+        const detection = yield* Effect.mapError(detector.detectImage(bytes, { crops: false }), fromDetectorError)
+        if (detection.faces.length === 0) return yield* noFace(task)
+        const faces = detection.faces.map(stored)
+        crops.keepSource(task.id, bytes)
+        const files: Array<Omit<MediaFile, "expiresAt">> = faces.map((f) => ({
+          token: f.token,
+          kind: "crop",
+          path: relative(options.layout.root, cropFile(task.id, f.id)),
+          contentType: "image/jpeg",
+          size: 0,
+          taskId: task.id
+        }))
+        files.push({
+          token: TaskId.makeToken(random),
+          kind: "source",
+          path: crops.sourcePath(task.id),
+          contentType: "application/octet-stream",
+          size: bytes.byteLength,
+          taskId: task.id
+        })
+        const jobs = faces.map((f) => ({ taskId: task.id, box: f.box, path: cropFile(task.id, f.id) }))
+        const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
+        return { success, afterwards: crops.writeAll(task.id, bytes, jobs) }
+      })
+
+    /** A video or animated image: the detector's own crops (each person's best frame), written before completing. */
+    const detectVideo = (task: Task, path: string) =>
+      Effect.gen(function* () {
+        const detection = yield* Effect.mapError(detector.detectVideo(path), fromDetectorError)
+        if (detection.faces.length === 0) return yield* noFace(task)
+        const faces: Array<StoredFace> = []
+        const files: Array<Omit<MediaFile, "expiresAt">> = []
+        for (const face of detection.faces) {
+          if (!face.crop) return yield* fail(TaskErrorCode.Internal, `face ${face.id} has no crop`)
+          const file = cropFile(task.id, face.id)
+          Crops.writeAtomic(file, face.crop)
+          const s = stored(face)
+          faces.push(s)
+          files.push({
+            token: s.token,
+            kind: "crop",
+            path: relative(options.layout.root, file),
+            contentType: "image/jpeg",
+            size: face.crop.byteLength,
+            taskId: task.id
+          })
+        }
+        const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
+        return { success, afterwards: Effect.void }
+      })
+
+    /** Fetch and detect: the result to record (and work to do once it is recorded), or the task's failure. */
     // Not acquireUseRelease: its acquire step is uninterruptible, and a download must stay interruptible (drain,
     // timeouts). A video download removes its own file when interrupted; after it, `ensuring` does.
     const work = (task: Task) =>
       Effect.flatMap(loadMedia(task), (media) =>
-        Effect.gen(function* () {
-          const detection = yield* detect(task, media)
-          if (detection.faces.length === 0) {
-            return yield* fail(
-              TaskErrorCode.NoFace,
-              `no face detected in the source ${task.kind === "image" ? "image" : "video"}`
-            )
-          }
-          const dir = join(options.layout.crops, task.id)
-          mkdirSync(dir, { recursive: true, mode: 0o700 })
-          const faces: Array<StoredFace> = []
-          const crops: Array<{ token: string; path: string; contentType: string; size: number; taskId: string }> = []
-          for (const face of detection.faces) {
-            if (!face.crop) return yield* fail(TaskErrorCode.Internal, `face ${face.id} has no crop`)
-            const file = join(dir, `${face.id}.jpg`)
-            const partial = `${file}.${TaskId.makeToken(random, 8)}.part`
-            writeFileSync(partial, face.crop, { mode: 0o600 })
-            renameSync(partial, file)
-            const token = TaskId.makeToken(random)
-            crops.push({
-              token,
-              path: relative(options.layout.root, file),
-              contentType: "image/jpeg",
-              size: face.crop.byteLength,
-              taskId: task.id
-            })
-            faces.push({
-              id: face.id,
-              token,
-              box: face.box,
-              score: face.score,
-              landmarks: face.landmarks as unknown as StoredFace["landmarks"],
-              ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
-              ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {})
-            })
-          }
-          return { detectId: TaskId.makeDetectId(random), faces, crops, ttlMs: options.mediaTtlMs }
-        }).pipe(
+        (media._tag === "Bytes"
+          ? detectImage(task, media.bytes)
+          : task.kind === "video"
+            ? detectVideo(task, media.path)
+            : Effect.flatMap(
+                Effect.sync(() => readFileSync(media.path)),
+                (bytes) => detectImage(task, bytes)
+              )
+        ).pipe(
           Effect.ensuring(
             Effect.sync(() => {
               if (media._tag === "File" && media.temporary) rmSync(media.path, { force: true })
@@ -254,11 +282,12 @@ export const make = (
           Effect.raceFirst(heartbeats(claim))
         )
         const seconds = (performance.now() - started) / 1000
-        const ended =
-          outcome._tag === "Right"
-            ? yield* store.complete(claim, outcome.right)
-            : yield* store.fail(claim, outcome.left.error)
-        hooks.onEnded(ended, seconds)
+        if (outcome._tag === "Left") {
+          hooks.onEnded(yield* store.fail(claim, outcome.left.error), seconds)
+          return
+        }
+        hooks.onEnded(yield* store.complete(claim, outcome.right.success), seconds)
+        yield* outcome.right.afterwards
       }).pipe(
         Effect.catchTags({
           LeaseLost: (e) =>

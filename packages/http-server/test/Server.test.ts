@@ -260,6 +260,7 @@ describe("retention", () => {
     const data = await waitTerminal(app.url, id)
     const link: string = data.result.faces[0].link
     const cropFile = join(app.config.dataDir, "crops", id, "0.jpg")
+    expect((await fetch(link)).status).toBe(200)
     expect(existsSync(cropFile)).toBe(true)
     const up = await call(url(paths.upload), { raw: photo(2) })
     const uploadFile = join(app.config.dataDir, "uploads", up.body.data.url.split("/").pop())

@@ -21,7 +21,7 @@ const input = (id: string, extra: Partial<CreateInput> = {}) => ({
   ...extra
 })
 
-const success = { detectId: "AbCdEfGhIjK", faces: [], crops: [], ttlMs: 3_600_000 }
+const success = { detectId: "AbCdEfGhIjK", faces: [], files: [], ttlMs: 3_600_000 }
 
 describe("SqliteJobStore", () => {
   it.scoped("creates idempotently per owner and key, and refuses past the queue bound", () =>
@@ -131,7 +131,16 @@ describe("SqliteJobStore", () => {
       const claim = Option.getOrThrow(yield* store.claim("w1", 1000))
       yield* store.complete(claim, {
         ...success,
-        crops: [{ token: "T".repeat(32), path: "crops/a/0.jpg", contentType: "image/jpeg", size: 10, taskId: "a" }]
+        files: [
+          {
+            token: "T".repeat(32),
+            kind: "crop",
+            path: "crops/a/0.jpg",
+            contentType: "image/jpeg",
+            size: 10,
+            taskId: "a"
+          }
+        ]
       })
       expect(Option.isSome(yield* store.getMedia("T".repeat(32)))).toBe(true)
       yield* TestClock.adjust(3_600_001)
