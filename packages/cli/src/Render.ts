@@ -13,12 +13,33 @@ import type { CliError } from "./CliError.js"
 import * as HumanDuration from "./HumanDuration.js"
 
 /**
- * The `--json` rendering: the result `data` as the wire has it (facedet's extra face fields included), indented.
+ * The `--json` rendering: the result `data` as the wire has it (facedet's extra face fields included), indented
+ * two spaces, with short arrays of numbers (boxes, points) kept on one line so a face stays readable.
  *
  * @since 0.1.0
  * @category Rendering
  */
-export const json = (data: unknown): string => JSON.stringify(data, null, 2)
+export const json = (data: unknown): string => pretty(data, "")
+
+const isFlat = (value: ReadonlyArray<unknown>): boolean =>
+  value.length <= 8 && value.every((v) => v === null || typeof v === "number" || typeof v === "boolean")
+
+const pretty = (value: unknown, indent: string): string => {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]"
+    if (isFlat(value)) return `[${value.map((v) => JSON.stringify(v)).join(", ")}]`
+    const inner = `${indent}  `
+    return `[\n${value.map((v) => `${inner}${pretty(v, inner)}`).join(",\n")}\n${indent}]`
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined)
+    if (entries.length === 0) return "{}"
+    const inner = `${indent}  `
+    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${pretty(v, inner)}`).join(",\n")}\n${indent}}`
+  }
+  // Strings, numbers, booleans, null (and anything JSON would drop, as null).
+  return JSON.stringify(value) ?? "null"
+}
 
 /**
  * What is known about when a detect_id stops working (core's `DetectId.expiresAt`), for the human rendering.

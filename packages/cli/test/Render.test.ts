@@ -46,9 +46,26 @@ describe("Render.result", () => {
     )
   })
 
-  it("--json is the data as parsed, unknown fields kept", () => {
+  it("--json is the data as parsed, unknown fields kept, boxes and points on one line", () => {
     const data = { ...fixture("result-succeeded.json"), from_a_newer_server: 1 }
     expect(JSON.parse(Render.json(data))).toEqual(data)
+    const face = { id: 0, link: "l", box: [1, 2.5, 3, 4], landmarks: { right_eye: [5, 6] }, tags: ["a"], e: [] }
+    expect(Render.json(face)).toBe(
+      [
+        "{",
+        '  "id": 0,',
+        '  "link": "l",',
+        '  "box": [1, 2.5, 3, 4],',
+        '  "landmarks": {',
+        '    "right_eye": [5, 6]',
+        "  },",
+        '  "tags": [',
+        '    "a"',
+        "  ],",
+        '  "e": []',
+        "}"
+      ].join("\n")
+    )
   })
 })
 
