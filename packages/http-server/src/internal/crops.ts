@@ -15,7 +15,9 @@ import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as TaskId from "@facedet/core/TaskId"
+import * as Crop from "@facedet/detector/Crop"
 import type { Service as Detector } from "@facedet/detector/FaceDetector"
+import * as ImageDecoder from "@facedet/detector/ImageDecoder"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
@@ -84,6 +86,31 @@ export const make = (
       )
     })
 
+  const o = detector.options
+  const limits: ImageDecoder.Limits = { maxPixels: o.maxPixels, maxBytes: o.maxImageBytes }
+
+  /**
+   * Every crop of an image from one decode, as the detector's own `detectImage` makes them (the detector's public
+   * `ImageDecoder` and `Crop`): one raster at the resolution the largest crop needs, one JPEG per face.
+   */
+  const encodeBatch = (bytes: Uint8Array, jobs: ReadonlyArray<CropJob>) =>
+    Effect.gen(function* () {
+      const info = yield* ImageDecoder.probe(bytes, limits)
+      const rects = jobs.map((j) => Crop.rect(j.box, info.width, info.height))
+      const scale = Math.min(1, Math.max(...rects.map((r) => o.cropSize / r[2])))
+      const raster = yield* ImageDecoder.render(
+        bytes,
+        info,
+        { width: Math.max(1, Math.round(info.width * scale)), height: Math.max(1, Math.round(info.height * scale)) },
+        limits
+      )
+      return yield* Effect.forEach(
+        rects,
+        (r) => Crop.encode(raster, Crop.scaled(r, scale, raster), { size: o.cropSize, quality: o.cropQuality }),
+        { concurrency: 2 }
+      )
+    })
+
   const readSource = (taskId: string) => (): Uint8Array | undefined => {
     try {
       return readFileSync(join(layout.root, sourcePath(taskId)))
@@ -96,9 +123,36 @@ export const make = (
     sourcePath,
     keepSource: (taskId, bytes) => writeAtomic(join(layout.root, sourcePath(taskId)), bytes),
     writeAll: (taskId, bytes, jobs) =>
-      Effect.forEach(jobs, (job) => encode(job, () => bytes), { discard: true }).pipe(
-        Effect.zipRight(Effect.sync(() => rmSync(join(layout.root, sourcePath(taskId)), { force: true })))
-      ),
+      Effect.gen(function* () {
+        // Claim every crop not already being written, encode them from one decode, then release the waiters.
+        const mine = jobs.filter((j) => !inFlight.has(j.path) && !existsSync(j.path))
+        const waiters = mine.map((j) => {
+          const d = Deferred.unsafeMake<boolean>(FiberId.none)
+          inFlight.set(j.path, d)
+          return d
+        })
+        const written = yield* (mine.length === 0 ? Effect.succeed([]) : encodeBatch(bytes, mine)).pipe(
+          Effect.map((jpegs) => {
+            for (const [i, jpeg] of jpegs.entries()) writeAtomic(mine[i]!.path, jpeg)
+            return true
+          }),
+          Effect.catchAllCause((cause) =>
+            Effect.sync(() => {
+              onError(`the crops of task ${taskId} could not be written`, cause)
+              return false
+            })
+          ),
+          Effect.ensuring(
+            Effect.sync(() => {
+              for (const j of mine) inFlight.delete(j.path)
+            })
+          )
+        )
+        for (const d of waiters) yield* Deferred.succeed(d, written)
+        // Crops claimed by a link request meanwhile finish on their own; the source goes once all are on disk.
+        yield* Effect.forEach(jobs, (job) => encode(job, () => bytes), { discard: true })
+        rmSync(join(layout.root, sourcePath(taskId)), { force: true })
+      }),
     ensure: (job) => encode(job, readSource(job.taskId))
   }
 }
