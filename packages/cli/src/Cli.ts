@@ -14,22 +14,33 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import { Endpoints } from "@facedet/core"
+import * as Endpoints from "@facedet/core/Endpoints"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as DetectCommand from "./DetectCommand.js"
+import type * as DetectCommand from "./DetectCommand.js"
 import * as ExitCode from "./ExitCode.js"
-import * as FacesCommand from "./FacesCommand.js"
+import type * as FacesCommand from "./FacesCommand.js"
 import * as HumanDuration from "./HumanDuration.js"
 import type { Output } from "./Output.js"
 import * as Render from "./Render.js"
-import * as ResultCommand from "./ResultCommand.js"
-import * as ServeCommand from "./ServeCommand.js"
+import type * as ResultCommand from "./ResultCommand.js"
+import type * as ServeCommand from "./ServeCommand.js"
 import type { Target } from "./Target.js"
+
+// Each command's module (and what it brings: the client, the detector, the server) is loaded when that command
+// runs, so `--help`, `--version` and completions start fast.
+const lazily =
+  <M, A, E, R>(load: () => Promise<M>, run: (module: M) => Effect.Effect<A, E, R>) =>
+  (): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Effect.promise(load), run)
+const detectModule = (): Promise<typeof DetectCommand> => import("./DetectCommand.js")
+const resultModule = (): Promise<typeof ResultCommand> => import("./ResultCommand.js")
+const serveModule = (): Promise<typeof ServeCommand> => import("./ServeCommand.js")
+const facesModule = (): Promise<typeof FacesCommand> => import("./FacesCommand.js")
 
 /**
  * This package's version (from its package.json, which every install ships).
@@ -130,16 +141,18 @@ const detect = Command.make(
     )
   },
   (a) =>
-    DetectCommand.run({
-      source: a.source,
-      target: a.target,
-      kind: a.kind,
-      wait: !a.noWait,
-      json: a.json,
-      timeout: a.timeout,
-      local: a.local,
-      outDir: a.out
-    })
+    lazily(detectModule, (DetectCommand) =>
+      DetectCommand.run({
+        source: a.source,
+        target: a.target,
+        kind: a.kind,
+        wait: !a.noWait,
+        json: a.json,
+        timeout: a.timeout,
+        local: a.local,
+        outDir: a.out
+      })
+    )()
 ).pipe(
   Command.withDescription(
     "Detect faces in an image or video (URL or local file) and wait for the result. A local file is uploaded to a facedet server first; crun.ai only takes URLs."
@@ -156,9 +169,9 @@ const detectTaskId = Args.text({ name: "detect_task_id" }).pipe(
 
 const wait = Options.boolean("wait").pipe(Options.withDescription("Wait until the task has ended."))
 
-const result = Command.make("result", { detectTaskId, target, wait, json, timeout }, (a) => ResultCommand.run(a)).pipe(
-  Command.withDescription("Print a detection task's current result; with --wait, wait until it ends.")
-)
+const result = Command.make("result", { detectTaskId, target, wait, json, timeout }, (a) =>
+  lazily(resultModule, (ResultCommand) => ResultCommand.run(a))()
+).pipe(Command.withDescription("Print a detection task's current result; with --wait, wait until it ends."))
 
 // ---------------------------------------------------------------------------------------------------------------
 // facedet serve
@@ -186,11 +199,13 @@ const serve = Command.make(
     )
   },
   (a) =>
-    ServeCommand.run({
-      port: Option.getOrUndefined(a.port),
-      host: Option.getOrUndefined(a.host),
-      dataDir: Option.getOrUndefined(a.dataDir)
-    })
+    lazily(serveModule, (ServeCommand) =>
+      ServeCommand.run({
+        port: Option.getOrUndefined(a.port),
+        host: Option.getOrUndefined(a.host),
+        dataDir: Option.getOrUndefined(a.dataDir)
+      })
+    )()
 ).pipe(
   Command.withDescription(
     "Run the self-hosted facedet server in the foreground (Ctrl-C drains and stops it). Every FACEDET_* server variable applies; flags override them."
@@ -215,14 +230,16 @@ const facesDownload = Command.make(
     timeout
   },
   (a) =>
-    FacesCommand.download({
-      detectTaskId: a.detectTaskId,
-      target: a.target,
-      outDir: a.out,
-      wait: a.wait,
-      json: a.json,
-      timeout: a.timeout
-    })
+    lazily(facesModule, (FacesCommand) =>
+      FacesCommand.download({
+        detectTaskId: a.detectTaskId,
+        target: a.target,
+        outDir: a.out,
+        wait: a.wait,
+        json: a.json,
+        timeout: a.timeout
+      })
+    )()
 ).pipe(Command.withDescription("Save every face crop of a succeeded task as face-<id>.jpg."))
 
 const faces = Command.make("faces").pipe(

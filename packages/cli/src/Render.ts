@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import type { DetectTask, Face } from "@facedet/core"
-import { FaceDetError, Timestamp } from "@facedet/core"
+import * as FaceDetError from "@facedet/core/FaceDetError"
+import * as Timestamp from "@facedet/core/Timestamp"
 import type { CliError } from "./CliError.js"
 import * as HumanDuration from "./HumanDuration.js"
 

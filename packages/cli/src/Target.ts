@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { FaceDetError } from "@facedet/core"
-import { Endpoints } from "@facedet/core"
+import * as Endpoints from "@facedet/core/Endpoints"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { FaceDetClient } from "@facedet/node-client"

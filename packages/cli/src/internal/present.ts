@@ -4,7 +4,7 @@
  * `DetectionFailed` (its code and message verbatim), which is printed on stderr and exits with "task failed".
  */
 import type { DetectTask } from "@facedet/core"
-import { FaceDetError } from "@facedet/core"
+import * as FaceDetError from "@facedet/core/FaceDetError"
 import * as Effect from "effect/Effect"
 import { Output } from "../Output.js"
 import * as Render from "../Render.js"

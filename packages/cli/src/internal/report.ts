@@ -2,7 +2,7 @@
  * How a command ends on a failure: the error is printed on stderr once (with hints that know the target), and the
  * command fails with `Reported`, which only carries the exit code up to the process.
  */
-import { FaceDetError } from "@facedet/core"
+import * as FaceDetError from "@facedet/core/FaceDetError"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as ExitCode from "../ExitCode.js"
