@@ -26,6 +26,31 @@ export interface RawOutput {
   readonly boxes: Float32Array
 }
 
+/**
+ * The anchors of one output that pass a score threshold: the inference worker sends only these (usually none or a
+ * handful out of 896), with their logits and `valuesPerAnchor` regressor values each.
+ */
+export interface SparseOutput {
+  readonly anchors: ArrayLike<number>
+  readonly logits: ArrayLike<number>
+  readonly values: ArrayLike<number>
+}
+
+/** Keeps the anchors of `output` whose logit is at least `minLogit` (the worker does the same, inline). */
+export const sparse = (output: RawOutput, minLogit: number): SparseOutput => {
+  const anchors: Array<number> = []
+  const logits: Array<number> = []
+  const values: Array<number> = []
+  for (let i = 0; i < anchorCount; i++) {
+    const raw = output.scores[i]!
+    if (!(raw >= minLogit)) continue
+    anchors.push(i)
+    logits.push(raw)
+    for (let k = 0; k < valuesPerAnchor; k++) values.push(output.boxes[i * valuesPerAnchor + k]!)
+  }
+  return { anchors, logits, values }
+}
+
 /** A face candidate in the coordinates of the model input (or wherever it has been mapped to). */
 export interface Candidate {
   readonly score: number
@@ -41,17 +66,22 @@ export const sigmoid = (logit: number): number => 1 / (1 + Math.exp(-Math.max(-1
 /** The logit at which the score equals `p` (decoding compares logits, which skips most exponentials). */
 export const logit = (p: number): number => Math.log(p / (1 - p))
 
+/** The logit threshold for a score threshold (clamped away from 0 and 1). */
+export const minLogit = (minScore: number): number => logit(Math.min(Math.max(minScore, 1e-6), 1 - 1e-6))
+
 /** Every anchor whose score is at least `minScore`, decoded to input pixels. */
-export const decode = (output: RawOutput, minScore: number): Array<Candidate> => {
-  const threshold = logit(Math.min(Math.max(minScore, 1e-6), 1 - 1e-6))
+export const decode = (output: RawOutput | SparseOutput, minScore: number): Array<Candidate> => {
+  const kept = "scores" in output ? sparse(output, minLogit(minScore)) : output
+  const threshold = minLogit(minScore)
   const found: Array<Candidate> = []
-  for (let i = 0; i < anchorCount; i++) {
-    const raw = output.scores[i]!
+  for (let j = 0; j < kept.anchors.length; j++) {
+    const raw = kept.logits[j]!
     if (!(raw >= threshold)) continue
+    const i = kept.anchors[j]!
     const ax = anchors[2 * i]!
     const ay = anchors[2 * i + 1]!
-    const o = i * valuesPerAnchor
-    const b = output.boxes
+    const o = j * valuesPerAnchor
+    const b = kept.values
     const cx = ax + b[o]!
     const cy = ay + b[o + 1]!
     const w = b[o + 2]!

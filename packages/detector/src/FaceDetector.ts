@@ -61,7 +61,7 @@ export interface DetectorOptions {
   readonly minScore?: number
   /** Largest image or frame in pixels (decompression-bomb guard). Default 50 000 000. */
   readonly maxPixels?: number
-  /** Largest image input in bytes. Default 64 MiB. */
+  /** Largest image input (and animated GIF/WebP file) in bytes. Default 64 MiB. */
   readonly maxImageBytes?: number
   /** Largest video file in bytes. Default 2 GiB. */
   readonly maxVideoBytes?: number
@@ -172,7 +172,8 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         inputName: BlazeFace.inputName,
         inputSize: BlazeFace.inputSize,
         scoreOutputs: BlazeFace.scoreOutputs,
-        boxOutputs: BlazeFace.boxOutputs
+        boxOutputs: BlazeFace.boxOutputs,
+        valuesPerAnchor: BlazeFace.valuesPerAnchor
       },
       { sessions: o.sessions, threads: o.threads }
     )
@@ -255,6 +256,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
           minScore: o.minScore,
           maxPixels: o.maxPixels,
           maxBytes: o.maxVideoBytes,
+          maxAnimationBytes: o.maxImageBytes,
           ffmpegPath: o.ffmpegPath,
           cropSize: o.cropSize,
           cropQuality: o.cropQuality

@@ -334,7 +334,10 @@ const ppmFrames = (bytes: Stream.Stream<Uint8Array, VideoDecodeFailed>) =>
 /** Options for opening a medium. */
 export interface OpenOptions extends Sampling {
   readonly maxPixels: number
+  /** Largest video file. */
   readonly maxBytes: number
+  /** Largest animated GIF/WebP file (read into memory whole). */
+  readonly maxAnimationBytes: number
   readonly ffmpegPath?: string | undefined
   /** Size at which frames are wanted, from the medium's (rotated) size. */
   readonly frameSize: (width: number, height: number) => { readonly width: number; readonly height: number }
@@ -399,16 +402,17 @@ const videoFile = (
     const filter = options.crops
       ? `[0:v:0]fps=${fps},split=2[a][b];[a]scale=${size.width}:${size.height}:flags=lanczos,pad=${full.width}:${size.height}:0:0[top];[b]scale=${full.width}:${full.height}:flags=bicubic[bottom];[top][bottom]vstack[out]`
       : `[0:v:0]fps=${fps},scale=${size.width}:${size.height}:flags=lanczos[out]`
+    // One decoding thread: a job's CPU stays predictable when the server runs several at once.
     const args = [
       ...inputArgs(demuxer, path).slice(0, -4),
+      "-threads",
+      "1",
       "-t",
       String(options.maxDurationMs / 1000),
       ...inputArgs(demuxer, path).slice(-4),
       "-an",
       "-sn",
       "-dn",
-      "-threads",
-      "1",
       "-filter_threads",
       "1",
       "-filter_complex",
@@ -458,7 +462,7 @@ const videoFile = (
 
 const animation = (bytes: Uint8Array, options: OpenOptions): Effect.Effect<Source, DetectorError> =>
   Effect.gen(function* () {
-    const limits = { maxPixels: options.maxPixels, maxBytes: options.maxBytes }
+    const limits = { maxPixels: options.maxPixels, maxBytes: options.maxAnimationBytes }
     const info = yield* ImageDecoder.probe(bytes, limits)
     if (info.format !== "gif" && info.format !== "webp") {
       return yield* new UnsupportedMedia({ detected: info.format, reason: "a still image: use detectImage" })
@@ -532,6 +536,9 @@ export const openFile = (path: string, options: OpenOptions): Effect.Effect<Sour
     if (sniffed.kind === "video") return yield* videoFile(path, sniffed.format, options)
     if (sniffed.format !== "gif" && sniffed.format !== "webp") {
       return yield* new UnsupportedMedia({ detected: sniffed.format, reason: "a still image: use detectImage" })
+    }
+    if (head.size > options.maxAnimationBytes) {
+      return yield* new MediaTooLarge({ reason: "bytes", limit: options.maxAnimationBytes, actual: head.size })
     }
     const bytes = yield* Effect.tryPromise({
       try: () => readFile(path),

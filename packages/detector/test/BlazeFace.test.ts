@@ -33,4 +33,17 @@ describe("BlazeFace", () => {
     expect(found.map((f) => Math.round(f.score * 100))).toEqual([71, 100])
     expect(BlazeFace.sigmoid(-1e6)).toBeGreaterThan(0)
   })
+
+  it("keeps only the anchors above a logit threshold, as the inference worker sends them", () => {
+    const output = raw((scores, boxes) => {
+      scores[3] = 2
+      scores[700] = 0.5
+      boxes.set([1, 2, 30, 30], 3 * 16)
+    })
+    const kept = BlazeFace.sparse(output, BlazeFace.minLogit(0.6))
+    expect(Array.from(kept.anchors)).toEqual([3, 700])
+    expect(Array.from(kept.values).slice(0, 4)).toEqual([1, 2, 30, 30])
+    expect(BlazeFace.decode(kept, 0.8)).toEqual(BlazeFace.decode(output, 0.8))
+    expect(BlazeFace.decode(kept, 0.8)).toHaveLength(1)
+  })
 })

@@ -10,7 +10,7 @@
 import { execFileSync, spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { cpus, tmpdir } from "node:os"
+import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { VideoFrames } from "@facedet/detector"
@@ -80,6 +80,7 @@ writeFileSync(
 )
 
 // --- measure ------------------------------------------------------------------------------------------------
+const loadBefore = loadavg()[0]!
 console.log(`data in ${dir}; ${runs} timed runs per image after warm-up; each detector in its own process`)
 console.log("facedet ...")
 const facedet = child("facedet.mjs", [dir])
@@ -95,6 +96,7 @@ console.log(calibration.map((c) => `  ${c.backend}: ${c.smallMs.toFixed(1)} ms o
 console.log(`face-api on ${best.backend} ...`)
 const faceapi = child("faceapi.ts", [dir, best.backend, "full"])
 rmSync(dir, { recursive: true, force: true })
+const loadAfter = loadavg()[0]!
 
 // --- score --------------------------------------------------------------------------------------------------
 type Found = ReadonlyArray<{ readonly box: Box; readonly score: number }>
@@ -119,7 +121,11 @@ lines.push(
   `face-api ${faceapi.versions.faceapi}: SSD MobileNet v1 (minConfidence 0.5) on tfjs ${faceapi.versions.tfjs} ` +
     `${best.backend}${best.backend === "wasm" ? ` (SIMD ${faceapi.simd ? "on" : "off"}, threads ${faceapi.threads ? "on" : "off"})` : ""}`
 )
-lines.push(`machine: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, Node ${process.version}`)
+lines.push(
+  `machine: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, Node ${process.version}; ` +
+    `load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after; ` +
+    `one bare 256x256 inference took ${facedet.referenceInferenceMs.toFixed(2)} ms (median) during the run`
+)
 lines.push("")
 const aw = [44, 9, 9, 9, 9, 8]
 lines.push(row(["Accuracy at IoU >= 0.3", "facedet R", "P", "face-api R", "P", "faces"], aw))
@@ -129,8 +135,10 @@ for (const key of Object.keys(ours)) {
   lines.push(row([key, pct(recall(o)), pct(precision(o)), pct(recall(t)), pct(precision(t)), String(o.faces)], aw))
 }
 lines.push("")
-const sw = [44, 11, 11, 11, 12]
-lines.push(row(["Speed: decode + detect, median ms", "facedet", "face-api", "ratio f/fa", "facedet cpu"], sw))
+const sw = [44, 11, 11, 11, 12, 8]
+lines.push(
+  row(["Speed: decode + detect, median ms", "facedet", "face-api", "ratio f/fa", "facedet cpu", "in refs"], sw)
+)
 const ratios: Record<string, number> = {}
 for (const name of speedSet) {
   const o = facedet.speed[name]
@@ -139,8 +147,15 @@ for (const name of speedSet) {
   lines.push(row([name, o.wallMs.toFixed(1), t.wallMs.toFixed(1), ratios[name]!.toFixed(3), o.cpuMs.toFixed(1)], sw))
 }
 for (const name of Object.keys(facedet.speed).filter((n) => n.endsWith("+crops"))) {
-  lines.push(row([name, facedet.speed[name].wallMs.toFixed(1), "-", "-", facedet.speed[name].cpuMs.toFixed(1)], sw))
+  const o = facedet.speed[name]
+  lines.push(
+    row(
+      [name, o.wallMs.toFixed(1), "-", "-", o.cpuMs.toFixed(1), (o.wallMs / facedet.referenceInferenceMs).toFixed(1)],
+      sw
+    )
+  )
 }
+lines.push('("in refs": the time in units of one bare 256x256 inference timed in the same run; a busy machine shows.)')
 if (facedet.video !== undefined) {
   const v = facedet.video
   lines.push("")
@@ -155,7 +170,9 @@ if (facedet.video !== undefined) {
 }
 lines.push("")
 lines.push(
-  `Peak RSS: facedet process ${facedet.maxRssMb.toFixed(0)} MB (face-api process ${faceapi.maxRssMb.toFixed(0)} MB)`
+  `Peak RSS of a process running only the detector: ${memory.default.toFixed(0)} MB ` +
+    `(${memory.arenas2.toFixed(0)} MB with MALLOC_ARENA_MAX=2); ` +
+    `after all the timing runs above ${facedet.maxRssMb.toFixed(0)} MB; face-api's process ${faceapi.maxRssMb.toFixed(0)} MB`
 )
 
 const targets = {
@@ -180,7 +197,13 @@ writeFileSync(
   `${JSON.stringify(
     {
       date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+      machine: {
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        node: process.version,
+        loadAverage: { before: loadBefore, after: loadAfter },
+        referenceInferenceMs: facedet.referenceInferenceMs
+      },
       runs,
       facedet: {
         accuracy: Object.fromEntries(

@@ -1,14 +1,17 @@
 /**
  * A pool of onnxruntime sessions, one per worker thread. onnxruntime-node runs `session.run` synchronously on the
  * calling thread, so sessions on the main thread would neither run in parallel nor leave the event loop free for
- * the HTTP server: each session lives in its own worker, and tiles are queued to whichever is idle.
+ * the HTTP server: each session lives in its own worker. A job is a batch of tiles of one raster held in shared
+ * memory: the worker cuts each tile straight into the model's input tensor and sends back only the anchors above the
+ * threshold, so a tile costs no copy, no allocation and a few bytes of messaging besides the inference itself.
  */
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { RawOutput } from "../BlazeFace.js"
+import type { SparseOutput } from "../BlazeFace.js"
 import { ModelLoadFailed } from "../DetectorError.js"
+import type { Raster } from "../ImageDecoder.js"
 
 /** What the worker needs to know about the model's tensors. */
 export interface ModelSpec {
@@ -18,6 +21,7 @@ export interface ModelSpec {
   readonly inputSize: number
   readonly scoreOutputs: ReadonlyArray<string>
   readonly boxOutputs: ReadonlyArray<string>
+  readonly valuesPerAnchor: number
 }
 
 export interface PoolOptions {
@@ -27,27 +31,75 @@ export interface PoolOptions {
   readonly threads: number
 }
 
+/** A raster in shared memory, readable by the workers without a copy. */
+export interface SharedRaster extends Raster {
+  readonly shared: true
+}
+
+/** Copies a raster into shared memory (once per level; every tile of the level then reads it in place). */
+export const share = (raster: Raster): SharedRaster => {
+  const data = new Uint8Array(new SharedArrayBuffer(raster.data.length))
+  data.set(raster.data)
+  return { data, width: raster.width, height: raster.height, shared: true }
+}
+
 export interface InferencePool {
-  /** Runs the model on one RGB tile (`inputSize`² x 3 bytes; the buffer is transferred to the worker). */
-  readonly run: (rgb: Uint8Array) => Effect.Effect<RawOutput>
+  /**
+   * Runs the model on tiles of `raster` (top-left corners; pixels outside are padding) and returns, per tile, the
+   * anchors whose logit is at least `minLogit`.
+   */
+  readonly run: (
+    raster: SharedRaster,
+    tiles: ReadonlyArray<readonly [x: number, y: number]>,
+    minLogit: number
+  ) => Effect.Effect<Array<SparseOutput>>
   readonly sessions: number
 }
 
 // The worker, as CommonJS source: a worker file would need its own build step and cannot be loaded from `src/` by
-// the test runner. It converts RGB to [-1, 1] floats, runs the model, and returns the heads concatenated.
+// the test runner. Pixels become [-1, 1] floats through a lookup table; padding is mid grey (128).
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads")
 const ort = require(workerData.ortPath)
 const spec = workerData.spec
 const size = spec.inputSize
+const per = spec.valuesPerAnchor
 const input = new Float32Array(size * size * 3)
 const tensor = new ort.Tensor("float32", input, [1, size, size, 3])
-const concat = (out, names) => {
-  const parts = names.map((n) => out[n].data)
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) { all.set(p, at); at += p.length }
-  return all
+const lut = new Float32Array(256)
+for (let v = 0; v < 256; v++) lut[v] = v / 127.5 - 1
+const pad = lut[128]
+const cut = (data, width, height, x, y) => {
+  const x0 = Math.max(0, x)
+  const x1 = Math.min(width, x + size)
+  for (let row = 0; row < size; row++) {
+    const sy = y + row
+    let o = row * size * 3
+    if (sy < 0 || sy >= height || x1 <= x0) { input.fill(pad, o, o + size * 3); continue }
+    if (x0 > x) { input.fill(pad, o, o + (x0 - x) * 3); o += (x0 - x) * 3 }
+    const end = (sy * width + x1) * 3
+    for (let i = (sy * width + x0) * 3; i < end; i++) input[o++] = lut[data[i]]
+    const rowEnd = (row + 1) * size * 3
+    if (o < rowEnd) input.fill(pad, o, rowEnd)
+  }
+}
+const keep = (out, minLogit) => {
+  const anchors = []
+  const logits = []
+  const values = []
+  let base = 0
+  for (let h = 0; h < spec.scoreOutputs.length; h++) {
+    const scores = out[spec.scoreOutputs[h]].data
+    const boxes = out[spec.boxOutputs[h]].data
+    for (let i = 0; i < scores.length; i++) {
+      if (!(scores[i] >= minLogit)) continue
+      anchors.push(base + i)
+      logits.push(scores[i])
+      for (let k = 0; k < per; k++) values.push(boxes[i * per + k])
+    }
+    base += scores.length
+  }
+  return { anchors: Int32Array.from(anchors), logits: Float32Array.from(logits), values: Float32Array.from(values) }
 }
 const main = async () => {
   let session
@@ -60,6 +112,7 @@ const main = async () => {
       logSeverityLevel: 3,
       extra: { session: { intra_op: { allow_spinning: "0" } } }
     })
+    input.fill(pad)
     await session.run({ [spec.inputName]: tensor })
   } catch (e) {
     parentPort.postMessage({ type: "failed", message: String((e && e.message) || e) })
@@ -68,12 +121,12 @@ const main = async () => {
   parentPort.postMessage({ type: "ready" })
   parentPort.on("message", async (job) => {
     try {
-      const rgb = job.rgb
-      for (let i = 0; i < input.length; i++) input[i] = rgb[i] / 127.5 - 1
-      const out = await session.run({ [spec.inputName]: tensor })
-      const scores = concat(out, spec.scoreOutputs)
-      const boxes = concat(out, spec.boxOutputs)
-      parentPort.postMessage({ type: "result", id: job.id, scores, boxes }, [scores.buffer, boxes.buffer])
+      const outputs = []
+      for (const [x, y] of job.tiles) {
+        cut(job.data, job.width, job.height, x, y)
+        outputs.push(keep(await session.run({ [spec.inputName]: tensor }), job.minLogit))
+      }
+      parentPort.postMessage({ type: "result", id: job.id, outputs })
     } catch (e) {
       parentPort.postMessage({ type: "error", id: job.id, message: String((e && e.message) || e) })
     }
@@ -85,13 +138,20 @@ main()
 type Reply =
   | { readonly type: "ready" }
   | { readonly type: "failed"; readonly message: string }
-  | { readonly type: "result"; readonly id: number; readonly scores: Float32Array; readonly boxes: Float32Array }
+  | { readonly type: "result"; readonly id: number; readonly outputs: Array<SparseOutput> }
   | { readonly type: "error"; readonly id: number; readonly message: string }
 
 interface Job {
   readonly id: number
-  readonly rgb: Uint8Array
-  readonly resume: (effect: Effect.Effect<RawOutput>) => void
+  readonly message: {
+    readonly id: number
+    readonly data: Uint8Array
+    readonly width: number
+    readonly height: number
+    readonly tiles: ReadonlyArray<readonly [number, number]>
+    readonly minLogit: number
+  }
+  readonly resume: (effect: Effect.Effect<Array<SparseOutput>>) => void
 }
 
 interface Slot {
@@ -124,7 +184,7 @@ export const make = (
         const job = queue.shift()
         if (job === undefined) return
         slot.busy = job
-        slot.worker.postMessage({ id: job.id, rgb: job.rgb }, [job.rgb.buffer as ArrayBuffer])
+        slot.worker.postMessage(job.message)
       }
     }
 
@@ -154,7 +214,7 @@ export const make = (
               if (job !== undefined && job.id === reply.id) {
                 job.resume(
                   reply.type === "result"
-                    ? Effect.succeed({ scores: reply.scores, boxes: reply.boxes })
+                    ? Effect.succeed(reply.outputs)
                     : Effect.die(new Error(`face model inference failed: ${reply.message}`))
                 )
               }
@@ -193,16 +253,27 @@ export const make = (
         })
     )
 
-    const run = (rgb: Uint8Array): Effect.Effect<RawOutput> =>
-      Effect.async<RawOutput>((resume) => {
-        const job: Job = { id: nextId++, rgb, resume }
-        queue.push(job)
-        dispatch()
-        return Effect.sync(() => {
-          const at = queue.indexOf(job)
-          if (at >= 0) queue.splice(at, 1)
-        })
-      })
+    const run = (
+      raster: SharedRaster,
+      tiles: ReadonlyArray<readonly [number, number]>,
+      minLogit: number
+    ): Effect.Effect<Array<SparseOutput>> =>
+      tiles.length === 0
+        ? Effect.succeed([])
+        : Effect.async<Array<SparseOutput>>((resume) => {
+            const id = nextId++
+            const job: Job = {
+              id,
+              message: { id, data: raster.data, width: raster.width, height: raster.height, tiles, minLogit },
+              resume
+            }
+            queue.push(job)
+            dispatch()
+            return Effect.sync(() => {
+              const at = queue.indexOf(job)
+              if (at >= 0) queue.splice(at, 1)
+            })
+          })
 
     return { run, sessions: options.sessions }
   })

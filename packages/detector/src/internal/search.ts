@@ -8,27 +8,11 @@ import type { CorruptMedia } from "../DetectorError.js"
 import * as ImageDecoder from "../ImageDecoder.js"
 import * as Nms from "../Nms.js"
 import * as Tiling from "../Tiling.js"
-import type { InferencePool } from "./inferencePool.js"
+import { type InferencePool, share } from "./inferencePool.js"
 
 /** A candidate in source pixels, with the scale of the level that found it. */
 interface Found extends BlazeFace.Candidate {
   readonly scale: number
-}
-
-/** Padding outside the image: mid grey, which the model sees as 0. */
-const padding = 128
-
-/** Copies the `size`² window at (x, y) out of `raster`, padding what falls outside. */
-export const cutTile = (raster: ImageDecoder.Raster, x: number, y: number, size: number): Uint8Array => {
-  const tile = new Uint8Array(size * size * 3).fill(padding)
-  const x0 = Math.max(0, x)
-  const x1 = Math.min(raster.width, x + size)
-  if (x1 <= x0) return tile
-  for (let row = Math.max(0, y); row < Math.min(raster.height, y + size); row++) {
-    const from = (row * raster.width + x0) * 3
-    tile.set(raster.data.subarray(from, from + (x1 - x0) * 3), ((row - y) * size + (x0 - x)) * 3)
-  }
-  return tile
 }
 
 /** A level raster for every level of the plan: the finest is given, coarser ones are resized from it. */
@@ -70,6 +54,12 @@ export const plausible = (c: BlazeFace.Candidate): boolean => {
   return Math.hypot(k[6]! - ex, k[7]! - ey) >= minEyeMouth * c.box[2]
 }
 
+/** Splits `items` into at most `n` contiguous runs of near-equal length. */
+const chunks = <A>(items: ReadonlyArray<A>, n: number): Array<Array<A>> => {
+  const size = Math.ceil(items.length / Math.max(1, n))
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
+}
+
 /** Faces in source pixels, merged, with score at least `minScore` (size-aware) and plausible keypoints. */
 export const run = (
   pool: InferencePool,
@@ -78,30 +68,43 @@ export const run = (
   minScore: number
 ): Effect.Effect<Array<BlazeFace.Candidate>> =>
   Effect.gen(function* () {
-    const jobs = plan.levels.flatMap((level, i) => level.tiles.map((tile) => ({ level, tile, raster: rasters[i]! })))
-    const perTile = yield* Effect.forEach(
+    const floor = minScore - smallFaceSlack
+    const minLogit = BlazeFace.minLogit(floor)
+    // Each level's tiles are shared out between the sessions, in contiguous runs (one message each).
+    const jobs = plan.levels.flatMap((level, i) => {
+      const shared = share(rasters[i]!)
+      return chunks(level.tiles, pool.sessions).map((tiles) => ({ level, tiles, shared }))
+    })
+    const perJob = yield* Effect.forEach(
       jobs,
-      ({ level, tile, raster }) =>
-        pool.run(cutTile(raster, tile.x, tile.y, BlazeFace.inputSize)).pipe(
-          Effect.map((output) =>
-            BlazeFace.decode(output, minScore - smallFaceSlack).flatMap((c): Array<Found> => {
-              const inLevel = [c.box[0] + tile.x, c.box[1] + tile.y, c.box[2], c.box[3]] as const
-              if (!Tiling.keeps(level, tile, inLevel)) return []
-              const s = level.scale
-              return [
-                {
-                  score: c.score,
-                  scale: s,
-                  box: [inLevel[0] / s, inLevel[1] / s, inLevel[2] / s, inLevel[3] / s],
-                  keypoints: c.keypoints.map((v, k) => (v + (k % 2 === 0 ? tile.x : tile.y)) / s)
-                }
-              ]
-            })
+      ({ level, tiles, shared }) =>
+        pool
+          .run(
+            shared,
+            tiles.map((t) => [t.x, t.y] as const),
+            minLogit
           )
-        ),
-      { concurrency: pool.sessions * 2 }
+          .pipe(
+            Effect.map((outputs) =>
+              outputs.flatMap((output, k) => {
+                const tile = tiles[k]!
+                return BlazeFace.decode(output, floor).flatMap((c): Array<Found> => {
+                  const inLevel = [c.box[0] + tile.x, c.box[1] + tile.y, c.box[2], c.box[3]] as const
+                  if (!Tiling.keeps(level, tile, inLevel)) return []
+                  const s = level.scale
+                  return [
+                    {
+                      score: c.score,
+                      scale: s,
+                      box: [inLevel[0] / s, inLevel[1] / s, inLevel[2] / s, inLevel[3] / s],
+                      keypoints: c.keypoints.map((v, j) => (v + (j % 2 === 0 ? tile.x : tile.y)) / s)
+                    }
+                  ]
+                })
+              })
+            )
+          ),
+      { concurrency: "unbounded" }
     )
-    return Nms.weighted(perTile.flat()).filter(
-      (c) => c.score >= threshold(minScore, c.box[2] * c.scale) && plausible(c)
-    )
+    return Nms.weighted(perJob.flat()).filter((c) => c.score >= threshold(minScore, c.box[2] * c.scale) && plausible(c))
   })

@@ -21,6 +21,7 @@ export interface Settings {
   readonly minScore: number
   readonly maxPixels: number
   readonly maxBytes: number
+  readonly maxAnimationBytes: number
   readonly ffmpegPath: string | undefined
   readonly cropSize: number
   readonly cropQuality: number
@@ -63,6 +64,7 @@ export const detect = (
         maxDurationMs: settings.maxDurationMs,
         maxPixels: settings.maxPixels,
         maxBytes: settings.maxBytes,
+        maxAnimationBytes: settings.maxAnimationBytes,
         ffmpegPath: settings.ffmpegPath,
         crops: settings.crops,
         frameSize: (width, height) => {
