@@ -128,7 +128,8 @@ const mediaUrl = (args: Args) =>
     }
     const client = yield* FaceDetClient.FaceDetClient
     const output = yield* Output
-    yield* output.status(`uploading ${args.source}`)
+    const uploading = `uploading ${args.source} (${humanBytes(media.size)}) to ${args.target.baseUrl}`
+    yield* output.interactive ? output.status(uploading) : output.err(uploading)
     const uploaded = yield* client
       .uploadMedia(yield* media.bytes, media.contentType, { timeout: uploadTimeout(media.size) })
       .pipe(
@@ -138,6 +139,9 @@ const mediaUrl = (args: Args) =>
       )
     return { url: uploaded.url, kind: Option.getOrElse(args.kind, () => media.kind) }
   })
+
+const humanBytes = (bytes: number): string =>
+  bytes < 1024 * 1024 ? `${Math.max(1, Math.round(bytes / 1024))} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
 /** 30 s plus a second per MiB: a slow uplink should not fail a large video's upload. */
 const uploadTimeout = (bytes: number): Duration.Duration => Duration.seconds(30 + Math.ceil(bytes / (1024 * 1024)))

@@ -239,6 +239,7 @@ describe.concurrent("local files", () => {
     expect(ran).toMatchObject({ code: 0, stdout: `${taskId}\n` })
     const upload = server.requests.find((r) => r.path === paths.upload)
     expect(upload?.headers["content-type"]).toBe("image/jpeg")
+    expect(ran.stderr).toMatch(/uploading .*face\.jpg \(\d+ KiB\) to http:\/\/127\.0\.0\.1:\d+/)
     expect(upload?.body.equals(readFileSync(join(dir, "face.jpg")))).toBe(true)
     const create = server.requests.find((r) => r.path === paths.image)
     expect(JSON.parse(create?.body.toString() ?? "{}")).toEqual({ image_url: `${server.url}/media/abc.jpg` })
