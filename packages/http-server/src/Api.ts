@@ -56,6 +56,8 @@ export interface Deps {
   readonly layout: DataDir.Layout
   /** Image crops written after their task completes: a link may have to wait for (or make) its crop. */
   readonly crops: CropWriter
+  /** The current time in ms, from the server's clock. */
+  readonly now: () => number
   /** The origin (and path prefix) of links, without a trailing slash. */
   readonly publicUrl: () => string
   /** A task was queued. */
@@ -80,6 +82,10 @@ const json = (status: number, body: unknown, route: string, extra: Record<string
 
 const ok = (data: unknown, route: string): Response => json(200, { code: 200, message: "success", data }, route)
 
+const text = (body: string, route: string): Response => ({ status: 200, headers: jsonHeaders, body, route })
+
+const finishedCacheSize = 10_000
+
 /** The envelope answer for an API error: status = code, `Retry-After` when the error says how long to wait. */
 export const errorResponse = (error: FaceDetError.FaceDetError, route: string, close = false): Response => {
   const envelope = FaceDetError.toEnvelope(error)
@@ -89,6 +95,12 @@ export const errorResponse = (error: FaceDetError.FaceDetError, route: string, c
       ? {}
       : { [Endpoints.headers.retryAfter]: String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
   return { ...json(envelope.code, envelope, route, extra), ...(close ? { close: true } : {}) }
+}
+
+/** `wait=<seconds>`: a plain decimal number from 0 to 30, else undefined. */
+const parseWait = (text: string): number | undefined => {
+  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN
+  return seconds >= 0 && seconds <= maxWaitSeconds ? seconds : undefined
 }
 
 const invalid = (message: string, path = "") =>
@@ -146,6 +158,16 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
     (openApiText ??= JSON.stringify(
       OpenApi.document({ title: "facedet server (crun.ai-compatible face detection)", servers: [deps.publicUrl()] })
     ))
+
+  /**
+   * Answers of ended tasks, which never change until the record is swept: a client polling a finished task (the
+   * common case) costs a map lookup instead of a store read and a serialisation. Bounded; oldest entries go first.
+   */
+  const finished = new Map<string, { readonly body: string; readonly until: number }>()
+  const remember = (key: string, body: string, until: number) => {
+    if (finished.size >= finishedCacheSize) finished.delete(finished.keys().next().value!)
+    finished.set(key, { body, until })
+  }
 
   const storeFailure = (route: string) => (e: { readonly message: string }) =>
     Effect.succeed(errorResponse(new FaceDetError.ServerError({ message: `internal error: ${e.message}` }), route))
@@ -248,12 +270,15 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         return errorResponse(invalid("detect_task_id is required", "detect_task_id"), route)
       }
       const waitText = request.query.get("wait")
-      let waitSeconds = 0
-      if (waitText !== null) {
-        waitSeconds = /^\d+(\.\d+)?$/.test(waitText) ? Number(waitText) : Number.NaN
-        if (!(waitSeconds >= 0 && waitSeconds <= maxWaitSeconds)) {
-          return errorResponse(invalid(`wait must be a number of seconds from 0 to ${maxWaitSeconds}`, "wait"), route)
-        }
+      const waitSeconds = waitText === null ? 0 : parseWait(waitText)
+      if (waitSeconds === undefined) {
+        return errorResponse(invalid(`wait must be a number of seconds from 0 to ${maxWaitSeconds}`, "wait"), route)
+      }
+      const cacheKey = `${owner}\n${id}`
+      const cached = finished.get(cacheKey)
+      if (cached !== undefined) {
+        if (cached.until > (yield* Clock.currentTimeMillis)) return text(cached.body, route)
+        finished.delete(cacheKey)
       }
       const found = yield* store.get(id)
       // Another key's task is as unknown as a missing one.
@@ -273,7 +298,11 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           task = again.value
         }
       }
-      return ok(resultData(task, deps.publicUrl()), route)
+      const body = JSON.stringify({ code: 200, message: "success", data: resultData(task, deps.publicUrl()) })
+      if ((task.state === "succeeded" || task.state === "failed") && task.finishedAt !== undefined) {
+        remember(cacheKey, body, task.finishedAt + config.taskRetentionMs)
+      }
+      return text(body, route)
     }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 
   const upload = (request: Request, route: string) =>
@@ -380,28 +409,47 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const notFound = (request: Request) =>
     errorResponse(new FaceDetError.NotFound({ message: `no route for ${request.method} ${request.path}` }), "unmatched")
 
-  const api = (request: Request) =>
-    Effect.gen(function* () {
-      const route = routeOf(request)
-      const key = request.headers[Endpoints.headers.apiKey]
-      const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
-      if (owner === undefined) {
-        return errorResponse(
+  // Authentication, rate limiting and the answer of an ended task are synchronous: the result call, polled by
+  // every client, costs no more than it must.
+  const api = (request: Request): Effect.Effect<Response> => {
+    const route = routeOf(request)
+    const key = request.headers[Endpoints.headers.apiKey]
+    const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
+    if (owner === undefined) {
+      return Effect.succeed(
+        errorResponse(
           new FaceDetError.Unauthorized({
             message: key === undefined ? "missing API key: send it in the x-api-key header" : "invalid API key"
           }),
           route,
           true
         )
-      }
-      const waitMs = deps.limiter.take(owner, yield* Clock.currentTimeMillis)
-      if (waitMs > 0) {
-        return errorResponse(
+      )
+    }
+    const now = deps.now()
+    const waitMs = deps.limiter.take(owner, now)
+    if (waitMs > 0) {
+      return Effect.succeed(
+        errorResponse(
           new FaceDetError.RateLimited({ message: "rate limit exceeded for this API key", retryAfterMs: waitMs }),
           route,
           true
         )
+      )
+    }
+    if (request.path === Endpoints.paths.result && request.method === "GET") {
+      const id = request.query.get("detect_task_id")
+      const cached = id === null ? undefined : finished.get(`${owner}\n${id}`)
+      const wait = request.query.get("wait")
+      if (cached !== undefined && cached.until > now && (wait === null || parseWait(wait) !== undefined)) {
+        return Effect.succeed(text(cached.body, route))
       }
+    }
+    return routeApi(request, owner, route)
+  }
+
+  const routeApi = (request: Request, owner: string, route: string) =>
+    Effect.gen(function* () {
       const { method, path } = request
       const { paths } = Endpoints
       if (path === paths.result && method === "GET") return yield* result(request, owner, route)

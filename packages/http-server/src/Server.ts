@@ -115,6 +115,7 @@ export const make = (
     })
     const apiKeys = yield* ApiKeys.load({ keys: config.apiKeys, dataDir: config.dataDir })
     const metrics = Metrics.make()
+    const clock = yield* Effect.clock
     const crops = Crops.make(yield* FaceDetector, layout, (message, cause) =>
       log(`facedet: ${message}: ${describe(cause)}`)
     )
@@ -158,6 +159,7 @@ export const make = (
       signals,
       layout,
       crops,
+      now: clock.unsafeCurrentTimeMillis.bind(clock),
       publicUrl: () => publicUrl,
       wake: workers.wake,
       draining: () => draining
