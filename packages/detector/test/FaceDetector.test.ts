@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -314,11 +314,13 @@ describe("FaceDetector configuration", () => {
     })
   )
 
-  it("defaults to one session per core and one thread each", () => {
+  it("defaults to one session per core and one thread each, and lets callers size them", () => {
     const o = FaceDetector.resolve()
-    expect(o.threads).toBe(1)
-    expect(o.sessions).toBeGreaterThanOrEqual(1)
-    expect(o.minScore).toBe(FaceDetector.defaultMinScore)
-    expect(spawnSync("true").status).toBe(0)
+    expect([o.threads, o.sessions, o.minScore]).toEqual([1, availableParallelism(), FaceDetector.defaultMinScore])
+    expect(FaceDetector.resolve({ threads: 2, sessions: 3, video: { fps: 2 } })).toMatchObject({
+      threads: 2,
+      sessions: 3,
+      video: { fps: 2, maxFrames: 600 }
+    })
   })
 })

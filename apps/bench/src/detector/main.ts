@@ -144,7 +144,10 @@ for (const name of speedSet) {
   const o = facedet.speed[name]
   const t = faceapi.speed[name]
   ratios[name] = o.wallMs / t.wallMs
-  lines.push(row([name, o.wallMs.toFixed(1), t.wallMs.toFixed(1), ratios[name]!.toFixed(3), o.cpuMs.toFixed(1)], sw))
+  const refs = (o.wallMs / facedet.referenceInferenceMs).toFixed(1)
+  lines.push(
+    row([name, o.wallMs.toFixed(1), t.wallMs.toFixed(1), ratios[name]!.toFixed(3), o.cpuMs.toFixed(1), refs], sw)
+  )
 }
 for (const name of Object.keys(facedet.speed).filter((n) => n.endsWith("+crops"))) {
   const o = facedet.speed[name]

@@ -36,11 +36,29 @@ export interface SharedRaster extends Raster {
   readonly shared: true
 }
 
-/** Copies a raster into shared memory (once per level; every tile of the level then reads it in place). */
+/** Shared buffers kept for reuse: allocating (and zero-filling) one per frame costs more than the copy into it. */
+const spare: Array<SharedArrayBuffer> = []
+const maxSpare = 8
+const maxPooledBytes = 32 * 1024 * 1024
+
+/**
+ * Copies a raster into shared memory (once per level; every tile of the level then reads it in place). Give it back
+ * with `release` once no job reads it any more.
+ */
 export const share = (raster: Raster): SharedRaster => {
-  const data = new Uint8Array(new SharedArrayBuffer(raster.data.length))
+  const at = spare.findIndex((b) => b.byteLength === raster.data.length)
+  const buffer = at >= 0 ? spare.splice(at, 1)[0]! : new SharedArrayBuffer(raster.data.length)
+  const data = new Uint8Array(buffer)
   data.set(raster.data)
   return { data, width: raster.width, height: raster.height, shared: true }
+}
+
+/** Returns a shared raster's memory for reuse. */
+export const release = (raster: SharedRaster): void => {
+  const buffer = raster.data.buffer as SharedArrayBuffer
+  if (buffer.byteLength > maxPooledBytes) return
+  if (spare.length >= maxSpare) spare.shift()
+  spare.push(buffer)
 }
 
 export interface InferencePool {

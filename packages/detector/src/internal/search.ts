@@ -8,7 +8,7 @@ import type { CorruptMedia } from "../DetectorError.js"
 import * as ImageDecoder from "../ImageDecoder.js"
 import * as Nms from "../Nms.js"
 import * as Tiling from "../Tiling.js"
-import { type InferencePool, share } from "./inferencePool.js"
+import { type InferencePool, release, share } from "./inferencePool.js"
 
 /** A candidate in source pixels, with the scale of the level that found it. */
 interface Found extends BlazeFace.Candidate {
@@ -71,10 +71,10 @@ export const run = (
     const floor = minScore - smallFaceSlack
     const minLogit = BlazeFace.minLogit(floor)
     // Each level's tiles are shared out between the sessions, in contiguous runs (one message each).
-    const jobs = plan.levels.flatMap((level, i) => {
-      const shared = share(rasters[i]!)
-      return chunks(level.tiles, pool.sessions).map((tiles) => ({ level, tiles, shared }))
-    })
+    const shared = rasters.map(share)
+    const jobs = plan.levels.flatMap((level, i) =>
+      chunks(level.tiles, pool.sessions).map((tiles) => ({ level, tiles, shared: shared[i]! }))
+    )
     const perJob = yield* Effect.forEach(
       jobs,
       ({ level, tiles, shared }) =>
@@ -105,6 +105,6 @@ export const run = (
             )
           ),
       { concurrency: "unbounded" }
-    )
+    ).pipe(Effect.ensuring(Effect.sync(() => shared.forEach(release))))
     return Nms.weighted(perJob.flat()).filter((c) => c.score >= threshold(minScore, c.box[2] * c.scale) && plausible(c))
   })
