@@ -6,7 +6,6 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type { DetectTask } from "@facedet/core"
 import { FaceDetClient } from "@facedet/node-client"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,10 +16,10 @@ import * as HumanDuration from "./HumanDuration.js"
 import { present } from "./internal/present.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
+import { untilEnded } from "./internal/waiting.js"
 import * as LocalMedia from "./LocalMedia.js"
 import * as MediaKind from "./MediaKind.js"
 import { Output } from "./Output.js"
-import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"
 import * as Target from "./Target.js"
 
@@ -73,35 +72,11 @@ const remote = (args: Args) =>
       yield* output.out(args.json ? Render.json(created) : created.detect_task_id)
       return
     }
-    const done = yield* Effect.scoped(
-      Effect.gen(function* () {
-        const progress = yield* Progress.make()
-        let last: DetectTask.ResultData | undefined
-        return yield* client
-          .detectFaces(kind === "image" ? { imageUrl: url } : { videoUrl: url }, {
-            kind,
-            ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
-            onCreated: (created) => progress.created(created.detect_task_id),
-            onUpdate: (snapshot) =>
-              Effect.suspend(() => {
-                last = snapshot
-                return progress.update(snapshot.detect_task_id, snapshot.status)
-              })
-          })
-          .pipe(
-            Effect.map((data): DetectTask.ResultData => data),
-            // A failed task is still a result: `--json` prints its data before the error.
-            Effect.catchTag("DetectionFailed", (failure) =>
-              last !== undefined && last.status === "failed" ? Effect.succeed(last) : Effect.fail(failure)
-            ),
-            Effect.onInterrupt(() =>
-              Effect.flatMap(progress.taskId, (id) =>
-                id === undefined
-                  ? output.err("interrupted before the detect task was created")
-                  : output.err(Render.resumeHint(id))
-              )
-            )
-          )
+    const done = yield* untilEnded((hooks) =>
+      client.detectFaces(kind === "image" ? { imageUrl: url } : { videoUrl: url }, {
+        kind,
+        ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
+        ...hooks
       })
     )
     const known = done.result ? yield* client.detection(done.result.id) : Option.none()

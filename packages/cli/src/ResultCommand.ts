@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type { DetectTask } from "@facedet/core"
 import { FaceDetClient } from "@facedet/node-client"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,9 +12,8 @@ import * as Option from "effect/Option"
 import { present } from "./internal/present.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
-import { Output } from "./Output.js"
-import * as Progress from "./Progress.js"
-import * as Render from "./Render.js"
+import { untilEnded } from "./internal/waiting.js"
+import type { Output } from "./Output.js"
 import * as Target from "./Target.js"
 
 /**
@@ -42,28 +40,13 @@ export const fetch = (args: Omit<Args, "json">) =>
   Effect.gen(function* () {
     const client = yield* FaceDetClient.FaceDetClient
     if (!args.wait) return yield* client.getResult(args.detectTaskId)
-    const output = yield* Output
-    return yield* Effect.scoped(
-      Effect.gen(function* () {
-        const progress = yield* Progress.make({ detectTaskId: args.detectTaskId })
-        let last: DetectTask.ResultData | undefined
-        return yield* client
-          .waitForResult(args.detectTaskId, {
-            ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
-            onUpdate: (snapshot) =>
-              Effect.suspend(() => {
-                last = snapshot
-                return progress.update(snapshot.detect_task_id, snapshot.status)
-              })
-          })
-          .pipe(
-            Effect.map((data): DetectTask.ResultData => data),
-            Effect.catchTag("DetectionFailed", (failure) =>
-              last !== undefined && last.status === "failed" ? Effect.succeed(last) : Effect.fail(failure)
-            ),
-            Effect.onInterrupt(() => output.err(Render.resumeHint(args.detectTaskId)))
-          )
-      })
+    return yield* untilEnded(
+      (hooks) =>
+        client.waitForResult(args.detectTaskId, {
+          ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
+          onUpdate: hooks.onUpdate
+        }),
+      args.detectTaskId
     )
   })
 

@@ -43,7 +43,7 @@ const inProcess = (args: ReadonlyArray<string>) => {
 describe.concurrent("the command line", () => {
   it("--help of facedet, from the executable", async ({ expect }) => {
     const ran = await runCli(["--help"])
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout).not.toContain("\x1b[")
     await expect(stable(ran.stdout)).toMatchFileSnapshot("./__snapshots__/help-facedet.txt")
   })
@@ -55,14 +55,14 @@ describe.concurrent("the command line", () => {
     ["faces-download", ["faces", "download"]]
   ])("--help of %s", async ([name, command], { expect }) => {
     const ran = await inProcess([...command, "--help"])
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout).not.toContain("\x1b[")
     await expect(stable(ran.stdout)).toMatchFileSnapshot(`./__snapshots__/help-${name}.txt`)
   })
 
   it("usage errors print the problem on stderr and exit 2", async ({ expect }) => {
     const ran = await inProcess(["detect", "--timeout", "soon", "https://x/a.jpg"])
-    expect(ran.code).toBe(2)
+    expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain('--timeout: "soon" is not a duration')
     expect((await inProcess(["detect", "--video", "--image", "https://x/a.jpg"])).stderr).toContain(
       "--video and --image cannot be used together"
@@ -71,13 +71,13 @@ describe.concurrent("the command line", () => {
 
   it("--version prints the package version", async ({ expect }) => {
     const ran = await runCli(["--version"])
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout.trim()).toBe(version)
   })
 
   it("--completions bash completes every command", async ({ expect }) => {
     const ran = await runCli(["--completions", "bash"])
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     for (const word of ["detect", "result", "serve", "download", "--no-wait", "--base-url"]) {
       expect(ran.stdout).toContain(word)
     }

@@ -61,7 +61,7 @@ describe.concurrent("success", () => {
     data.result.faces[1] = { ...data.result.faces[1]!, box: [10, 20, 30.25, 31], score: 0.934 }
     const server = await serve(task([processing, data]))
     const ran = await runCli(["detect", "https://media.example/group.jpg"], { env: at(server) })
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout.split("\n")).toEqual([
       `detect task ${taskId} succeeded: 2 faces`,
       expect.stringMatching(/^detect_id m1oZzqYp9dN {2}valid until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; a swap/),
@@ -81,7 +81,7 @@ describe.concurrent("success", () => {
     data.result.faces[0] = { ...data.result.faces[0]!, box: [10, 20, 30, 31], score: 0.93, extra_field: "kept" }
     const server = await serve(task([data]))
     const ran = await runCli(["detect", "https://media.example/clip.mp4", "--json"], { env: at(server) })
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     const printed = JSON.parse(ran.stdout)
     expect(printed).toEqual(data)
     expect(DetectTask.ResultData.safeParse(printed).success).toBe(true)
@@ -124,7 +124,7 @@ describe.concurrent("exit codes", () => {
     const ran = await runCli(["detect", "https://media.example/a.jpg"], { env: at(server) })
     expect(ran.stdout).toBe("")
     expect(ran.stderr).toContain(message)
-    expect(ran.code).toBe(code)
+    expect(ran.code, ran.stderr).toBe(code)
   })
 
   it("404 on a result is 'not found'", async ({ expect }) => {
@@ -137,7 +137,7 @@ describe.concurrent("exit codes", () => {
   it("a persistent 500 on a result is retried, then 'unavailable'", async ({ expect }) => {
     const server = await serve(answer(500, envelope(500, "database down")))
     const ran = await runCli(["result", taskId], { env: at(server) })
-    expect(ran.code).toBe(8)
+    expect(ran.code, ran.stderr).toBe(8)
     expect(ran.stderr).toContain("error: database down")
     expect(server.requests.length).toBe(3)
   })
@@ -147,14 +147,14 @@ describe.concurrent("exit codes", () => {
       answer(200, '{"code": 200, "message": "success", "data": {', { "content-type": "application/json" })
     )
     const ran = await runCli(["result", taskId], { env: at(server) })
-    expect(ran.code).toBe(1)
+    expect(ran.code, ran.stderr).toBe(1)
     expect(ran.stderr).toContain("did not answer like a crun.ai / facedet API")
   })
 
   it("a failed task prints its code and Chinese message verbatim and exits 'task failed'", async ({ expect }) => {
     const server = await serve(task([failedData]))
     const ran = await runCli(["detect", "https://media.example/a.jpg"], { env: at(server) })
-    expect(ran.code).toBe(6)
+    expect(ran.code, ran.stderr).toBe(6)
     expect(ran.stdout).toBe("")
     expect(ran.stderr).toContain("FaceSwap.Detect.Failed: [任务NDm40D2DQp6] 未检测到人脸,源文件未检测到人脸")
   })
@@ -162,14 +162,14 @@ describe.concurrent("exit codes", () => {
   it("a failed task with --json still prints its data on stdout", async ({ expect }) => {
     const server = await serve(task([failedData]))
     const ran = await runCli(["result", taskId, "--json"], { env: at(server) })
-    expect(ran.code).toBe(6)
+    expect(ran.code, ran.stderr).toBe(6)
     expect(JSON.parse(ran.stdout)).toEqual(failedData)
   })
 
   it("the wait deadline exits 'timeout' and says how to resume", async ({ expect }) => {
     const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
     const ran = await runCli(["detect", "https://media.example/a.jpg", "--timeout", "1s"], { env: at(server) })
-    expect(ran.code).toBe(7)
+    expect(ran.code, ran.stderr).toBe(7)
     expect(ran.stderr).toContain(`resume with: facedet result ${taskId} --wait`)
   })
 
@@ -177,21 +177,21 @@ describe.concurrent("exit codes", () => {
     const ran = await runCli(["detect", "https://media.example/a.jpg"], {
       env: { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
     })
-    expect(ran.code).toBe(9)
+    expect(ran.code, ran.stderr).toBe(9)
     expect(ran.stderr).toContain("could not reach http://127.0.0.1:9")
   })
 
   it("no API key is 'authentication', before anything is sent", async ({ expect }) => {
     const server = await serve(task([succeededData]))
     const ran = await runCli(["detect", "https://media.example/a.jpg", "--base-url", server.url])
-    expect(ran.code).toBe(3)
+    expect(ran.code, ran.stderr).toBe(3)
     expect(ran.stderr).toContain("FACEDET_API_KEY")
     expect(server.requests).toHaveLength(0)
   })
 
   it("bad flags are 'usage'", async ({ expect }) => {
     const ran = await runCli(["detetc", "https://media.example/a.jpg"], { env: key })
-    expect(ran.code).toBe(2)
+    expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain("Invalid subcommand")
   })
 
@@ -200,10 +200,13 @@ describe.concurrent("exit codes", () => {
     const ran = await runCli(["detect", "https://media.example/a.jpg"], {
       env: at(server),
       onSpawn: (child, output) => {
-        void until(() => output.stderr().includes("created"), "the task to be created").then(() => child.kill("SIGINT"))
+        until(() => output.stderr().includes("created"), "the task to be created", 60_000).then(
+          () => child.kill("SIGINT"),
+          () => child.kill("SIGKILL")
+        )
       }
     })
-    expect(ran.code).toBe(130)
+    expect(ran.code, ran.stderr).toBe(130)
     expect(ran.stderr).toContain(
       `detect task ${taskId} continues on the server; resume with: facedet result ${taskId} --wait`
     )
@@ -221,7 +224,7 @@ describe.concurrent("local files", () => {
   it("are refused by a server without facedet's upload call, suggesting --local", async ({ expect }) => {
     const server = await serve(task([succeededData]))
     const ran = await runCli(["detect", join(dir, "face.jpg")], { env: at(server) })
-    expect(ran.code).toBe(2)
+    expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain("takes media by URL only")
     expect(ran.stderr).toContain("--local")
     expect(server.requests.some((r) => r.path === paths.upload)).toBe(false)
@@ -249,7 +252,7 @@ describe.concurrent("local files", () => {
     const env = { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
     expect((await runCli(["detect", join(dir, "missing.jpg")], { env })).code).toBe(2)
     const ran = await runCli(["detect", new URL("./fixtures/create-ok.json", import.meta.url).pathname], { env })
-    expect(ran.code).toBe(2)
+    expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain("is not an image or video")
   })
 })
@@ -275,7 +278,7 @@ describe.concurrent("faces download", () => {
         : base(req, s)
     const dir = join(out, "nested", "faces")
     const ran = await runCli(["faces", "download", taskId, "--out", dir], { env: at(server) })
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout).toBe(`face 0  ${join(dir, "face-0.jpg")}\nface 1  ${join(dir, "face-1.jpg")}\n`)
     expect(readFileSync(join(dir, "face-1.jpg"), "utf8")).toBe("/crops/b.jpg")
     // Crop links on the API's own origin get the key; it is the facedet server's own media.
@@ -285,7 +288,7 @@ describe.concurrent("faces download", () => {
   it("refuses a task still running, suggesting --wait", async ({ expect }) => {
     const server = await serve(task([{ detect_task_id: taskId, status: "processing", result: null, error: null }]))
     const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
-    expect(ran.code).toBe(7)
+    expect(ran.code, ran.stderr).toBe(7)
     expect(ran.stderr).toContain("is processing, not succeeded")
     expect(ran.stderr).toContain(`facedet result ${taskId} --wait`)
   })
@@ -293,7 +296,7 @@ describe.concurrent("faces download", () => {
   it("refuses a failed task with its error", async ({ expect }) => {
     const server = await serve(task([failedData]))
     const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
-    expect(ran.code).toBe(6)
+    expect(ran.code, ran.stderr).toBe(6)
     expect(ran.stderr).toContain("未检测到人脸")
   })
 
@@ -304,7 +307,7 @@ describe.concurrent("faces download", () => {
     const base = task([data])
     server.handler = (req, s) => (req.path.startsWith("/crops/") ? { status: 404, body: "gone" } : base(req, s))
     const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
-    expect(ran.code).toBe(5)
+    expect(ran.code, ran.stderr).toBe(5)
     expect(ran.stderr).toContain("answered HTTP 404")
   })
 })

@@ -101,7 +101,7 @@ describe.concurrent("against the self-hosted server", () => {
     const out = join(work, "faces-of-1")
     const ran = await runCli(["detect", `${mediaUrl}/sample1.jpg`, "--out", out], { env: env() })
     expect(ran.stderr).not.toContain("error")
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     const lines = ran.stdout.trim().split("\n")
     const count = Number(/succeeded: (\d+) faces?$/.exec(lines[0]!)?.[1])
     expect(count).toBeGreaterThan(0)
@@ -123,7 +123,7 @@ describe.concurrent("against the self-hosted server", () => {
 
   it("uploads a local file and detects it", async ({ expect }) => {
     const ran = await runCli(["detect", samplePhoto(2), "--json"], { env: env() })
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     const data = DetectTask.ResultData.parse(JSON.parse(ran.stdout))
     expect(data.status).toBe("succeeded")
     expect(data.result?.faces.length).toBeGreaterThan(0)
@@ -151,7 +151,7 @@ describe.concurrent("against the self-hosted server", () => {
 
   it("a photo without a face is a failed task with crun.ai's code", async ({ expect }) => {
     const ran = await runCli(["detect", join(work, "blank.png")], { env: env() })
-    expect(ran.code).toBe(6)
+    expect(ran.code, ran.stderr).toBe(6)
     expect(ran.stderr).toContain("FaceSwap.Detect.Failed")
   })
 })
@@ -161,7 +161,7 @@ describe.concurrent("--local", () => {
     const out = join(work, "local-crops")
     const ran = await runCli(["detect", samplePhoto(1), "--local", "--json", "--out", out])
     expect(ran.stderr).not.toContain("error")
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     const data = DetectTask.ResultData.parse(JSON.parse(ran.stdout))
     expect(data.detect_task_id).toMatch(TaskId.detectTaskIdPattern)
     expect(data).toMatchObject({
@@ -183,7 +183,7 @@ describe.concurrent("--local", () => {
 
   it("downloads a URL itself, and a photo without a face fails like on a server", async ({ expect }) => {
     const ran = await runCli(["detect", `${mediaUrl}/sample4.jpg`, "--local"])
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stdout).toMatch(/detect_id [A-Za-z0-9]{11} {2}\(local detection/)
     const none = await runCli(["detect", join(work, "blank.png"), "--local", "--json"])
     expect(none.code).toBe(6)
@@ -195,7 +195,7 @@ describe("facedet serve", () => {
   it("drains and exits 0 on Ctrl-C", async ({ expect }) => {
     serve.child.kill("SIGINT")
     const ran = await serve.done
-    expect(ran.code).toBe(0)
+    expect(ran.code, ran.stderr).toBe(0)
     expect(ran.stderr).toContain("draining")
   })
 })
