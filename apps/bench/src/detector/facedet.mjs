@@ -71,6 +71,7 @@ const memory = Effect.gen(function* () {
 
 const measure = Effect.gen(function* () {
   const detector = yield* FaceDetector.FaceDetector
+  const referenceBefore = yield* Effect.promise(referenceInferenceMs)
   const accuracy = {}
   for (const image of manifest.images) {
     const result = yield* detector.detectImage(bytesOf(image.name), { crops: false })
@@ -124,8 +125,14 @@ const measure = Effect.gen(function* () {
     const withCrops = yield* detector.detectVideo(clip)
     video.peopleWithCrops = withCrops.faces.filter((f) => f.crop !== undefined).length
   }
-  const referenceMs = yield* Effect.promise(referenceInferenceMs)
-  return { accuracy, speed, video, referenceInferenceMs: referenceMs, maxRssMb: process.resourceUsage().maxRSS / 1024 }
+  const referenceAfter = yield* Effect.promise(referenceInferenceMs)
+  return {
+    accuracy,
+    speed,
+    video,
+    referenceInferenceMs: (referenceBefore + referenceAfter) / 2,
+    maxRssMb: process.resourceUsage().maxRSS / 1024
+  }
 })
 
 Effect.runPromise(
