@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { SqliteJobStore } from "@facedet/http-server"
@@ -116,6 +116,7 @@ s.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + s.
 `
 
 const main = async () => {
+  const loadBefore = loadavg()[0]!
   const photo = readFileSync(photoPath)
   const origin = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "image/jpeg", "content-length": photo.length })
@@ -224,7 +225,12 @@ const main = async () => {
 
   const ratio = median(facedetRps) / median(bareRps)
   const results = {
-    machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version },
+    machine: {
+      cpus: availableParallelism(),
+      node: process.version,
+      // Other work on the machine skews every figure: the 1-minute load average before and after the run.
+      loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) }
+    },
     endToEnd: {
       photo: "faces-dev/2007_007763.jpg (500x375)",
       faces,
@@ -284,6 +290,11 @@ const main = async () => {
     ["peak server RSS", `${rssMb} MB`, "<= 500 MB"]
   ]
   const widths = [0, 1, 2].map((c) => Math.max(...table.map((row) => row[c]!.length)))
+  table.push([
+    "machine load (1-min average)",
+    `${results.machine.loadAverage.before} -> ${results.machine.loadAverage.after}`,
+    "idle: < 1"
+  ])
   for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join("  "))
   const outDir = join(benchRoot, "results")
   mkdirSync(outDir, { recursive: true })

@@ -126,7 +126,15 @@ export const listen = (options: {
         headers: req.headers,
         raw: req
       }
-      const fiber = runFork(options.handle(request))
+      const effect = options.handle(request)
+      // An answer known without running anything (`Effect.succeed`, which is an Exit) is written at once: no fiber.
+      if (Exit.isExit(effect) && Exit.isSuccess(effect)) {
+        const response = (effect as Exit.Success<Response, never>).value
+        write(res, response)
+        options.observe(response.route, response.status, (performance.now() - started) / 1000)
+        return
+      }
+      const fiber = runFork(effect)
       let done = false
       const onClose = () => {
         if (!done) fiber.unsafeInterruptAsFork(fiber.id())
