@@ -127,6 +127,19 @@ describe.concurrent("exit codes", () => {
     expect(ran.code, ran.stderr).toBe(code)
   })
 
+  it("a 429 with a short Retry-After is waited out and the create goes through", async ({ expect }) => {
+    const base = task([succeededData])
+    const server = await serve((req, s) =>
+      s.requests.length === 1
+        ? { status: 429, headers: { "retry-after": "1" }, body: envelope(429, "slow down") }
+        : base(req, s)
+    )
+    const ran = await runCli(["detect", "https://media.example/a.jpg", "--no-wait"], { env: at(server) })
+    expect(ran.code, ran.stderr).toBe(0)
+    expect(ran.stdout).toBe(`${taskId}\n`)
+    expect(server.requests.map((r) => r.path)).toEqual([paths.image, paths.image])
+  })
+
   it("404 on a result is 'not found'", async ({ expect }) => {
     const server = await serve(answer(404, envelope(404, "task not found")))
     const ran = await runCli(["result", "dit000000000000000"], { env: at(server) })
