@@ -216,6 +216,22 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
       })
     )
 
+    it.effect("applies a phone video's rotation: a clip stored sideways is searched and reported upright", () =>
+      Effect.gen(function* () {
+        const detector = yield* FaceDetector.FaceDetector
+        const sideways = join(dir, "sideways.mp4")
+        const tagged = join(dir, "tagged.mp4")
+        Media.ffmpeg(binary, [
+          ...["-loop", "1", "-i", photo(3), "-t", "1", "-r", "10"],
+          ...["-vf", "transpose=2,scale=540:-2,format=yuv420p", "-c:v", "libx264", "-preset", "ultrafast", sideways]
+        ])
+        // ffmpeg 4-5 turn this tag into the display matrix phones write
+        Media.ffmpeg(binary, ["-i", sideways, "-c", "copy", "-metadata:s:v:0", "rotate=270", tagged])
+        const video = yield* detector.detectVideo(tagged, { crops: false })
+        expect([video.width, video.height, video.faces.length]).toEqual([768, 540, 3])
+      })
+    )
+
     it.effect("enforces the duration limit and reports broken files as typed errors", () =>
       Effect.gen(function* () {
         const detector = yield* FaceDetector.FaceDetector
