@@ -287,14 +287,14 @@ const main = async () => {
       `${succeeded} succeeded, ${lost} lost, ${duplicated} duplicated, ${round(drainedMs / 1000)} s`,
       "all, 0, 0"
     ],
-    ["peak server RSS", `${rssMb} MB`, "<= 500 MB"]
+    ["peak server RSS", `${rssMb} MB`, "<= 500 MB"],
+    [
+      "1-min load average, before -> after",
+      `${results.machine.loadAverage.before} -> ${results.machine.loadAverage.after}`,
+      ""
+    ]
   ]
   const widths = [0, 1, 2].map((c) => Math.max(...table.map((row) => row[c]!.length)))
-  table.push([
-    "machine load (1-min average)",
-    `${results.machine.loadAverage.before} -> ${results.machine.loadAverage.after}`,
-    "idle: < 1"
-  ])
   for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join("  "))
   const outDir = join(benchRoot, "results")
   mkdirSync(outDir, { recursive: true })
