@@ -1,0 +1,79 @@
+/**
+ * Image crops written after their task completes: one decode for all of a task's crops, a link that asks first
+ * waits for the same encoding instead of starting another, and after a crash between completion and encoding the
+ * crop is made from the kept source.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import * as FaceDetector from "@facedet/detector/FaceDetector"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Crops from "../src/internal/crops.js"
+import * as DataDir from "../src/internal/dataDir.js"
+import { photo, tempDir } from "./support.js"
+
+const setup = () => {
+  const layout = DataDir.layout(tempDir())
+  DataDir.prepare(layout)
+  let encodeCrops = 0
+  const detector: FaceDetector.Service = {
+    detectImage: () => Effect.die("unused"),
+    detectVideo: () => Effect.die("unused"),
+    encodeCrop: () =>
+      Effect.sync(() => {
+        encodeCrops++
+        return new Uint8Array([0xff, 0xd8, 0xff, 0xd9])
+      }),
+    options: FaceDetector.resolve({ sessions: 1 })
+  }
+  const errors: Array<string> = []
+  const writer = Crops.make(detector, layout, (message) => errors.push(message))
+  return { layout, writer, errors, encodeCrops: () => encodeCrops }
+}
+
+const boxes = [
+  [100, 80, 120, 120],
+  [400, 60, 100, 100]
+] as const
+
+describe("crops", () => {
+  it.effect("writes every crop of a task from one decode, then drops the kept source", () =>
+    Effect.gen(function* () {
+      const { layout, writer, errors, encodeCrops } = setup()
+      const bytes = photo(1)
+      writer.keepSource("t1", bytes)
+      const jobs = boxes.map((box, i) => ({ taskId: "t1", box, path: join(layout.crops, "t1", `${i}.jpg`) }))
+      yield* writer.writeAll("t1", bytes, jobs)
+      for (const job of jobs) {
+        const jpeg = readFileSync(job.path)
+        expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8])
+        expect(jpeg.length).toBeGreaterThan(1000)
+      }
+      // The batch used the decoder once, not the per-crop encoder.
+      expect(encodeCrops()).toBe(0)
+      expect(existsSync(join(layout.root, writer.sourcePath("t1")))).toBe(false)
+      expect(errors).toEqual([])
+    })
+  )
+
+  it.effect("after a crash between completion and encoding, a link makes its crop from the kept source, once", () =>
+    Effect.gen(function* () {
+      const { layout, writer, encodeCrops } = setup()
+      writer.keepSource("t2", photo(2))
+      const job = { taskId: "t2", box: boxes[0], path: join(layout.crops, "t2", "0.jpg") }
+      const results = yield* Effect.all([writer.ensure(job), writer.ensure(job)], { concurrency: 2 })
+      expect(results).toEqual([true, true])
+      expect(existsSync(job.path)).toBe(true)
+      expect(encodeCrops()).toBe(1)
+      expect(yield* writer.ensure(job)).toBe(true)
+      expect(encodeCrops()).toBe(1)
+    })
+  )
+
+  it.effect("a crop whose source is gone is reported missing, not invented", () =>
+    Effect.gen(function* () {
+      const { layout, writer } = setup()
+      expect(yield* writer.ensure({ taskId: "t3", box: boxes[0], path: join(layout.crops, "t3", "0.jpg") })).toBe(false)
+    })
+  )
+})
