@@ -6,10 +6,8 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import { ServeFailed } from "./CliError.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
@@ -41,37 +39,32 @@ export const run = (args: Args): Effect.Effect<void, Reported, Output> =>
     const output = yield* Output
     // Loaded only here: the server brings SQLite, the detector and its native runtimes.
     const { Server, ServerConfig } = yield* Effect.promise(() => import("@facedet/http-server"))
-    const config = ServerConfig.fromEnv(process.env, args)
+    const config = ServerConfig.fromEnv(process.env, args, { port: "--port", host: "--host", dataDir: "--data-dir" })
     if (Either.isLeft(config)) {
       return yield* new ServeFailed({ configuration: true, message: config.left.message, cause: config.left })
     }
-    yield* Effect.scoped(
-      Effect.gen(function* () {
-        const context = yield* Layer.build(Server.layer(config.right)).pipe(
-          Effect.mapError(
-            (error) =>
-              new ServeFailed({
-                configuration: error._tag === "ConfigError" || error._tag === "InvalidOptions",
-                message: `cannot start the server: ${error.message}`,
-                cause: error
-              })
-          )
+    const settings = config.right
+    yield* Server.serve(settings, {
+      log: (line) => Effect.runSync(output.err(line)),
+      onReady: (server) =>
+        Effect.zipRight(
+          output.out(Server.banner(server, settings)),
+          output.err("press Ctrl-C to stop (tasks in flight get time to finish; Ctrl-C again to stop now)")
         )
-        const server = Context.get(context, Server.Server)
-        yield* output.out(Server.banner(server, config.right))
-        yield* output.err("press Ctrl-C to stop (tasks in flight get time to finish)")
-        return yield* Effect.never.pipe(
-          Effect.onInterrupt(() =>
-            Effect.gen(function* () {
-              process.exitCode = 0
-              yield* output.err(
-                `draining: new tasks get 455; tasks in flight get up to ${config.right.shutdownGraceMs / 1000} s (Ctrl-C again to stop now)`
-              )
-              yield* server.drain
-              yield* output.err("stopped")
-            })
-          )
-        )
-      })
+    }).pipe(
+      // Stopping is what the user asks for with Ctrl-C: the drain that follows ends with exit code 0.
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          process.exitCode = 0
+        })
+      ),
+      Effect.mapError(
+        (error) =>
+          new ServeFailed({
+            configuration: Server.isConfigurationError(error),
+            message: `cannot start the server: ${Server.describeStartError(error)}`,
+            cause: error
+          })
+      )
     )
   }).pipe(report())

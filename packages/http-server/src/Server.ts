@@ -5,6 +5,8 @@
  * - `layer(config)`: everything, with the embedded defaults (SQLite store in the data directory, the detector and
  *   the fetcher configured from the environment). Needs nothing but Node.
  * - `layerWith(config)`: the server over dependencies the caller provides (tests, another store).
+ * - `serve(config, { onReady })`: runs `layer(config)` until interrupted, then drains (for a runtime that owns
+ *   the signals, such as the `facedet serve` command).
  * - `run(config)`: starts `layer(config)`, prints where it listens and how to authenticate, and on SIGINT/SIGTERM
  *   drains (new tasks get 455 with `Retry-After`, in-flight ones get `shutdownGraceMs` to finish, the rest are
  *   released for the next start) and returns.
@@ -29,7 +31,7 @@ import type * as DetectorError from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as FaceDetectorModule from "@facedet/detector/FaceDetector"
 import * as Cause from "effect/Cause"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -286,6 +288,44 @@ export const banner = (server: Service, config: ServerConfig.ServerConfig): stri
   return lines.join("\n")
 }
 
+/** One line for a start failure; a bad environment variable is named. */
+export const describeStartError = (error: StartError): string =>
+  ConfigError.isConfigError(error) ? String(error).replace(/^\((.*)\)$/s, "$1") : error.message
+
+/** Whether a start failure is a bad setting (the user's to fix) rather than a failing environment. */
+export const isConfigurationError = (error: StartError): boolean =>
+  error._tag === "InvalidOptions" || ConfigError.isConfigError(error)
+
+/**
+ * Runs the server until this effect is interrupted, then drains it (new tasks get 455 with `Retry-After`, tasks in
+ * flight get `shutdownGraceMs`, the rest are released for the next start) and closes everything. `onReady` sees
+ * the running server once it listens (print its `banner` there). Fails only if it cannot start.
+ *
+ * Use it where the process's runtime owns the signals (`NodeRuntime.runMain` turns Ctrl-C into an interruption);
+ * `run` adds the signal handling itself.
+ */
+export const serve = (
+  config: ServerConfig.ServerConfig,
+  options: { readonly log?: Log; readonly onReady?: (server: Service) => Effect.Effect<void> } = {}
+): Effect.Effect<never, StartError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const log = options.log ?? defaultLog
+      const context = yield* Layer.build(layer(config, options))
+      const server = Context.get(context, Server)
+      if (options.onReady) yield* options.onReady(server)
+      return yield* Effect.never.pipe(
+        Effect.onInterrupt(() =>
+          Effect.gen(function* () {
+            log(`facedet: draining (new tasks get 455; up to ${config.shutdownGraceMs / 1000} s for tasks in flight)`)
+            yield* server.drain
+            log("facedet: stopped")
+          })
+        )
+      )
+    })
+  )
+
 const waitForSignal = Effect.async<NodeJS.Signals>((resume) => {
   const on = (signal: NodeJS.Signals) => {
     process.off("SIGINT", on)
@@ -307,27 +347,23 @@ const waitForSignal = Effect.async<NodeJS.Signals>((resume) => {
 export const run = (
   config: ServerConfig.ServerConfig,
   options: { readonly log?: Log } = {}
-): Effect.Effect<void, StartError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const log = options.log ?? defaultLog
-      const context = yield* Layer.build(layer(config, options))
-      const server = Context.get(context, Server)
-      process.stdout.write(`${banner(server, config)}\n`)
-      const signal = yield* waitForSignal
-      log(
-        `facedet: ${signal}: draining (new tasks get 455; up to ${config.shutdownGraceMs / 1000} s for tasks in flight)`
-      )
+): Effect.Effect<void, StartError> => {
+  const log = options.log ?? defaultLog
+  const stopOnSignal = Effect.tap(waitForSignal, (signal) =>
+    Effect.sync(() => {
+      log(`facedet: ${signal}`)
       const force = () => {
         log("facedet: second signal, exiting now")
         process.exit(1)
       }
       process.once("SIGINT", force)
       process.once("SIGTERM", force)
-      yield* server.drain
-      log("facedet: stopped")
     })
   )
+  const ready = (server: Service) => Effect.sync(() => void process.stdout.write(`${banner(server, config)}\n`))
+  // The signal wins the race; `serve` is interrupted and drains before the race returns.
+  return Effect.asVoid(Effect.raceFirst(serve(config, { log, onReady: ready }), stopOnSignal))
+}
 
 const usage = `usage: facedet-server [--port N] [--host ADDRESS] [--data-dir DIR]
 
@@ -375,7 +411,7 @@ export const main = async (
   }
   if (flags.host !== undefined) overrides.host = flags.host
   if (flags["data-dir"] !== undefined) overrides.dataDir = flags["data-dir"]
-  const config = ServerConfig.fromEnv(env, overrides)
+  const config = ServerConfig.fromEnv(env, overrides, { host: "--host", dataDir: "--data-dir" })
   if (Either.isLeft(config) || problems.length > 0) {
     const all = [...problems, ...(Either.isLeft(config) ? config.left.problems : [])]
     process.stderr.write(`${new ServerConfig.ConfigInvalid({ problems: all }).message}\n`)
@@ -385,7 +421,7 @@ export const main = async (
   if (Exit.isSuccess(exit)) return 0
   const failure = Cause.failureOption(exit.cause)
   process.stderr.write(
-    `facedet: cannot start: ${failure._tag === "Some" ? failure.value.message : Cause.pretty(exit.cause)}\n`
+    `facedet: cannot start: ${failure._tag === "Some" ? describeStartError(failure.value) : Cause.pretty(exit.cause)}\n`
   )
-  return 1
+  return failure._tag === "Some" && isConfigurationError(failure.value) ? 2 : 1
 }

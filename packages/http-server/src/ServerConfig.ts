@@ -132,18 +132,21 @@ type Env = Readonly<Record<string, string | undefined>>
 
 /**
  * Reads and validates the configuration from environment variables, with `overrides` (already typed values, e.g.
- * CLI flags) taking precedence. Fails with every problem at once.
+ * CLI flags) taking precedence. Fails with every problem at once, each named by its environment variable, or for an
+ * override by its entry in `labels` (e.g. `{ port: "--port" }`).
  */
 export const fromEnv = (
   env: Env = process.env,
-  overrides: Overrides = {}
+  overrides: Overrides = {},
+  labels: { readonly [K in keyof ServerConfig]?: string } = {}
 ): Either.Either<ServerConfig, ConfigInvalid> => {
   const problems: Array<Problem> = []
   const raw = (key: keyof ServerConfig): string | undefined => {
     const value = env[envNames[key]]
     return value === undefined || value.trim() === "" ? undefined : value.trim()
   }
-  const bad = (key: keyof ServerConfig, message: string) => problems.push({ setting: envNames[key], message })
+  const bad = (key: keyof ServerConfig, message: string) =>
+    problems.push({ setting: (overrides[key] !== undefined ? labels[key] : undefined) ?? envNames[key], message })
 
   /** A number from an override or the env, checked against bounds, scaled from the env's unit to ours. */
   const num = (

@@ -72,4 +72,15 @@ describe("ServerConfig", () => {
     expect(error.message).toContain('FACEDET_PORT: expected an integer 0..65535, got "80a"')
     expect(error.message).not.toContain("short-secret")
   })
+
+  it("names a bad override by its flag when given a label", () => {
+    const result = ServerConfig.fromEnv(
+      { FACEDET_PORT: "8080", FACEDET_WORKERS: "0" },
+      { port: 70000 },
+      { port: "--port" }
+    )
+    const error = Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+    expect(error.problems.map((p) => p.setting)).toEqual(["--port", "FACEDET_WORKERS"])
+    expect(error.message).toContain("--port: expected an integer 0..65535, got 70000")
+  })
 })
