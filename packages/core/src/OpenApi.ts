@@ -9,6 +9,7 @@ import * as DetectTask from "./DetectTask.js"
 import { paths } from "./Endpoints.js"
 import * as Envelope from "./Envelope.js"
 import * as SwapTask from "./SwapTask.js"
+import { UploadData } from "./Upload.js"
 
 type JsonObject = { [key: string]: unknown }
 
@@ -20,10 +21,6 @@ type JsonObject = { [key: string]: unknown }
  */
 export const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "output"): JsonObject =>
   z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as JsonObject
-
-const UploadData = z
-  .looseObject({ url: z.string().meta({ description: "Use as image_url / video_url on this server (1 hour)" }) })
-  .meta({ id: "UploadData" })
 
 const named: ReadonlyArray<readonly [string, z.ZodType, "input" | "output"]> = [
   ["Envelope", Envelope.RawEnvelope, "output"],

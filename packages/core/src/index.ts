@@ -10,6 +10,8 @@ export * as Envelope from "./Envelope.js"
 export * as Face from "./Face.js"
 /** Wire schemas of the detection calls: create bodies and answers, result data in every state. */
 export * as DetectTask from "./DetectTask.js"
+/** facedet's upload call: its answer, accepted content types, how long the URL lasts. */
+export * as Upload from "./Upload.js"
 /** Wire schemas of the swap calls (`CreateTask`) and `TaskInfo`. */
 export * as SwapTask from "./SwapTask.js"
 /** The task-status state machine and the check of an observed status sequence. */

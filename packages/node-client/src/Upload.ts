@@ -5,23 +5,22 @@
  *
  * @since 0.1.0
  */
-import { z } from "zod"
+import { Upload } from "@facedet/core"
+import * as Duration from "effect/Duration"
 
 /**
- * `data` of an upload answer.
+ * `data` of an upload answer (core's `Upload.UploadData`).
  *
  * @since 0.1.0
  * @category Schemas
  */
-export const UploadData = z.looseObject({
-  url: z.string().pipe(z.url({ protocol: /^https?$/, error: "url must be an http(s) URL" }))
-})
+export const UploadData = Upload.UploadData
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export type UploadData = z.infer<typeof UploadData>
+export type UploadData = Upload.UploadData
 
 /**
  * The content types an upload accepts: `image/*` or `video/*` (parameters such as `; charset` are not allowed).
@@ -29,7 +28,7 @@ export type UploadData = z.infer<typeof UploadData>
  * @since 0.1.0
  * @category Constants
  */
-export const contentTypePattern: RegExp = /^(image|video)\/[a-z0-9][a-z0-9.+-]{0,126}$/i
+export const contentTypePattern: RegExp = Upload.contentTypePattern
 
 /**
  * How long an uploaded file's URL stays usable on a facedet server.
@@ -37,4 +36,4 @@ export const contentTypePattern: RegExp = /^(image|video)\/[a-z0-9][a-z0-9.+-]{0
  * @since 0.1.0
  * @category Constants
  */
-export const urlValidityMs = 60 * 60 * 1000
+export const urlValidityMs: number = Duration.toMillis(Upload.validity)
