@@ -4,9 +4,14 @@
  */
 import * as Anchors from "./Anchors.js"
 
-/** Input: NHWC float32 `[1, 256, 256, 3]`, RGB scaled to [-1, 1]. */
+/**
+ * Input: NHWC uint8 `[1, height, width, 3]`, RGB. The model was trained at 256x256; the copy we ship (see
+ * `ModelFile`) scales pixels to [-1, 1] itself and takes any height and width that are multiples of `inputStep`.
+ */
 export const inputSize = 256
 export const inputName = "input:0"
+/** Window sides must be multiples of the coarsest stride. */
+export const inputStep = 32
 /** Score heads (512 anchors at stride 16, then 384 at stride 32) and the matching 16-value regressor heads. */
 export const scoreOutputs = ["Identity:0", "Identity_1:0"] as const
 export const boxOutputs = ["Identity_2:0", "Identity_3:0"] as const
@@ -14,9 +19,23 @@ export const boxOutputs = ["Identity_2:0", "Identity_3:0"] as const
 export const valuesPerAnchor = 16
 export const keypointCount = 6
 
-/** Anchor centres for this model, in input pixels. */
+/** Anchor centres for this model at 256x256, in input pixels. */
 export const anchors: Float32Array = Anchors.generate(Anchors.blazeFaceBack)
 export const anchorCount = anchors.length / 2
+
+const anchorCache = new Map<string, Float32Array>([[`${inputSize}x${inputSize}`, anchors]])
+
+/** Anchor centres for a `width` x `height` input (memoised: a search uses a handful of window sizes). */
+export const anchorsFor = (width: number, height: number): Float32Array => {
+  const key = `${width}x${height}`
+  let found = anchorCache.get(key)
+  if (found === undefined) {
+    found = Anchors.generate(Anchors.resized(Anchors.blazeFaceBack, width, height))
+    if (anchorCache.size > 64) anchorCache.clear()
+    anchorCache.set(key, found)
+  }
+  return found
+}
 
 /** The model's raw outputs for one input, heads concatenated in anchor order. */
 export interface RawOutput {
@@ -41,7 +60,7 @@ export const sparse = (output: RawOutput, minLogit: number): SparseOutput => {
   const anchors: Array<number> = []
   const logits: Array<number> = []
   const values: Array<number> = []
-  for (let i = 0; i < anchorCount; i++) {
+  for (let i = 0; i < output.scores.length; i++) {
     const raw = output.scores[i]!
     if (!(raw >= minLogit)) continue
     anchors.push(i)
@@ -69,8 +88,16 @@ export const logit = (p: number): number => Math.log(p / (1 - p))
 /** The logit threshold for a score threshold (clamped away from 0 and 1). */
 export const minLogit = (minScore: number): number => logit(Math.min(Math.max(minScore, 1e-6), 1 - 1e-6))
 
-/** Every anchor whose score is at least `minScore`, decoded to input pixels. */
-export const decode = (output: RawOutput | SparseOutput, minScore: number): Array<Candidate> => {
+/**
+ * Every anchor whose score is at least `minScore`, decoded to input pixels. `input` is the size the model ran at
+ * (default 256x256); a raw output must come from that size.
+ */
+export const decode = (
+  output: RawOutput | SparseOutput,
+  minScore: number,
+  input: { readonly width: number; readonly height: number } = { width: inputSize, height: inputSize }
+): Array<Candidate> => {
+  const centres = anchorsFor(input.width, input.height)
   const kept = "scores" in output ? sparse(output, minLogit(minScore)) : output
   const threshold = minLogit(minScore)
   const found: Array<Candidate> = []
@@ -78,8 +105,8 @@ export const decode = (output: RawOutput | SparseOutput, minScore: number): Arra
     const raw = kept.logits[j]!
     if (!(raw >= threshold)) continue
     const i = kept.anchors[j]!
-    const ax = anchors[2 * i]!
-    const ay = anchors[2 * i + 1]!
+    const ax = centres[2 * i]!
+    const ay = centres[2 * i + 1]!
     const o = j * valuesPerAnchor
     const b = kept.values
     const cx = ax + b[o]!

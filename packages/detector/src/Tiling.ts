@@ -1,9 +1,14 @@
 /**
- * Where to look: a pyramid of scales, each cut into overlapping model-sized tiles. One 256-pixel pass over a large
+ * Where to look: a pyramid of scales, each covered by overlapping model windows. One 256-pixel pass over a large
  * photo shrinks small faces below what the model can see; the finest level is chosen so the smallest face wanted is
- * still about `modelMinFace` pixels, coarser levels catch faces too large for a tile, and the last level always holds
- * the whole image in one tile. Each level only keeps faces in its own size band, and each tile only faces centred in
- * its core, so a face is reported once even where tiles and levels overlap. Pure arithmetic, no pixels.
+ * still about `modelMinFace` pixels, coarser levels catch faces too large for a window, and the last level always
+ * holds the whole image in one 256-pixel tile. Each level only keeps faces in its own size band, and each window
+ * only faces centred in its core, so a face is reported once even where windows and levels overlap.
+ *
+ * The scales are chosen on a reference grid of 256x256 tiles (the model's training size; `maxTiles` counts those);
+ * each level then runs as the cheapest set of rectangular windows (sides multiples of 32, as the model allows) that
+ * covers it with the same minimum overlap: a 333x250 level is one 352x256 run instead of two 256x256 tiles.
+ * Pure arithmetic, no pixels.
  */
 
 /** How to build the pyramid. */
@@ -24,6 +29,12 @@ export interface TilingOptions {
   readonly maxTiles: number
   /** Never enlarge the image by more than this. */
   readonly maxUpscale: number
+  /** Window sides are multiples of this (the model's coarsest stride). */
+  readonly windowStep: number
+  /** Largest window in pixels: beyond about two tiles the model's cost per pixel rises (cache). */
+  readonly maxWindowArea: number
+  /** Fixed cost of one model run besides its pixels, in 256x256 tiles (tensor set-up, messaging). */
+  readonly runCost: number
 }
 
 /**
@@ -38,14 +49,20 @@ export const defaults: TilingOptions = {
   modelMaxFace: 140,
   maxLevelRatio: 3.5,
   maxTiles: 32,
-  maxUpscale: 1
+  maxUpscale: 1,
+  windowStep: 32,
+  maxWindowArea: 2 * 256 * 256,
+  runCost: 0.05
 }
 
-/** A model-sized window on a level's raster; pixels outside the raster are padding. */
+/** A model window on a level's raster; pixels outside the raster are padding. */
 export interface Tile {
   /** Top-left corner in level pixels. */
   readonly x: number
   readonly y: number
+  /** Window size in pixels (the model's input size for this run). */
+  readonly width: number
+  readonly height: number
   /** The tile owns faces whose centre lies in `[x0, x1) x [y0, y1)` (level pixels). */
   readonly core: readonly [x0: number, y0: number, x1: number, y1: number]
 }
@@ -66,13 +83,19 @@ export interface Level {
 /** The whole search, finest level first. */
 export interface Plan {
   readonly levels: ReadonlyArray<Level>
+  /** Model runs. */
   readonly tileCount: number
+  /** Model input over all runs, in 256x256 tiles (what the search costs, about one bare inference each). */
+  readonly cost: number
 }
 
-/** Tile origins covering `length` with tiles of `size` overlapping by at least `overlap`, evenly spread. */
-export const positions = (length: number, size: number, overlap: number): Array<number> => {
+/**
+ * Tile origins covering `length` with tiles of `size` overlapping by at least `overlap`, evenly spread (`count` of
+ * them, or as few as needed).
+ */
+export const positions = (length: number, size: number, overlap: number, count?: number): Array<number> => {
   if (length <= size) return [0]
-  const n = Math.ceil((length - overlap) / (size - overlap))
+  const n = count ?? Math.ceil((length - overlap) / (size - overlap))
   return Array.from({ length: n }, (_, i) => Math.round((i * (length - size)) / (n - 1)))
 }
 
@@ -83,12 +106,44 @@ const cores = (starts: ReadonlyArray<number>, size: number): Array<readonly [num
     i === starts.length - 1 ? Number.POSITIVE_INFINITY : (start + size + starts[i + 1]!) / 2
   ])
 
-const tilesFor = (width: number, height: number, options: TilingOptions): Array<Tile> => {
-  const xs = positions(width, options.tileSize, options.overlap)
-  const ys = positions(height, options.tileSize, options.overlap)
-  const cx = cores(xs, options.tileSize)
-  const cy = cores(ys, options.tileSize)
-  return ys.flatMap((y, j) => xs.map((x, i) => ({ x, y, core: [cx[i]![0], cy[j]![0], cx[i]![1], cy[j]![1]] as const })))
+const ceilTo = (value: number, step: number) => Math.max(step, Math.ceil(value / step) * step)
+
+/** Window side for `count` windows over `length`, overlapping by at least `overlap`. */
+const sideFor = (length: number, count: number, options: TilingOptions): number =>
+  count === 1
+    ? ceilTo(length, options.windowStep)
+    : ceilTo((length + (count - 1) * options.overlap) / count, options.windowStep)
+
+/**
+ * The cheapest windows covering a `width` x `height` level: for every split into columns and rows, the smallest
+ * window (multiple of `windowStep`, within `maxWindowArea`) that covers its share with the minimum overlap; cost is
+ * pixels plus a fixed cost per run.
+ */
+const windowsFor = (width: number, height: number, options: TilingOptions): Array<Tile> => {
+  const unit = options.tileSize * options.tileSize
+  const maxCount = (length: number) =>
+    Math.max(1, Math.ceil((length - options.overlap) / (2 * options.overlap - options.overlap)))
+  let best: { columns: number; rows: number; w: number; h: number; cost: number } | undefined
+  for (let columns = 1; columns <= maxCount(width); columns++) {
+    const w = sideFor(width, columns, options)
+    if (columns > 1 && (w >= width || w < 2 * options.overlap)) continue
+    for (let rows = 1; rows <= maxCount(height); rows++) {
+      const h = sideFor(height, rows, options)
+      if (rows > 1 && (h >= height || h < 2 * options.overlap)) continue
+      if (w * h > options.maxWindowArea) continue
+      const cost = columns * rows * ((w * h) / unit + options.runCost)
+      if (best === undefined || cost < best.cost - 1e-9) best = { columns, rows, w, h, cost }
+    }
+  }
+  // Always found: two-overlap-wide windows fit the area limit.
+  const { columns, rows, w, h } = best!
+  const xs = positions(width, w, options.overlap, columns)
+  const ys = positions(height, h, options.overlap, rows)
+  const cx = cores(xs, w)
+  const cy = cores(ys, h)
+  return ys.flatMap((y, j) =>
+    xs.map((x, i) => ({ x, y, width: w, height: h, core: [cx[i]![0], cy[j]![0], cx[i]![1], cy[j]![1]] as const }))
+  )
 }
 
 const countTiles = (width: number, height: number, options: TilingOptions): number =>
@@ -127,43 +182,69 @@ const minOverlap = (starts: ReadonlyArray<number>, size: number): number =>
     ? Number.POSITIVE_INFINITY
     : Math.min(...starts.slice(1).map((start, i) => starts[i]! + size - start))
 
+/**
+ * The levels' cost on the reference grid, as `maxTiles` counts it: 256x256 tiles overlapping by `overlap`, levels
+ * down to the first whose tiles overlap by more than the model's largest face.
+ */
+const referenceTiles = (width: number, height: number, finest: number, options: TilingOptions): number => {
+  let total = 0
+  for (const scale of scalesFrom(width, height, finest, options)) {
+    const [w, h] = dims(width, height, scale)
+    const xs = positions(w, options.tileSize, options.overlap)
+    const ys = positions(h, options.tileSize, options.overlap)
+    total += xs.length * ys.length
+    const band = Math.min(minOverlap(xs, options.tileSize), minOverlap(ys, options.tileSize)) * 1.1
+    if (band >= options.modelMaxFace) break
+  }
+  return total
+}
+
 const planAt = (width: number, height: number, finest: number, options: TilingOptions): Plan => {
   const scales = scalesFrom(width, height, finest, options)
   const levels: Array<Level> = []
   for (const [i, scale] of scales.entries()) {
     const [w, h] = dims(width, height, scale)
-    const xs = positions(w, options.tileSize, options.overlap)
-    const ys = positions(h, options.tileSize, options.overlap)
-    // A face centred in a tile's core is whole inside the tile if it is no wider than the overlap; beyond that it
-    // belongs to a coarser level. Hand-over has 10-20 % slack each way (box sizes wobble between scales; duplicates
-    // from the slack are merged by NMS). A level whose tiles overlap by more than the model's largest face is last.
-    const band = Math.min(minOverlap(xs, options.tileSize), minOverlap(ys, options.tileSize)) * 1.1
+    const tiles = windowsFor(w, h, options)
+    const xs = [...new Set(tiles.map((t) => t.x))]
+    const ys = [...new Set(tiles.map((t) => t.y))]
+    // A face centred in a window's core is whole inside the window if it is no wider than the overlap; beyond that
+    // it belongs to a coarser level. Hand-over has 10-20 % slack each way (box sizes wobble between scales; duplicates
+    // from the slack are merged by NMS). A level whose windows overlap by more than the model's largest face is last.
+    const band = Math.min(minOverlap(xs, tiles[0]!.width), minOverlap(ys, tiles[0]!.height)) * 1.1
     const last = i === scales.length - 1 || band >= options.modelMaxFace
     const previous = levels[i - 1]
     levels.push({
       scale,
       width: w,
       height: h,
-      tiles: tilesFor(w, h, options),
+      tiles,
       minFace:
         previous === undefined ? options.modelMinFace / 2 : ((previous.maxFace / 1.1) * 0.8 * scale) / previous.scale,
       maxFace: last ? Number.POSITIVE_INFINITY : band
     })
     if (last) break
   }
-  return { levels, tileCount: levels.reduce((n, l) => n + l.tiles.length, 0) }
+  const unit = options.tileSize * options.tileSize
+  return {
+    levels,
+    tileCount: levels.reduce((n, l) => n + l.tiles.length, 0),
+    cost: levels.reduce((n, l) => n + l.tiles.reduce((c, t) => c + (t.width * t.height) / unit, 0), 0)
+  }
 }
 
-/** The pyramid for a `width` x `height` image. */
+/**
+ * The pyramid for a `width` x `height` image: the finest scale is lowered until the levels fit in `maxTiles`
+ * reference tiles; each level then runs as its cheapest windows.
+ */
 export const plan = (width: number, height: number, options: Partial<TilingOptions> = {}): Plan => {
   const o = { ...defaults, ...options }
   let finest = Math.min(o.maxUpscale, o.modelMinFace / o.minFaceSize)
-  let result = planAt(width, height, finest, o)
-  while (result.tileCount > o.maxTiles && result.tileCount > 1) {
+  let tiles = referenceTiles(width, height, finest, o)
+  while (tiles > o.maxTiles && tiles > 1) {
     finest *= 0.95
-    result = planAt(width, height, finest, o)
+    tiles = referenceTiles(width, height, finest, o)
   }
-  return result
+  return planAt(width, height, finest, o)
 }
 
 /** Whether a candidate (box in level pixels, relative to the level raster) belongs to this tile and level. */

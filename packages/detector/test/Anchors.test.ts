@@ -17,4 +17,15 @@ describe("Anchors", () => {
     expect([a[2 * 518], a[2 * 518 + 1]]).toEqual([48, 16])
     expect([a[2 * 895], a[2 * 895 + 1]]).toEqual([240, 240])
   })
+
+  it("lays out a rectangular input row by row: 352x256 has 22x16 cells at stride 16 and 11x8 at stride 32", () => {
+    const spec = Anchors.resized(Anchors.blazeFaceBack, 352, 256)
+    const a = Anchors.generate(spec)
+    expect(a.length / 2).toBe(22 * 16 * 2 + 11 * 8 * 6)
+    // the second row of the stride-16 map starts after 22 cells of two anchors
+    expect([a[2 * 44], a[2 * 44 + 1]]).toEqual([8, 24])
+    expect([a[2 * 703], a[2 * 703 + 1]]).toEqual([344, 248])
+    expect([a[2 * 704], a[2 * 704 + 1]]).toEqual([16, 16])
+    expect([a[2 * 1231], a[2 * 1231 + 1]]).toEqual([336, 240])
+  })
 })

@@ -23,6 +23,18 @@ describe("BlazeFace", () => {
     expect(face.keypoints).toEqual([8, 10, 24, 10, 16, 20, 16, 28, -2, 14, 34, 14])
   })
 
+  it("decodes against the anchors of the window size the model ran at", () => {
+    // 384x224: the stride-16 map has 24x14 cells; anchor 2 * 25 is the second cell of the second row, at (24, 24)
+    const anchors = 24 * 14 * 2 + 12 * 7 * 6
+    const scores = new Float32Array(anchors).fill(-10)
+    const boxes = new Float32Array(anchors * BlazeFace.valuesPerAnchor)
+    scores[50] = 2
+    boxes.set([1, 2, 30, 30], 50 * 16)
+    const [face] = BlazeFace.decode({ scores, boxes }, 0.5, { width: 384, height: 224 })
+    expect(face!.box).toEqual([25 - 15, 26 - 15, 30, 30])
+    expect(BlazeFace.anchorsFor(384, 224)).toHaveLength(2 * anchors)
+  })
+
   it("drops anchors below the score threshold and clips extreme logits", () => {
     const output = raw((scores) => {
       scores[0] = BlazeFace.logit(0.69)

@@ -116,7 +116,9 @@ const row = (cells: ReadonlyArray<string>, widths: ReadonlyArray<number>) =>
 const lines: Array<string> = []
 const engine = `onnxruntime-node ${ortVersion()}`
 lines.push("")
-lines.push(`facedet: BlazeFace full-range on ${engine}, 1 session x 1 thread, sharp on 1 thread`)
+lines.push(
+  `facedet: BlazeFace full-range (derived model, windows of any size) on ${engine}, 1 session x 1 thread, sharp on 1 thread`
+)
 lines.push(
   `face-api ${faceapi.versions.faceapi}: SSD MobileNet v1 (minConfidence 0.5) on tfjs ${faceapi.versions.tfjs} ` +
     `${best.backend}${best.backend === "wasm" ? ` (SIMD ${faceapi.simd ? "on" : "off"}, threads ${faceapi.threads ? "on" : "off"})` : ""}`

@@ -1,9 +1,10 @@
 /**
  * A pool of onnxruntime sessions, one per worker thread. onnxruntime-node runs `session.run` synchronously on the
  * calling thread, so sessions on the main thread would neither run in parallel nor leave the event loop free for
- * the HTTP server: each session lives in its own worker. A job is a batch of tiles of one raster held in shared
- * memory: the worker cuts each tile straight into the model's input tensor and sends back only the anchors above the
- * threshold, so a tile costs no copy, no allocation and a few bytes of messaging besides the inference itself.
+ * the HTTP server: each session lives in its own worker. A job is a batch of windows of one raster held in shared
+ * memory: the worker copies each window's rows straight into the model's uint8 input (the model scales pixels
+ * itself; windows may have any size the model accepts) and sends back only the anchors above the threshold, so a
+ * window costs a row copy and a few bytes of messaging besides the inference itself.
  */
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
@@ -18,6 +19,7 @@ export interface ModelSpec {
   readonly bytes: Uint8Array
   readonly path: string
   readonly inputName: string
+  /** Side of the square window the worker warms the session up with. */
   readonly inputSize: number
   readonly scoreOutputs: ReadonlyArray<string>
   readonly boxOutputs: ReadonlyArray<string>
@@ -61,45 +63,47 @@ export const release = (raster: SharedRaster): void => {
   spare.push(buffer)
 }
 
+/** A model window on a raster: top-left corner and size; pixels outside the raster are padding. */
+export type Window = readonly [x: number, y: number, width: number, height: number]
+
 export interface InferencePool {
   /**
-   * Runs the model on tiles of `raster` (top-left corners; pixels outside are padding) and returns, per tile, the
-   * anchors whose logit is at least `minLogit`.
+   * Runs the model on windows of `raster` and returns, per window, the anchors whose logit is at least `minLogit`
+   * (anchor indices for that window's size).
    */
   readonly run: (
     raster: SharedRaster,
-    tiles: ReadonlyArray<readonly [x: number, y: number]>,
+    tiles: ReadonlyArray<Window>,
     minLogit: number
   ) => Effect.Effect<Array<SparseOutput>>
   readonly sessions: number
 }
 
 // The worker, as CommonJS source: a worker file would need its own build step and cannot be loaded from `src/` by
-// the test runner. Pixels become [-1, 1] floats through a lookup table; padding is mid grey (128).
+// the test runner. The input buffer grows to the largest window seen; padding is mid grey (128).
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads")
 const ort = require(workerData.ortPath)
 const spec = workerData.spec
-const size = spec.inputSize
 const per = spec.valuesPerAnchor
-const input = new Float32Array(size * size * 3)
-const tensor = new ort.Tensor("float32", input, [1, size, size, 3])
-const lut = new Float32Array(256)
-for (let v = 0; v < 256; v++) lut[v] = v / 127.5 - 1
-const pad = lut[128]
-const cut = (data, width, height, x, y) => {
+const pad = 128
+let input = new Uint8Array(spec.inputSize * spec.inputSize * 3)
+const cut = (data, width, height, x, y, w, h) => {
+  if (input.length < w * h * 3) input = new Uint8Array(w * h * 3)
   const x0 = Math.max(0, x)
-  const x1 = Math.min(width, x + size)
-  for (let row = 0; row < size; row++) {
+  const x1 = Math.min(width, x + w)
+  const rowBytes = w * 3
+  for (let row = 0; row < h; row++) {
     const sy = y + row
-    let o = row * size * 3
-    if (sy < 0 || sy >= height || x1 <= x0) { input.fill(pad, o, o + size * 3); continue }
-    if (x0 > x) { input.fill(pad, o, o + (x0 - x) * 3); o += (x0 - x) * 3 }
-    const end = (sy * width + x1) * 3
-    for (let i = (sy * width + x0) * 3; i < end; i++) input[o++] = lut[data[i]]
-    const rowEnd = (row + 1) * size * 3
-    if (o < rowEnd) input.fill(pad, o, rowEnd)
+    const o = row * rowBytes
+    if (sy < 0 || sy >= height || x1 <= x0) { input.fill(pad, o, o + rowBytes); continue }
+    const left = (x0 - x) * 3
+    if (left > 0) input.fill(pad, o, o + left)
+    input.set(data.subarray((sy * width + x0) * 3, (sy * width + x1) * 3), o + left)
+    const used = left + (x1 - x0) * 3
+    if (used < rowBytes) input.fill(pad, o + used, o + rowBytes)
   }
+  return new ort.Tensor("uint8", input.subarray(0, w * h * 3), [1, h, w, 3])
 }
 const keep = (out, minLogit) => {
   const anchors = []
@@ -130,8 +134,9 @@ const main = async () => {
       logSeverityLevel: 3,
       extra: { session: { intra_op: { allow_spinning: "0" } } }
     })
+    const size = spec.inputSize
     input.fill(pad)
-    await session.run({ [spec.inputName]: tensor })
+    await session.run({ [spec.inputName]: new ort.Tensor("uint8", input.subarray(0, size * size * 3), [1, size, size, 3]) })
   } catch (e) {
     parentPort.postMessage({ type: "failed", message: String((e && e.message) || e) })
     return
@@ -140,8 +145,8 @@ const main = async () => {
   parentPort.on("message", async (job) => {
     try {
       const outputs = []
-      for (const [x, y] of job.tiles) {
-        cut(job.data, job.width, job.height, x, y)
+      for (const [x, y, w, h] of job.tiles) {
+        const tensor = cut(job.data, job.width, job.height, x, y, w, h)
         outputs.push(keep(await session.run({ [spec.inputName]: tensor }), job.minLogit))
       }
       parentPort.postMessage({ type: "result", id: job.id, outputs })
@@ -166,7 +171,7 @@ interface Job {
     readonly data: Uint8Array
     readonly width: number
     readonly height: number
-    readonly tiles: ReadonlyArray<readonly [number, number]>
+    readonly tiles: ReadonlyArray<Window>
     readonly minLogit: number
   }
   readonly resume: (effect: Effect.Effect<Array<SparseOutput>>) => void
@@ -273,7 +278,7 @@ export const make = (
 
     const run = (
       raster: SharedRaster,
-      tiles: ReadonlyArray<readonly [number, number]>,
+      tiles: ReadonlyArray<Window>,
       minLogit: number
     ): Effect.Effect<Array<SparseOutput>> =>
       tiles.length === 0

@@ -1,6 +1,6 @@
 /**
- * Runs a tiling plan: cuts each level's raster into model-sized tiles, runs them through the inference pool,
- * keeps each tile's own faces, maps them to source pixels and merges them across tiles and levels.
+ * Runs a tiling plan: each level's windows go through the inference pool, each window keeps its own faces, which are
+ * mapped to source pixels and merged across windows and levels.
  */
 import * as Effect from "effect/Effect"
 import * as BlazeFace from "../BlazeFace.js"
@@ -81,14 +81,14 @@ export const run = (
         pool
           .run(
             shared,
-            tiles.map((t) => [t.x, t.y] as const),
+            tiles.map((t) => [t.x, t.y, t.width, t.height] as const),
             minLogit
           )
           .pipe(
             Effect.map((outputs) =>
               outputs.flatMap((output, k) => {
                 const tile = tiles[k]!
-                return BlazeFace.decode(output, floor).flatMap((c): Array<Found> => {
+                return BlazeFace.decode(output, floor, tile).flatMap((c): Array<Found> => {
                   const inLevel = [c.box[0] + tile.x, c.box[1] + tile.y, c.box[2], c.box[3]] as const
                   if (!Tiling.keeps(level, tile, inLevel)) return []
                   const s = level.scale

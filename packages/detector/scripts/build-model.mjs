@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Build step (after tsc): derives the model the detector runs from the original in the devDependency that carries
+// it (checking the original's pinned SHA-256), checks that the result is byte for byte the file committed in assets/
+// (and its pin in src/ModelFile.ts), and copies it with the original's licence and our NOTICE into dist/model/, so
+// the published package needs nothing at run time.
+import { createHash } from "node:crypto"
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { derive } from "./derive-model.mjs"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+const { fileName, sha256, sourceFileName, sourceSha256, sourcePackage } = await import(
+  join(root, "dist", "ModelFile.js")
+)
+const digest = (bytes) => createHash("sha256").update(bytes).digest("hex")
+const stop = (message) => {
+  console.error(`build-model: ${message}`)
+  process.exit(1)
+}
+
+const source = dirname(createRequire(join(root, "package.json")).resolve(`${sourcePackage}/package.json`))
+const original = new Uint8Array(readFileSync(join(source, "ONNX", sourceFileName)))
+if (digest(original) !== sourceSha256)
+  stop(`${sourceFileName} has sha256 ${digest(original)}, expected ${sourceSha256}`)
+const derived = derive(original)
+if (digest(derived) !== sha256) {
+  stop(`derived model has sha256 ${digest(derived)}, src/ModelFile.ts pins ${sha256} (update the pin and assets/)`)
+}
+const committed = readFileSync(join(root, "assets", fileName))
+if (!Buffer.from(derived).equals(committed)) stop(`assets/${fileName} differs from the derived model`)
+
+const out = join(root, "dist", "model")
+mkdirSync(out, { recursive: true })
+writeFileSync(join(out, fileName), derived)
+copyFileSync(join(source, "LICENSE"), join(out, "LICENSE"))
+copyFileSync(join(root, "assets", "model-NOTICE"), join(out, "NOTICE"))
+console.log(`build-model: ${fileName} (sha256 ${sha256.slice(0, 12)}…), LICENSE and NOTICE in dist/model/`)
