@@ -32,6 +32,7 @@ import {
   PollPolicy,
   type RetryPolicy,
   SwapTask,
+  TaskStatus,
   Wire
 } from "@facedet/core"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -173,6 +174,22 @@ export interface Detection extends TrackedDetection {
 }
 
 /**
+ * What the client knows of the server it talks to (see {@link Service.serverInfo}).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ServerInfo {
+  /**
+   * A facedet server: its answers carry `x-facedet-long-poll`. Only a facedet server has the upload call
+   * ({@link Service.uploadMedia}); crun.ai's answers do not carry the header.
+   */
+  readonly facedet: boolean
+  /** How long (seconds) the server holds a result request that asks it to wait; undefined when it does not. */
+  readonly longPollSeconds: number | undefined
+}
+
+/**
  * The client's calls.
  *
  * @since 0.1.0
@@ -246,6 +263,12 @@ export interface Service {
   ) => Effect.Effect<Upload.UploadData, FaceDetError.FaceDetError>
   /** What this client knows of a detect_id it saw succeed. */
   readonly detection: (detectId: string) => Effect.Effect<Option.Option<Detection>>
+  /**
+   * Whether the server is a facedet server, and whether it long-polls: read from the answers this client already
+   * had, or, before the first, from one result call for a task id that cannot exist (whatever it answers, a 404 or
+   * a 401 included, tells). Fails only when no answer comes (`TransportError`, after the read retries).
+   */
+  readonly serverInfo: Effect.Effect<ServerInfo, FaceDetError.FaceDetError>
 }
 
 /**
@@ -288,6 +311,25 @@ const deadlineOf = (
     ? Either.left(invalid("timeout", "must be a positive duration (or infinity)"))
     : Either.right(d)
 }
+
+/**
+ * The `DetectionFailed` a `failed` result stands for: the task's own error code and message, verbatim (from
+ * `data.error`, or `data.result.error` when only that is set), `"Unknown"` when the server gave none.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const detectionFailed = (data: DetectTask.ResultData, detectTaskId?: string): FaceDetError.DetectionFailed => {
+  const error = data.error ?? data.result?.error
+  return new FaceDetError.DetectionFailed({
+    detectTaskId: data.detect_task_id || (detectTaskId ?? ""),
+    code: error?.code ?? "Unknown",
+    taskMessage: error?.message ?? "the task failed without an error message"
+  })
+}
+
+/** A task id that no server can have (crun.ai's and facedet's ids have no `-`): the probe of {@link Service.serverInfo}. */
+const probeTaskId = "facedet-probe"
 
 const isMulti = (
   body: SwapTask.CreateTaskBody
@@ -383,7 +425,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
           detection: true,
           fetch: (waitSeconds) => fetchResult(id, waitSeconds),
           statusOf: (data) => data.status,
-          isTerminal: (status) => status === "succeeded" || status === "failed",
+          isTerminal: TaskStatus.isTerminal,
           longPollSeconds: transport.longPollSeconds,
           poll: settings.poll,
           deadline,
@@ -393,15 +435,7 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
       })
 
     const succeededOrFail = (detectTaskId: string) => (data: DetectTask.ResultData) =>
-      DetectTask.isSucceeded(data)
-        ? Effect.succeed(data)
-        : Effect.fail(
-            new FaceDetError.DetectionFailed({
-              detectTaskId: data.detect_task_id || detectTaskId,
-              code: data.error?.code ?? "Unknown",
-              taskMessage: data.error?.message ?? "the task failed without an error message"
-            })
-          )
+      DetectTask.isSucceeded(data) ? Effect.succeed(data) : Effect.fail(detectionFailed(data, detectTaskId))
 
     const waitForResult = (detectTaskId: string, options: WaitOptions<DetectTask.ResultData> = {}) =>
       awaitResult(detectTaskId, { ...options, pollFirst: true }).pipe(
@@ -541,6 +575,21 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
         Option.map(Option.fromNullable(detections.get(detectId)), (d) => ({ ...d, expiresAt: DetectId.expiresAt(d) }))
       )
 
+    const serverInfo = Effect.gen(function* () {
+      const known = yield* transport.server
+      if (!known.answered) {
+        // Any answer tells (the expected one is a 404); only no answer at all is a failure.
+        yield* fetchResult(probeTaskId, undefined).pipe(
+          Effect.catchIf(
+            (error) => error._tag !== "TransportError",
+            () => Effect.void
+          )
+        )
+      }
+      const { facedet, longPollSeconds } = yield* transport.server
+      return { facedet, longPollSeconds }
+    }).pipe(span("FaceDetClient.serverInfo"))
+
     return FaceDetClient.of({
       baseUrl: settings.baseUrl,
       detectImage: (imageUrl, options) => create("image", imageUrl, options),
@@ -555,7 +604,8 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
       waitForTask,
       watchTask: (taskId, options = {}) => toStream((onUpdate) => waitForTask(taskId, { ...options, onUpdate })),
       uploadMedia,
-      detection
+      detection,
+      serverInfo
     })
   })
 

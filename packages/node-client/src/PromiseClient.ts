@@ -133,6 +133,21 @@ export interface PromiseClient {
   uploadMedia(bytes: Uint8Array, contentType: string, options?: UploadCallOptions): Promise<UploadData>
   /** What this client knows of a detect_id it saw succeed (media, face ids, `expiresAt`). */
   detection(detectId: string): FaceDetClient.Detection | undefined
+  /**
+   * Whether the server is a facedet server (it has the upload call) and whether it long-polls: from the answers
+   * this client already had, or one small request before the first. Rejects only when no answer comes.
+   */
+  serverInfo(options?: CallOptions): Promise<FaceDetClient.ServerInfo>
+}
+
+/**
+ * Options are checked by the Effect service, which calls the per-request and wait deadlines `timeout`; here they
+ * are `timeoutMs`, and a `ValidationError` should name what the caller wrote.
+ */
+const promiseNames = <E>(error: E): E => {
+  if (!Core.is("ValidationError")(error) || !error.issues.some((i) => i.path === "timeout")) return error
+  const issues = error.issues.map((i) => (i.path === "timeout" ? { ...i, path: "timeoutMs" } : i))
+  return new Core.ValidationError({ issues }) as E
 }
 
 const aborted = (requestSent: boolean, cause: unknown) =>
@@ -165,7 +180,7 @@ const run = <A>(effect: Effect.Effect<A, Core.FaceDetError>, signal: AbortSignal
       if (Exit.isSuccess(exit)) return resolve(exit.value)
       const failure = Cause.failureOption(exit.cause)
       // originalError: Effect wraps errors that cross a span in a proxy; hand the caller the error itself.
-      if (Option.isSome(failure)) return reject(Cause.originalError(failure.value))
+      if (Option.isSome(failure)) return reject(promiseNames(Cause.originalError(failure.value)))
       if (Cause.isInterruptedOnly(exit.cause)) return reject(aborted(dispatch.sent, undefined))
       // A defect: an exception thrown by the caller's own callback (onUpdate, onCreated, fetch).
       reject(Cause.originalError(Cause.squash(exit.cause)))
@@ -197,7 +212,7 @@ export const createFaceDetClient = (options: ClientOptions): PromiseClient => {
       FaceDetClient.make({ ...rest, timeout: timeoutMs }).pipe(Effect.provide(FaceDetClient.fetchHttpClient(fetch)))
     )
   )
-  if (Either.isLeft(built)) throw built.left
+  if (Either.isLeft(built)) throw promiseNames(built.left)
   const service = built.right
   return {
     baseUrl: service.baseUrl,
@@ -221,6 +236,7 @@ export const createFaceDetClient = (options: ClientOptions): PromiseClient => {
       run(service.waitForTask(taskId, { timeout: o.timeoutMs, onUpdate: sync(o.onUpdate) }), o.signal),
     uploadMedia: (bytes, contentType, o = {}) =>
       run(service.uploadMedia(bytes, contentType, { timeout: o.timeoutMs }), o.signal),
-    detection: (detectId) => Option.getOrUndefined(Effect.runSync(service.detection(detectId)))
+    detection: (detectId) => Option.getOrUndefined(Effect.runSync(service.detection(detectId))),
+    serverInfo: (o = {}) => run(service.serverInfo, o.signal)
   }
 }

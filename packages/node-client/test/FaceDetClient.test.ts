@@ -357,6 +357,7 @@ describe("FaceDetClient: retries (TestClock)", () => {
           const exit = yield* runAdvancing(client.getResult(taskId), 1000)
           const error = failureOf(exit)
           expect(error._tag === "TransportError" && error.reason).toBe("Timeout")
+          expect(error.message).toBe("no answer from api.test within 30s")
           expect(requests).toHaveLength(2)
           expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(30_000)
         }),
@@ -403,6 +404,22 @@ describe("FaceDetClient: waiting (TestClock)", () => {
         })
     )
   )
+
+  it("detectionFailed reads the task's error, or the result's when only that is set", () => {
+    const fromResult = FaceDetClient.detectionFailed({
+      detect_task_id: taskId,
+      status: "failed",
+      result: { ...fixtures.resultSucceeded.data.result, error: { code: "Media.Corrupt", message: "图像已损坏" } },
+      error: null
+    })
+    expect([fromResult.code, fromResult.taskMessage, fromResult.detectTaskId]).toEqual([
+      "Media.Corrupt",
+      "图像已损坏",
+      taskId
+    ])
+    const none = FaceDetClient.detectionFailed({ detect_task_id: "", status: "failed" }, taskId)
+    expect([none.code, none.detectTaskId]).toEqual(["Unknown", taskId])
+  })
 
   it.effect("an unknown status keeps waiting (sleeping between polls) until the 5 min deadline", () =>
     withClient(
@@ -768,6 +785,68 @@ describe("FaceDetClient: upload", () => {
     )
   )
 })
+
+describe("FaceDetClient: serverInfo", () => {
+  it.effect(
+    "before any answer, one result call for an impossible id tells: facedet answers even its 404 with the header",
+    () =>
+      withClient(
+        () => envelope(404, "no detection task facedet-probe", { "x-facedet-long-poll": "30" }),
+        (client, requests) =>
+          Effect.gen(function* () {
+            expect(yield* client.serverInfo).toEqual({ facedet: true, longPollSeconds: 30 })
+            expect(requests).toHaveLength(1)
+            expect(requests[0]?.url.pathname).toBe("/api/v1/client/job/detect-face-result")
+            expect(requests[0]?.url.searchParams.get("detect_task_id")).toBe("facedet-probe")
+            expect(requests[0]?.headers["x-api-key"]).toBe("test-key")
+            // Known now: no second request.
+            expect(yield* client.serverInfo).toEqual({ facedet: true, longPollSeconds: 30 })
+            expect(requests).toHaveLength(1)
+          })
+      )
+  )
+
+  it.effect(
+    "a server without the header (crun.ai, a proxy's HTML page) is not facedet; a refusal of the key tells too",
+    () =>
+      Effect.gen(function* () {
+        for (const reply of [
+          () => envelope(404, "Not Found"),
+          () => new Response("<html>It works</html>", { status: 200 }),
+          () => envelope(401, "invalid api key")
+        ]) {
+          const info = yield* withClient(reply, (client) => client.serverInfo)
+          expect(info).toEqual({ facedet: false, longPollSeconds: undefined })
+        }
+        const refused = yield* withClient(reply401WithHeader, (client) => client.serverInfo)
+        expect(refused.facedet).toBe(true)
+      })
+  )
+
+  it.effect("answers already received tell without a request; a server that cannot be reached fails it", () =>
+    Effect.gen(function* () {
+      const count = yield* withClient(
+        () => json(fixtures.createOk, { headers: { "x-facedet-long-poll": "0" } }),
+        (client, requests) =>
+          Effect.gen(function* () {
+            yield* client.detectImage(imageUrl)
+            expect(yield* client.serverInfo).toEqual({ facedet: true, longPollSeconds: undefined })
+            return requests.length
+          })
+      )
+      expect(count).toBe(1)
+      const unreachable = yield* withClient(
+        () => ({ transportCode: "ECONNREFUSED" }),
+        (client, requests) => Effect.map(runAdvancing(client.serverInfo), (exit) => ({ exit, count: requests.length }))
+      )
+      const error = failureOf(unreachable.exit)
+      expect(error._tag === "TransportError" && error.reason).toBe("Connect")
+      expect(unreachable.count).toBe(3)
+    })
+  )
+})
+
+const reply401WithHeader = () => envelope(401, "invalid api key", { "x-facedet-long-poll": "30" })
 
 describe("FaceDetClient: configuration", () => {
   it.effect("a missing key, a bad base URL or retry count are one ValidationError naming each option", () =>

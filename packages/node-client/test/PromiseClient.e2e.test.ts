@@ -296,6 +296,36 @@ describe("Promise API end to end", () => {
     expect(isFaceDetError(thrown)).toBe(true)
     expect(thrown instanceof FaceDetError && thrown._tag).toBe("ValidationError")
   })
+
+  it("a bad timeoutMs is named timeoutMs, as the caller wrote it", async () => {
+    let thrown: unknown
+    try {
+      createFaceDetClient({ apiKey: "k", timeoutMs: 0 })
+    } catch (e) {
+      thrown = e
+    }
+    expect(thrown instanceof FaceDetError && thrown.message).toBe("timeoutMs: must be a positive, finite duration")
+    const { client, server } = await serve(() => ({ body: fixtures.resultProcessing }))
+    const error = await rejection(client.waitForResult(taskId, { timeoutMs: -5 }))
+    expect(error._tag === "ValidationError" && error.issues.map((i) => i.path)).toEqual(["timeoutMs"])
+    expect(server.requests).toHaveLength(0)
+  })
+
+  it("serverInfo: one request to tell a facedet server, none once an answer was seen", async () => {
+    const facedet = await serve(() => ({
+      status: 404,
+      headers: { "x-facedet-long-poll": "30" },
+      body: envelope(404, "no detection task facedet-probe")
+    }))
+    expect(await facedet.client.serverInfo()).toEqual({ facedet: true, longPollSeconds: 30 })
+    expect(await facedet.client.serverInfo()).toEqual({ facedet: true, longPollSeconds: 30 })
+    expect(facedet.server.requests).toHaveLength(1)
+    const other = await serve(() => ({ status: 404, body: envelope(404, "Not Found") }))
+    expect((await other.client.serverInfo()).facedet).toBe(false)
+    const unreachable = createFaceDetClient({ apiKey: "k", baseUrl: await closedPort(), ...fast })
+    const error = await rejection(unreachable.serverInfo())
+    expect(error._tag === "TransportError" && error.reason).toBe("Connect")
+  })
 })
 
 describe("Promise API through a custom fetch (the fetch layer)", () => {

@@ -44,11 +44,23 @@ export interface Call<A> {
   readonly timeout?: Duration.Duration
 }
 
+/** What the answers so far said about the server. */
+export interface ServerState {
+  /** Whether any answer arrived at all (whatever its status). */
+  readonly answered: boolean
+  /** Whether an answer carried `x-facedet-long-poll`, as every facedet server's does (`0` included). */
+  readonly facedet: boolean
+  /** The longest `wait` the server accepts on a result call, while it advertises long-polling. */
+  readonly longPollSeconds: number | undefined
+}
+
 /** Sends calls; remembers what the server advertised. */
 export interface Transport {
   readonly send: <A>(call: Call<A>) => Effect.Effect<Answer<A>, FaceDetError.FaceDetError>
   /** The longest `wait` the server accepts on a result call, once it has advertised long-polling; else undefined. */
   readonly longPollSeconds: Effect.Effect<number | undefined>
+  /** What the answers so far said about the server. */
+  readonly server: Effect.Effect<ServerState>
 }
 
 /**
@@ -216,7 +228,9 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
       // Trace headers mean nothing to crun.ai; keep requests to what the API documents.
       HttpClient.withTracerPropagation(false)
     )
-    const longPoll = yield* Ref.make<number | undefined>(undefined)
+    const server = yield* Ref.make<ServerState>({ answered: false, facedet: false, longPollSeconds: undefined })
+    // Named in a timeout's message (a call's own request still has a relative URL at this point).
+    const host = new URL(settings.baseUrl).host
 
     const attempt = <A>(call: Call<A>): Effect.Effect<Answer<A>, FaceDetError.FaceDetError> => {
       const budget = call.timeout ?? settings.timeout
@@ -226,7 +240,12 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
         if (dispatch) dispatch.sent = true
         const response = yield* Effect.mapError(client.execute(call.request), fromHttpClientError)
         const advertised = advertisedLongPoll(response.headers)
-        if (advertised !== undefined) yield* Ref.set(longPoll, advertised === "withdrawn" ? undefined : advertised)
+        yield* Ref.update(server, (known) => ({
+          answered: true,
+          facedet: known.facedet || response.headers[Endpoints.headers.longPoll] !== undefined,
+          longPollSeconds:
+            advertised === undefined ? known.longPollSeconds : advertised === "withdrawn" ? undefined : advertised
+        }))
         const text = yield* Effect.mapError(response.text, fromHttpClientError)
         const receivedAt = yield* Clock.currentTimeMillis
         const data = yield* interpret(
@@ -240,7 +259,7 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
           duration: budget,
           onTimeout: () =>
             new FaceDetError.TransportError({
-              message: `no answer from ${originOf(call.request)} within ${Duration.format(budget)}`,
+              message: `no answer from ${host} within ${Duration.format(budget)}`,
               requestSent: true,
               reason: "Timeout"
             })
@@ -268,7 +287,11 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
         })
       )
 
-    return { send, longPollSeconds: Ref.get(longPoll) }
+    return {
+      send,
+      longPollSeconds: Ref.get(server).pipe(Effect.map((known) => known.longPollSeconds)),
+      server: Ref.get(server)
+    }
   })
 
 /** Decodes `data` with a core schema, naming the wrong field. */
