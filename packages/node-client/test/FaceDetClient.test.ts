@@ -714,6 +714,35 @@ describe("FaceDetClient: multi-face swaps after detection", () => {
     )
   )
 
+  it.effect("dates a detect_id from the last in-flight sighting, for a task this client did not create too", () =>
+    Effect.gen(function* () {
+      const resumed = yield* withClient(
+        sequence(
+          () => json(fixtures.resultProcessing),
+          () => json(succeededFor(taskId))
+        ),
+        (client) =>
+          Effect.gen(function* () {
+            yield* TestClock.adjust(Duration.seconds(10))
+            successOf(yield* runAdvancing(client.waitForResult(taskId), 50))
+            return Option.getOrThrow(yield* client.detection("m1oZzqYp9dN"))
+          })
+      )
+      // The in-flight answer's request started at 10 s: the detect_id lives at least until 10 s + 1 h.
+      expect([resumed.notBefore, resumed.expiresAt]).toEqual([10_000, 3_610_000])
+      const found = yield* withClient(
+        () => json(succeededFor(taskId)),
+        (client) =>
+          Effect.gen(function* () {
+            yield* client.getResult(taskId)
+            return Option.getOrThrow(yield* client.detection("m1oZzqYp9dN"))
+          })
+      )
+      // Found already succeeded: when it succeeded is unknown.
+      expect(found.notBefore).toBeUndefined()
+    })
+  )
+
   it.effect("refuses a detect_id seen succeed more than an hour ago; sends an unknown detect_id as is", () =>
     withClient(script, (client, requests) =>
       Effect.gen(function* () {

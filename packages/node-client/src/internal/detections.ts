@@ -14,8 +14,9 @@ export const capacity = 10_000
 export type MediaKind = "image" | "video"
 
 interface TaskRecord {
-  readonly kind: MediaKind
-  readonly mediaUrl: string
+  /** Known for the tasks this client created. */
+  readonly kind?: MediaKind | undefined
+  readonly mediaUrl?: string | undefined
   /** Start of the last request that saw the task not yet succeeded (the create included). */
   notBefore: number
 }
@@ -65,7 +66,10 @@ export class Detections {
   ): void {
     const task = this.tasks.get(detectTaskId)
     if (answer.status !== "succeeded" || answer.detectId === undefined) {
-      if (task && answer.status !== "failed") task.notBefore = Math.max(task.notBefore, startedAt)
+      if (answer.status === "failed") return
+      // Seen in flight, created here or not (a resumed wait): success comes after this request started.
+      if (task) task.notBefore = Math.max(task.notBefore, startedAt)
+      else remember(this.tasks, detectTaskId, { notBefore: startedAt })
       return
     }
     const known = this.detections.get(answer.detectId)
