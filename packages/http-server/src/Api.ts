@@ -63,6 +63,8 @@ export interface Deps {
   /** A task was queued. */
   readonly wake: () => void
   readonly draining: () => boolean
+  /** Told about server-side failures (a store error answered as a bare 500); never given keys. */
+  readonly log?: (message: string, cause: unknown) => void
 }
 
 const jsonHeaders = { "content-type": "application/json; charset=utf-8", [PollPolicy.longPoll.header]: "30" } as const
@@ -70,6 +72,11 @@ const maxWaitSeconds = Duration.toSeconds(PollPolicy.longPoll.maxWait)
 const drainRetryAfterSeconds = 5
 const queueFullRetryAfterSeconds = 5
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/
+/** A long-poll re-reads the store at least this often: completions by another process have no in-process signal. */
+const longPollRereadMs = 5000
+/** A JSON body must arrive within this long (a create body is a few hundred bytes; slower is a slowloris). */
+const jsonBodyDeadlineMs = 30_000
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
 const uploadPath = /^\/uploads\/([A-Za-z0-9]{32})$/
 const facePath = /^\/faces\/([A-Za-z0-9]{32})\.jpg$/
 
@@ -105,6 +112,20 @@ const parseWait = (text: string): number | undefined => {
 
 const invalid = (message: string, path = "") =>
   new FaceDetError.ValidationError({ message, issues: [{ path, message }] })
+
+/** A duration as words for messages: `1 hour`, `90 minutes`, `45 s`. */
+const describeDuration = (ms: number): string => {
+  if (ms % 3_600_000 === 0) return ms === 3_600_000 ? "one hour" : `${ms / 3_600_000} hours`
+  if (ms % 60_000 === 0) return `${ms / 60_000} minute${ms === 60_000 ? "" : "s"}`
+  return `${Math.round(ms / 100) / 10} s`
+}
+
+/** A query value for a message: at most 64 characters, control characters shown as `?`. */
+const shown = (text: string): string =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
+  `${text.slice(0, 64).replace(/[\u0000-\u001f\u007f]/g, "?")}${text.length > 64 ? "..." : ""}`
+
+const ended = (task: Task): boolean => task.state === "succeeded" || task.state === "failed"
 
 /** The wire status of a task: a task claimed once stays `processing` even if requeued (statuses never go back). */
 export const wireStatus = (task: Task): "starting" | "processing" | "succeeded" | "failed" => {
@@ -169,38 +190,61 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
     finished.set(key, { body, until })
   }
 
+  // The cause goes to the log, not to the client: a store's messages name files and internals.
   const storeFailure = (route: string) => (e: { readonly message: string }) =>
-    Effect.succeed(errorResponse(new FaceDetError.ServerError({ message: `internal error: ${e.message}` }), route))
+    Effect.sync(() => {
+      deps.log?.(`${route}: ${e.message}`, e)
+      return errorResponse(
+        new FaceDetError.ServerError({ message: "internal error: the task store failed; retry shortly" }),
+        route
+      )
+    })
 
   const uploadToken = (url: string): string | undefined => uploadTokenOf(deps.publicUrl(), url)
 
-  const readJson = (request: Request, route: string): Effect.Effect<unknown, Response> =>
-    Body.read(request.raw, config.maxJsonBytes).pipe(
-      Effect.mapError((e) =>
-        errorResponse(
-          invalid(e._tag === "BodyTooLarge" ? `the JSON body is larger than ${config.maxJsonBytes} bytes` : e.message),
-          route,
+  const readJson = (request: Request, route: string): Effect.Effect<unknown, Response> => {
+    const refuse = (message: string, close = false) => Effect.fail(errorResponse(invalid(message), route, close))
+    const encoding = request.headers["content-encoding"]?.trim().toLowerCase()
+    if (encoding !== undefined && encoding !== "" && encoding !== "identity") {
+      return refuse(`compressed request bodies (Content-Encoding: ${shown(encoding)}) are not accepted`, true)
+    }
+    return Body.read(request.raw, config.maxJsonBytes).pipe(
+      Effect.timeoutFail({
+        duration: Duration.millis(jsonBodyDeadlineMs),
+        onTimeout: () =>
+          new Body.BodyFailed({ cause: new Error(`it did not arrive within ${jsonBodyDeadlineMs / 1000} s`) })
+      }),
+      Effect.catchAll((e) =>
+        refuse(
+          e._tag === "BodyTooLarge" ? `the JSON body is larger than ${config.maxJsonBytes} bytes` : e.message,
           true
         )
       ),
       Effect.flatMap((buffer) => {
-        const parsed = Json.parse(buffer.toString("utf8"))
-        return parsed.ok ? Effect.succeed(parsed.value) : Effect.fail(errorResponse(invalid(parsed.message), route))
+        let text: string
+        try {
+          // A leading byte-order mark is dropped (some Windows tools send one); other invalid UTF-8 is refused.
+          text = utf8.decode(buffer)
+        } catch {
+          return refuse("the JSON body is not valid UTF-8")
+        }
+        const parsed = Json.parse(text)
+        return parsed.ok ? Effect.succeed(parsed.value) : refuse(parsed.message)
       })
+    )
+  }
+
+  const drainingAnswer = (route: string, message: string) =>
+    errorResponse(
+      new FaceDetError.ServiceUnavailable({ message, retryAfterMs: drainRetryAfterSeconds * 1000 }),
+      route,
+      true
     )
 
   const create = (request: Request, owner: string, kind: Kind, route: string) =>
     Effect.gen(function* () {
-      if (deps.draining()) {
-        return errorResponse(
-          new FaceDetError.ServiceUnavailable({
-            message: "the server is shutting down and takes no new tasks; retry shortly",
-            retryAfterMs: drainRetryAfterSeconds * 1000
-          }),
-          route,
-          true
-        )
-      }
+      const drainingMessage = "the server is shutting down and takes no new tasks; retry shortly"
+      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       const idempotencyKey = request.headers[Endpoints.headers.idempotencyKey]
       if (
         idempotencyKey !== undefined &&
@@ -213,6 +257,8 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         )
       }
       const body = yield* readJson(request, route)
+      // The drain may have begun while the body arrived.
+      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       const decoded =
         kind === "image"
           ? Either.map(Wire.decodeRequest(DetectTask.CreateImageBody, body), (b) => b.image_url)
@@ -225,7 +271,22 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         const file = yield* store.getMedia(token)
         if (Option.isNone(file) || file.value.kind !== "upload") {
           return errorResponse(
-            invalid(`${field}: this upload URL is unknown or has expired (uploads last one hour)`, field),
+            invalid(
+              `${field}: this upload URL is unknown or has expired (uploads last ${describeDuration(config.mediaTtlMs)})`,
+              field
+            ),
+            route
+          )
+        }
+        // The upload's format was sniffed when it arrived: a video sent as an image (or the reverse) is a 422 now.
+        const format = file.value.contentType.split("/")[1] as MediaFetcher.MediaFormat
+        if (!accepts(kind, format)) {
+          const other = kind === "image" ? "detect-face-video as video_url" : "detect-face-image as image_url"
+          return errorResponse(
+            invalid(
+              `${field}: the uploaded file is ${format}, which is not ${kind === "image" ? "an image" : "a video"} format; send it to ${other}`,
+              field
+            ),
             route
           )
         }
@@ -265,12 +326,20 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
 
   const result = (request: Request, owner: string, route: string) =>
     Effect.gen(function* () {
-      const id = request.query.get("detect_task_id")
-      if (id === null || id.trim() === "") {
+      const ids = request.query.getAll("detect_task_id")
+      const waits = request.query.getAll("wait")
+      for (const [name, values] of [
+        ["detect_task_id", ids],
+        ["wait", waits]
+      ] as const) {
+        if (values.length > 1) return errorResponse(invalid(`${name} is given more than once`, name), route)
+      }
+      const id = ids[0]
+      if (id === undefined || id.trim() === "") {
         return errorResponse(invalid("detect_task_id is required", "detect_task_id"), route)
       }
-      const waitText = request.query.get("wait")
-      const waitSeconds = waitText === null ? 0 : parseWait(waitText)
+      const waitText = waits[0]
+      const waitSeconds = waitText === undefined ? 0 : parseWait(waitText)
       if (waitSeconds === undefined) {
         return errorResponse(invalid(`wait must be a number of seconds from 0 to ${maxWaitSeconds}`, "wait"), route)
       }
@@ -283,23 +352,29 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       const found = yield* store.get(id)
       // Another key's task is as unknown as a missing one.
       if (Option.isNone(found) || found.value.owner !== owner) {
-        return errorResponse(new FaceDetError.NotFound({ message: `no detection task ${id}` }), route)
+        return errorResponse(new FaceDetError.NotFound({ message: `no detection task ${shown(id)}` }), route)
       }
       let task = found.value
-      if (waitSeconds > 0 && task.state !== "succeeded" && task.state !== "failed") {
+      if (waitSeconds > 0 && !ended(task) && !deps.draining()) {
         const until = (yield* Clock.currentTimeMillis) + waitSeconds * 1000
-        while (task.state !== "succeeded" && task.state !== "failed" && !deps.draining()) {
-          const left = until - (yield* Clock.currentTimeMillis)
-          if (left <= 0) break
-          // Re-read at least every 5 s: completions from another process (or a missed signal) are still seen.
-          yield* deps.signals.wait(task.id, Math.min(left, 5000))
-          const again = yield* store.get(id)
-          if (Option.isNone(again)) break
-          task = again.value
-        }
+        task = yield* Effect.scoped(
+          Effect.gen(function* () {
+            // Listen first, then read: an end between the read and the wait still wakes this request.
+            const listener = yield* deps.signals.listen(id)
+            let current = task
+            for (;;) {
+              const again = yield* store.get(id)
+              if (Option.isNone(again)) return current
+              current = again.value
+              const left = until - (yield* Clock.currentTimeMillis)
+              if (ended(current) || deps.draining() || left <= 0) return current
+              yield* listener.wait(Math.min(left, longPollRereadMs))
+            }
+          })
+        )
       }
       const body = JSON.stringify({ code: 200, message: "success", data: resultData(task, deps.publicUrl()) })
-      if ((task.state === "succeeded" || task.state === "failed") && task.finishedAt !== undefined) {
+      if (ended(task) && task.finishedAt !== undefined) {
         remember(cacheKey, body, task.finishedAt + config.taskRetentionMs)
       }
       return text(body, route)
@@ -307,16 +382,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
 
   const upload = (request: Request, route: string) =>
     Effect.gen(function* () {
-      if (deps.draining()) {
-        return errorResponse(
-          new FaceDetError.ServiceUnavailable({
-            message: "the server is shutting down; retry shortly",
-            retryAfterMs: drainRetryAfterSeconds * 1000
-          }),
-          route,
-          true
-        )
-      }
+      if (deps.draining()) return drainingAnswer(route, "the server is shutting down; retry shortly")
       const limit = Math.max(config.maxImageBytes, config.maxVideoBytes)
       const token = TaskId.makeToken((n) => crypto.getRandomValues(new Uint8Array(n)))
       const path = join(deps.layout.uploads, token)
@@ -393,11 +459,13 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         size = written ? fileSize(path) : undefined
         if (size === undefined) return faceGone(route)
       }
+      const maxAge = Math.max(0, Math.floor((file.expiresAt - deps.now()) / 1000))
       const response: Response = {
         status: 200,
         headers: {
           "content-type": "image/jpeg",
-          "cache-control": "private, max-age=3600",
+          // Cached no longer than the link lives.
+          "cache-control": `private, max-age=${maxAge}`,
           "x-content-type-options": "nosniff"
         },
         body: { file: path, size },
@@ -438,10 +506,14 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       )
     }
     if (request.path === Endpoints.paths.result && request.method === "GET") {
-      const id = request.query.get("detect_task_id")
-      const cached = id === null ? undefined : finished.get(`${owner}\n${id}`)
-      const wait = request.query.get("wait")
-      if (cached !== undefined && cached.until > now && (wait === null || parseWait(wait) !== undefined)) {
+      const ids = request.query.getAll("detect_task_id")
+      const cached = ids.length === 1 ? finished.get(`${owner}\n${ids[0]}`) : undefined
+      const waits = request.query.getAll("wait")
+      if (
+        cached !== undefined &&
+        cached.until > now &&
+        (waits.length === 0 || (waits.length === 1 && parseWait(waits[0]!) !== undefined))
+      ) {
         return Effect.succeed(text(cached.body, route))
       }
     }

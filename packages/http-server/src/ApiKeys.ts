@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { TaskId } from "@facedet/core"
 import * as Data from "effect/Data"
@@ -53,6 +53,12 @@ export const fromDigests = (
   }
 })
 
+/** Where a generated key's digest is kept. */
+export const keyFile = (dataDir: string): string => join(dataDir, "api-keys.json")
+
+/** Deletes the generated key's digest (the next start generates a new key). */
+export const forget = (dataDir: string): void => rmSync(keyFile(dataDir), { force: true })
+
 /** A new random key: `fd_` and 40 base62 characters (about 238 bits). */
 export const generateKey = (): string => `fd_${TaskId.makeToken((n) => randomBytes(n), 40)}`
 
@@ -67,7 +73,7 @@ export const load = (options: {
   Effect.try({
     try: () => {
       if (options.keys.length > 0) return fromDigests(options.keys.map(digest), "env")
-      const path = join(options.dataDir, "api-keys.json")
+      const path = keyFile(options.dataDir)
       if (existsSync(path)) {
         const stored = JSON.parse(readFileSync(path, "utf8")) as { sha256?: unknown }
         const list = Array.isArray(stored.sha256) ? stored.sha256 : []
@@ -86,5 +92,5 @@ export const load = (options: {
       })
       return fromDigests([digest(key)], "generated", key)
     },
-    catch: (cause) => new KeyFileError({ path: join(options.dataDir, "api-keys.json"), cause })
+    catch: (cause) => new KeyFileError({ path: keyFile(options.dataDir), cause })
   })

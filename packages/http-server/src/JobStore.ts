@@ -15,7 +15,15 @@
  *   partitioned, presumed dead) can never overwrite the task's new owner or finish it twice.
  * - `requeueExpired` returns tasks whose lease ran out (their worker died) to the queue, or fails them once they
  *   used up their attempts. Timestamps come from the adapter's clock (Effect's `Clock` for SQLite; the database's
- *   `now()` for PostgreSQL).
+ *   `now()` for PostgreSQL, so the leases of several machines are judged by one clock).
+ *
+ * What a PostgreSQL adapter must add to keep these promises with several processes: the idempotency key is a
+ * unique index on `(owner, idempotency key)` (an `INSERT ... ON CONFLICT` race is then settled by the database, and
+ * the loser reads the winner's row); the queue bound counts rows under a transaction-level advisory lock (under
+ * READ COMMITTED, two creates could otherwise both see room for one); `requeueExpired` selects expired rows
+ * `FOR UPDATE SKIP LOCKED` and rewrites each only if its `fence` is unchanged, like every fenced write here. The
+ * in-process wake-ups (a create waking a worker, an end waking a long-poll) are hints: without `LISTEN`/`NOTIFY`,
+ * workers still poll and long-polls re-read, so nothing is lost, only slower.
  *
  * @since 0.1.0
  */

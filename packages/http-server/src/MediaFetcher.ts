@@ -801,24 +801,19 @@ export const layer = (options: Options = {}): Layer.Layer<MediaFetcher, InvalidO
 
 const integerEnv = (name: string) => Config.option(Config.integer(name))
 
+type MutableOptions = { -readonly [K in keyof Options]: Options[K] }
+
 /**
- * The options from the environment:
+ * The transport options from the environment (the ones the server's own configuration does not own):
  *
  * | variable | option |
  * |---|---|
- * | `FACEDET_ALLOW_PRIVATE_URLS` | `allowPrivate` (`true` / `false`) |
- * | `FACEDET_ALLOWED_CIDRS` | `allowedCidrs`, comma-separated |
- * | `FACEDET_MAX_IMAGE_BYTES` / `FACEDET_MAX_VIDEO_BYTES` | byte limits |
  * | `FACEDET_FETCH_CONNECT_TIMEOUT_MS` | `connectTimeoutMs` |
  * | `FACEDET_FETCH_IMAGE_TIMEOUT_MS` / `FACEDET_FETCH_VIDEO_TIMEOUT_MS` | total deadlines |
  * | `FACEDET_FETCH_MAX_REDIRECTS` | `maxRedirects` |
  * | `FACEDET_FETCH_USER_AGENT` | `userAgent` |
  */
-export const config: Config.Config<Options> = Config.all({
-  allowPrivate: Config.option(Config.boolean("FACEDET_ALLOW_PRIVATE_URLS")),
-  allowedCidrs: Config.option(Config.string("FACEDET_ALLOWED_CIDRS")),
-  maxImageBytes: integerEnv("FACEDET_MAX_IMAGE_BYTES"),
-  maxVideoBytes: integerEnv("FACEDET_MAX_VIDEO_BYTES"),
+export const transportConfig: Config.Config<Options> = Config.all({
   connectTimeoutMs: integerEnv("FACEDET_FETCH_CONNECT_TIMEOUT_MS"),
   imageTimeoutMs: integerEnv("FACEDET_FETCH_IMAGE_TIMEOUT_MS"),
   videoTimeoutMs: integerEnv("FACEDET_FETCH_VIDEO_TIMEOUT_MS"),
@@ -826,16 +821,40 @@ export const config: Config.Config<Options> = Config.all({
   userAgent: Config.option(Config.string("FACEDET_FETCH_USER_AGENT"))
 }).pipe(
   Config.map((env): Options => {
-    const options: { -readonly [K in keyof Options]: Options[K] } = {}
-    if (Option.isSome(env.allowPrivate)) options.allowPrivate = env.allowPrivate.value
-    if (Option.isSome(env.allowedCidrs)) options.allowedCidrs = env.allowedCidrs.value.split(",")
-    if (Option.isSome(env.maxImageBytes)) options.maxImageBytes = env.maxImageBytes.value
-    if (Option.isSome(env.maxVideoBytes)) options.maxVideoBytes = env.maxVideoBytes.value
+    const options: MutableOptions = {}
     if (Option.isSome(env.connectTimeoutMs)) options.connectTimeoutMs = env.connectTimeoutMs.value
     if (Option.isSome(env.imageTimeoutMs)) options.imageTimeoutMs = env.imageTimeoutMs.value
     if (Option.isSome(env.videoTimeoutMs)) options.videoTimeoutMs = env.videoTimeoutMs.value
     if (Option.isSome(env.maxRedirects)) options.maxRedirects = env.maxRedirects.value
     if (Option.isSome(env.userAgent)) options.userAgent = env.userAgent.value
+    return options
+  })
+)
+
+/**
+ * Every option from the environment: `transportConfig`, plus
+ *
+ * | variable | option |
+ * |---|---|
+ * | `FACEDET_ALLOW_PRIVATE_URLS` | `allowPrivate` (`true` / `false`) |
+ * | `FACEDET_ALLOWED_CIDRS` | `allowedCidrs`, comma-separated |
+ * | `FACEDET_MAX_IMAGE_BYTES` / `FACEDET_MAX_VIDEO_BYTES` | byte limits |
+ *
+ * (The server reads those four through its own `ServerConfig` and only takes `transportConfig` from here.)
+ */
+export const config: Config.Config<Options> = Config.all({
+  transport: transportConfig,
+  allowPrivate: Config.option(Config.boolean("FACEDET_ALLOW_PRIVATE_URLS")),
+  allowedCidrs: Config.option(Config.string("FACEDET_ALLOWED_CIDRS")),
+  maxImageBytes: integerEnv("FACEDET_MAX_IMAGE_BYTES"),
+  maxVideoBytes: integerEnv("FACEDET_MAX_VIDEO_BYTES")
+}).pipe(
+  Config.map((env): Options => {
+    const options: MutableOptions = { ...env.transport }
+    if (Option.isSome(env.allowPrivate)) options.allowPrivate = env.allowPrivate.value
+    if (Option.isSome(env.allowedCidrs)) options.allowedCidrs = env.allowedCidrs.value.split(",")
+    if (Option.isSome(env.maxImageBytes)) options.maxImageBytes = env.maxImageBytes.value
+    if (Option.isSome(env.maxVideoBytes)) options.maxVideoBytes = env.maxVideoBytes.value
     return options
   })
 )

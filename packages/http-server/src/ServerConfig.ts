@@ -16,6 +16,7 @@ import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import * as Address from "./internal/address.js"
 
 /** A validated server configuration. Durations are milliseconds, sizes bytes. */
 export interface ServerConfig {
@@ -174,8 +175,11 @@ export const fromEnv = (
   }
 
   const port = num("port", defaults.port, { min: 0, max: 65535, integer: true })
-  const host = typeof overrides.host === "string" ? overrides.host : (raw("host") ?? defaults.host)
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) bad("host", `expected a host name or IP address, got ${JSON.stringify(host)}`)
+  const hostText = typeof overrides.host === "string" ? overrides.host : (raw("host") ?? defaults.host)
+  // `[::1]` is how an IPv6 address appears in a URL; listening takes it bare.
+  const host = /^\[[0-9A-Fa-f:.]+\]$/.test(hostText) ? hostText.slice(1, -1) : hostText
+  if (!/^[A-Za-z0-9.:-]+$/.test(host))
+    bad("host", `expected a host name or IP address, got ${JSON.stringify(hostText)}`)
 
   const dataDirText = typeof overrides.dataDir === "string" ? overrides.dataDir : (raw("dataDir") ?? defaults.dataDir)
   const dataDir = resolve(dataDirText)
@@ -216,8 +220,9 @@ export const fromEnv = (
   const cidrSource = overrides.allowedCidrs ?? raw("allowedCidrs")?.split(",") ?? []
   const allowedCidrs = cidrSource.map((c) => c.trim()).filter((c) => c !== "")
   for (const cidr of allowedCidrs) {
-    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(cidr))
-      bad("allowedCidrs", `${JSON.stringify(cidr)} is not an IP address or CIDR block`)
+    if (Address.parseCidr(cidr) === undefined) {
+      bad("allowedCidrs", `${JSON.stringify(cidr)} is not an IP address or CIDR block (e.g. 10.20.0.0/16)`)
+    }
   }
 
   const s = 1000

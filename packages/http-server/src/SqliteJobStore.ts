@@ -443,7 +443,9 @@ export const layer = (
     JobStore,
     Effect.gen(function* () {
       const store = yield* make(options)
-      yield* store.requeueOrphans(options.maxAttempts ?? 3).pipe(Effect.orDie)
+      yield* store
+        .requeueOrphans(options.maxAttempts ?? 3)
+        .pipe(Effect.mapError((e) => new OpenFailed({ path: join(options.dataDir, "jobs.sqlite"), cause: e })))
       return store
     })
   )

@@ -321,7 +321,14 @@ export const make = (
             continue
           }
           inFlight++
-          yield* process1(claim.value).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+          yield* process1(claim.value).pipe(
+            // A bug past the task's own error handling must not end this worker for good (the lease then runs out
+            // and the reaper hands the task on).
+            Effect.catchAllDefect((defect) =>
+              Effect.sync(() => hooks.onError(`task ${claim.value.task.id}: worker failure`, defect))
+            ),
+            Effect.ensuring(Effect.sync(() => inFlight--))
+          )
         }
       })
 

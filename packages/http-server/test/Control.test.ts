@@ -3,9 +3,14 @@
  * the API (the origin proves it was never contacted), rate limits, the queue bound, the per-task hard timeout and
  * the graceful drain.
  */
+import { existsSync, readdirSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { JobStore, StoreError } from "../src/JobStore.js"
 import * as MediaFetcher from "../src/MediaFetcher.js"
 import * as SqliteJobStore from "../src/SqliteJobStore.js"
 import {
@@ -18,8 +23,11 @@ import {
   paths,
   photo,
   type Running,
+  rawRequest,
   startOrigin,
   startServer,
+  tempDir,
+  testKey,
   waitTerminal
 } from "./support.js"
 
@@ -37,6 +45,32 @@ const closeGate = () => {
   }
 }
 let faces: Array<Awaited<ReturnType<typeof fakeFace>>>
+/** Reading this task fails inside the store (a disk error whose message names a private path). */
+const brokenTaskId = "brokenbrokenbroken"
+
+/** The store, except that reading `brokenTaskId` fails. */
+const storeWithABadSector = (dataDir: string) =>
+  Layer.effect(
+    JobStore,
+    Effect.map(JobStore, (store) => ({
+      ...store,
+      get: (id: string) =>
+        id === brokenTaskId
+          ? Effect.fail(
+              new StoreError({ operation: "get", cause: new Error("disk I/O error in /srv/secret/jobs.sqlite") })
+            )
+          : store.get(id)
+    }))
+  ).pipe(Layer.provide(SqliteJobStore.layer({ dataDir })))
+
+const detectorLayer = () =>
+  fakeDetector({
+    detectImage: () =>
+      Effect.promise(() => mode.gate).pipe(
+        Effect.zipRight(Effect.sleep(mode.delayMs)),
+        Effect.as({ kind: "image" as const, width: 100, height: 100, format: "jpeg" as const, faces })
+      )
+  })
 
 beforeAll(async () => {
   faces = [await fakeFace(0), await fakeFace(1)]
@@ -51,19 +85,15 @@ beforeAll(async () => {
       imageTimeoutMs: 1500,
       rateLimitPerSecond: 1,
       rateLimitBurst: 100,
-      shutdownGraceMs: 5000
+      shutdownGraceMs: 5000,
+      maxImageBytes: 1024 * 1024,
+      maxVideoBytes: 2 * 1024 * 1024
     },
     {
       dependencies: (config) =>
         Layer.mergeAll(
-          SqliteJobStore.layer({ dataDir: config.dataDir }),
-          fakeDetector({
-            detectImage: () =>
-              Effect.promise(() => mode.gate).pipe(
-                Effect.zipRight(Effect.sleep(mode.delayMs)),
-                Effect.as({ kind: "image" as const, width: 100, height: 100, format: "jpeg" as const, faces })
-              )
-          }),
+          storeWithABadSector(config.dataDir),
+          detectorLayer(),
           MediaFetcher.layer({ allowPrivate: false, lookup })
         )
     }
@@ -153,6 +183,73 @@ describe("limits", () => {
     expect(big.status).toBe(422)
     const empty = await call(url(paths.upload), { raw: new Uint8Array(0) })
     expect(empty.status).toBe(422)
+  })
+})
+
+describe("uploads over the limit", () => {
+  it("refuses an upload that streams past the limit, and one whose Content-Length says so before a byte", async () => {
+    const uploads = join(app.config.dataDir, "uploads")
+    const before = readdirSync(uploads).length
+    // No Content-Length (a stream): cut off once past 2 MiB, the partial file removed.
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 48; i++) controller.enqueue(new Uint8Array(64 * 1024).fill(i === 0 ? 0xff : 0x5a))
+        controller.close()
+      }
+    })
+    const streamed = await fetch(url(paths.upload), {
+      method: "POST",
+      headers: { "x-api-key": testKey },
+      body: chunks,
+      duplex: "half"
+    } as RequestInit)
+    expect(streamed.status).toBe(422)
+    expect(((await streamed.json()) as { message: string }).message).toMatch(/larger than 2097152 bytes/)
+    // Declared too large: answered at once, without waiting for (or storing) the body.
+    const declared = await rawRequest(url(paths.upload), {
+      method: "POST",
+      headers: { "x-api-key": testKey, "content-length": 300 * 1024 * 1024 },
+      body: Buffer.from([0xff, 0xd8, 0xff])
+    })
+    expect(declared.status).toBe(422)
+    expect(declared.body).toMatchObject({ code: 422, data: null })
+    // An image over the image limit but under the video one: refused once its format is known.
+    const image = await call(url(paths.upload), {
+      raw: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(1024 * 1024 + 10)])
+    })
+    expect(image.status).toBe(422)
+    expect(image.body.message).toMatch(/image is larger than 1048576 bytes/)
+    expect(readdirSync(uploads).length).toBe(before)
+  })
+})
+
+describe("server failures", () => {
+  it("answers a store failure with a bare 500 envelope and logs the cause", async () => {
+    const r = await call(url(`${paths.result}?detect_task_id=${brokenTaskId}`))
+    expect(r.status).toBe(500)
+    expect(r.body).toMatchObject({ code: 500, data: null })
+    expect(r.body.message).not.toMatch(/secret|sqlite/)
+    expect(app.logs.some((l) => l.includes("disk I/O error in /srv/secret/jobs.sqlite"))).toBe(true)
+  })
+
+  it("forgets a generated key when the start fails before the key could be shown", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const dataDir = tempDir()
+    try {
+      await expect(
+        startServer(
+          { apiKeys: [], dataDir, port: (taken.address() as AddressInfo).port },
+          {
+            dependencies: (config) =>
+              Layer.mergeAll(SqliteJobStore.layer({ dataDir: config.dataDir }), detectorLayer(), MediaFetcher.layer())
+          }
+        )
+      ).rejects.toThrow(/port is already in use/)
+      expect(existsSync(join(dataDir, "api-keys.json"))).toBe(false)
+    } finally {
+      taken.close()
+    }
   })
 })
 

@@ -768,6 +768,19 @@ describe("MediaFetcher", () => {
           Effect.flip
         )
         expect(ConfigError.isInvalidData(bad)).toBe(true)
+        // The server reads only the transport variables here: its own configuration owns (and validates) the rest,
+        // so a spelling it accepts (TRUE) is never refused by a second parser.
+        const transport = yield* Effect.withConfigProvider(
+          MediaFetcher.transportConfig,
+          ConfigProvider.fromMap(
+            new Map([
+              ["FACEDET_ALLOW_PRIVATE_URLS", "TRUE"],
+              ["FACEDET_MAX_IMAGE_BYTES", "1e6"],
+              ["FACEDET_FETCH_IMAGE_TIMEOUT_MS", "2000"]
+            ])
+          )
+        )
+        expect(transport).toEqual({ imageTimeoutMs: 2000 })
       })
     )
   })

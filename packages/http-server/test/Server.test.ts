@@ -2,14 +2,17 @@
  * The server end to end with the real detector: real HTTP on 127.0.0.1, a loopback media origin with real photos,
  * and every answer checked against the wire contract (core's zod schemas).
  */
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
+import { connect } from "node:net"
 import { join } from "node:path"
+import { gzipSync } from "node:zlib"
 import * as DetectTask from "@facedet/core/DetectTask"
 import * as Envelope from "@facedet/core/Envelope"
 import * as TaskId from "@facedet/core/TaskId"
 import * as Timestamp from "@facedet/core/Timestamp"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import sharp from "sharp"
 import {
   call,
   createImage,
@@ -42,11 +45,22 @@ beforeAll(async () => {
     "/noface.jpg": { body: await noFacePhoto() },
     "/notes.txt": { body: Buffer.from("these are not image bytes, just some text\n".repeat(20)), type: "image/jpeg" },
     "/huge.jpg": { stream: 2 * maxImageBytes },
+    "/stalled.jpg": { stall: photo(2) },
+    "/empty.jpg": { body: Buffer.alloc(0) },
+    "/corrupt.jpg": { body: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4000, 0x5a)]) },
     "/clip.mp4": { body: mp4, type: "video/mp4" },
     "/anim.gif": { body: gif, type: "image/gif" }
   })
+  origin.set("/png-as-video.mp4", {
+    body: await sharp(photo(1)).png().toBuffer(),
+    type: "video/mp4"
+  })
   time = shiftedClock()
-  app = await startServer({ allowPrivateUrls: true, maxImageBytes, workers: 2 }, { clock: time.clock })
+  app = await startServer(
+    { allowPrivateUrls: true, maxImageBytes, workers: 2 },
+    // Read through the fetcher's own variable, as in production: a stalled download ends after 2 s.
+    { clock: time.clock, env: { FACEDET_FETCH_IMAGE_TIMEOUT_MS: "2000" } }
+  )
 })
 
 afterAll(async () => {
@@ -82,6 +96,13 @@ describe("detection", () => {
       const crop = await fetch(face.link)
       expect(crop.status).toBe(200)
       expect(crop.headers.get("content-type")).toBe("image/jpeg")
+      // Cached no longer than the link lives (an hour from the task's end).
+      const maxAge = Number(/max-age=(\d+)/.exec(crop.headers.get("cache-control") ?? "")?.[1])
+      expect(maxAge).toBeGreaterThan(3500)
+      expect(maxAge).toBeLessThanOrEqual(3600)
+      const head = await fetch(face.link, { method: "HEAD" })
+      expect(head.status).toBe(200)
+      expect(head.headers.get("content-length")).toBe(crop.headers.get("content-length"))
       const bytes = new Uint8Array(await crop.arrayBuffer())
       expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8])
     }
@@ -97,19 +118,38 @@ describe("detection", () => {
 
   it("fails bad media with its own code, never a 500", async () => {
     const cases = [
-      ["/notes.txt", "Media.UnsupportedFormat"],
-      ["/huge.jpg", "Media.TooLarge"],
-      ["/missing.jpg", "Media.DownloadFailed"]
+      ["image", "/notes.txt", "Media.UnsupportedFormat"],
+      ["image", "/huge.jpg", "Media.TooLarge"],
+      ["image", "/stalled.jpg", "Media.Timeout"],
+      ["image", "/missing.jpg", "Media.DownloadFailed"],
+      ["image", "/empty.jpg", "Media.DownloadFailed"],
+      ["image", "/corrupt.jpg", "Media.Corrupt"],
+      ["video", "/png-as-video.mp4", "Media.UnsupportedFormat"]
     ] as const
-    const ids = await Promise.all(cases.map(([path]) => createImage(app.url, `${origin.url}${path}`)))
+    const ids = await Promise.all(
+      cases.map(async ([kind, path]) => {
+        const r = await call(url(kind === "image" ? paths.image : paths.video), {
+          body: { [`${kind}_url`]: `${origin.url}${path}` }
+        })
+        expect(r.status, path).toBe(200)
+        return r.body.data.detect_task_id as string
+      })
+    )
+    // Nothing listens on port 1 of the loopback address: an unreachable host.
+    ids.push(await createImage(app.url, "http://127.0.0.1:1/face.jpg"))
+    const expected = [...cases.map(([, path, code]) => [path, code]), ["unreachable", "Media.DownloadFailed"]]
     for (const [i, id] of ids.entries()) {
       const data = await waitTerminal(app.url, id)
-      expect(data.status, cases[i]![0]).toBe("failed")
-      expect(data.error.code, cases[i]![0]).toBe(cases[i]![1])
+      expect(DetectTask.ResultData.safeParse(data).success).toBe(true)
+      expect(data.status, expected[i]![0]).toBe("failed")
+      expect(data.error.code, expected[i]![0]).toBe(expected[i]![1])
+      expect(data.error.message, expected[i]![0]).not.toMatch(/\bat .*\.(ts|js):\d+/)
     }
-    // Nothing listens on port 1 of the loopback address: an unreachable host.
-    const unreachable = await waitTerminal(app.url, await createImage(app.url, "http://127.0.0.1:1/face.jpg"))
-    expect(unreachable.error.code).toBe("Media.DownloadFailed")
+    // The bytes said PNG, whatever the header claimed.
+    expect((await waitTerminal(app.url, ids[6]!)).error.message).toMatch(/PNG/)
+    const metrics = await (await fetch(url("/metrics"))).text()
+    expect(metrics).toMatch(/facedet_tasks_total\{kind="image",outcome="Media.Timeout"\} 1/)
+    expect(metrics).not.toMatch(/code="500"/)
   })
 
   it("tracks people in an MP4 and an animated GIF", async () => {
@@ -172,6 +212,62 @@ describe("the API's answers", () => {
       expect(JSON.stringify(r.body)).not.toMatch(/\bat .*\.(ts|js):\d+/)
     }
     expect(bad[1]!.body.message).toMatch(/image_url/)
+  })
+
+  it("answers odd and hostile requests with envelopes, never a bare status or a 500", async () => {
+    const raw = (text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(new URL(app.url).port), "127.0.0.1", () => socket.end(text))
+        let out = ""
+        socket.on("data", (chunk) => {
+          out += chunk.toString("latin1")
+        })
+        socket.on("close", () => resolve(out))
+      })
+    const garbage = await raw("GARBAGE\r\n\r\n")
+    expect(garbage).toMatch(/^HTTP\/1\.1 422 /)
+    expect(JSON.parse(garbage.slice(garbage.indexOf("\r\n\r\n") + 4))).toMatchObject({ code: 422, data: null })
+    const bigHeaders = await call(url(`${paths.result}?detect_task_id=x`), { headers: { "x-big": "a".repeat(20_000) } })
+    expect(bigHeaders.status).toBe(422)
+    expect(bigHeaders.body.message).toMatch(/headers are larger/)
+
+    const utf8 = (text: string) => Buffer.from(text, "utf8")
+    const jsonBody = utf8(JSON.stringify({ image_url: `${origin.url}/one.jpg` }))
+    const answers = {
+      duplicateId: await call(url(`${paths.result}?detect_task_id=a&detect_task_id=b`)),
+      duplicateWait: await call(url(`${paths.result}?detect_task_id=a&wait=1&wait=2`)),
+      notUtf8: await call(url(paths.image), {
+        raw: Buffer.concat([utf8('{"image_url": "http://a.example.com/'), Buffer.from([0xff, 0xfe]), utf8('.jpg"}')])
+      }),
+      gzip: await call(url(paths.image), { raw: gzipSync(jsonBody), headers: { "content-encoding": "gzip" } }),
+      videoUploadAsImage: await call(url(paths.image), {
+        body: {
+          image_url: (
+            await call(url(paths.upload), { raw: readFileSync(new URL("./fixtures/media/clip.mp4", import.meta.url)) })
+          ).body.data.url
+        }
+      })
+    }
+    for (const [name, r] of Object.entries(answers)) {
+      expect(r.status, name).toBe(422)
+      expect(r.body, name).toMatchObject({ code: 422, data: null })
+    }
+    expect(answers.duplicateId.body.message).toMatch(/detect_task_id is given more than once/)
+    expect(answers.notUtf8.body.message).toMatch(/UTF-8/)
+    expect(answers.videoUploadAsImage.body.message).toMatch(/mp4.*detect-face-video/)
+    // A byte-order mark is tolerated; a long, odd id is echoed short and without control characters.
+    const bom = await call(url(paths.image), { raw: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), jsonBody]) })
+    expect(bom.status).toBe(200)
+    const odd = await call(url(`${paths.result}?detect_task_id=%00${"z".repeat(5000)}`))
+    expect(odd.status).toBe(404)
+    expect(odd.body.message.length).toBeLessThan(120)
+    expect(odd.body.message.includes("\u0000")).toBe(false)
+
+    // HEAD is GET without the body, for the probes and the crop links alike.
+    const head = await fetch(url("/healthz"), { method: "HEAD" })
+    expect(head.status).toBe(200)
+    expect(Number(head.headers.get("content-length"))).toBeGreaterThan(0)
+    expect(await head.text()).toBe("")
   })
 
   it("505 for the crun.ai swap calls this server does not implement", async () => {

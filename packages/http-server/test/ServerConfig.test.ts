@@ -73,6 +73,21 @@ describe("ServerConfig", () => {
     expect(error.message).not.toContain("short-secret")
   })
 
+  it("takes an IPv6 host as written in a URL, and checks every allowed CIDR block", () => {
+    const config = Either.getOrThrow(
+      ServerConfig.fromEnv({ FACEDET_HOST: "[::1]", FACEDET_ALLOWED_CIDRS: "10.20.0.0/16, fd00::/8, 192.0.2.7" })
+    )
+    expect(config.host).toBe("::1")
+    expect(config.allowedCidrs).toEqual(["10.20.0.0/16", "fd00::/8", "192.0.2.7"])
+    const bad = ServerConfig.fromEnv({ FACEDET_HOST: "[::1", FACEDET_ALLOWED_CIDRS: "10.0.0.0/99,300.1.1.1" })
+    const error = Either.getLeft(bad).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+    expect(error.problems.map((p) => p.setting)).toEqual([
+      "FACEDET_HOST",
+      "FACEDET_ALLOWED_CIDRS",
+      "FACEDET_ALLOWED_CIDRS"
+    ])
+  })
+
   it("names a bad override by its flag when given a label", () => {
     const result = ServerConfig.fromEnv(
       { FACEDET_PORT: "8080", FACEDET_WORKERS: "0" },

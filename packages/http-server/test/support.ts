@@ -13,6 +13,7 @@ import { createRequire } from "node:module"
 import * as FaceDetector from "@facedet/detector/FaceDetector"
 import { locateFfmpeg } from "@facedet/detector/VideoFrames"
 import * as Clock from "effect/Clock"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -79,10 +80,12 @@ export const makeMovingMedia = (source: Buffer): { readonly mp4: Buffer; readonl
 // biome-ignore lint/suspicious/noExplicitAny: answers are asserted field by field
 export type Json = any
 
-/** A route of the media origin. */
+/** A route of the media origin: a body (sent after `delayMs`), an endless-ish JPEG stream, or a stall. */
 export type Route =
   | { readonly body: Buffer; readonly type?: string; readonly delayMs?: number }
   | { readonly stream: number; readonly type?: string }
+  /** Sends the head and the first bytes of `body`, then nothing more (until the client gives up). */
+  | { readonly stall: Buffer; readonly type?: string }
 
 /** A loopback HTTP origin serving fixed bodies and counting requests per path. */
 export interface Origin {
@@ -103,6 +106,12 @@ export const startOrigin = async (routes: Record<string, Route> = {}): Promise<O
     const route = table.get(path)
     if (!route) {
       res.writeHead(404).end("not found")
+      return
+    }
+    if ("stall" in route) {
+      res.writeHead(200, { "content-type": route.type ?? "image/jpeg", "content-length": route.stall.length })
+      res.write(route.stall.subarray(0, 1024))
+      res.on("error", () => {})
       return
     }
     if ("stream" in route) {
@@ -223,6 +232,8 @@ export const startServer = async (
       config: ServerConfig.ServerConfig
     ) => Layer.Layer<JobStore | FaceDetector.FaceDetector | MediaFetcher, unknown>
     readonly clock?: Clock.Clock
+    /** Environment variables the default dependencies read (`FACEDET_FETCH_*`...), on top of the process's. */
+    readonly env?: Record<string, string>
   } = {}
 ): Promise<Running> => {
   const config = ServerConfig.make({ port: 0, dataDir: tempDir(), apiKeys: [testKey, otherKey], ...overrides })
@@ -236,6 +247,13 @@ export const startServer = async (
   const scope = Effect.runSync(Scope.make())
   let build = Layer.buildWithScope(layer, scope)
   if (options.clock) build = Effect.withClock(build, options.clock)
+  if (options.env) {
+    const provider = ConfigProvider.fromMap(new Map(Object.entries(options.env)))
+    build = Effect.withConfigProvider(
+      build,
+      ConfigProvider.orElse(provider, () => ConfigProvider.fromEnv())
+    )
+  }
   const context = await Effect.runPromise(build)
   const server = Context.get(context, Server.Server)
   return {
@@ -286,6 +304,36 @@ export const paths = {
   result: "/api/v1/client/job/detect-face-result",
   upload: "/api/v1/client/upload"
 } as const
+
+/** A request written by hand (node:http): headers `fetch` will not send, such as a false Content-Length. */
+export const rawRequest = (
+  url: string,
+  options: { readonly method: string; readonly headers: Record<string, string | number>; readonly body?: Buffer }
+): Promise<{ status: number; headers: Record<string, unknown>; body: Json }> =>
+  new Promise((resolve, reject) => {
+    const req = require("node:http").request(url, { method: options.method, headers: options.headers })
+    req.on("response", (res: import("node:http").IncomingMessage) => {
+      let text = ""
+      res.on("data", (chunk: Buffer) => {
+        text += chunk.toString()
+      })
+      res.on("end", () => {
+        let body: unknown = text
+        try {
+          body = JSON.parse(text)
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body })
+      })
+    })
+    // The server may answer and close before the whole body is written.
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)
+    )
+    if (options.body) req.write(options.body)
+    req.end()
+  })
 
 /** Creates an image task; returns its id (asserting the create succeeded). */
 export const createImage = async (base: string, imageUrl: string, key = testKey): Promise<string> => {

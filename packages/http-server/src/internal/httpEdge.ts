@@ -10,8 +10,9 @@
  */
 import { createReadStream } from "node:fs"
 import type { IncomingHttpHeaders, IncomingMessage, Server as NodeServer, ServerResponse } from "node:http"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
+import { createServer, STATUS_CODES } from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import { pipeline } from "node:stream"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -20,6 +21,7 @@ import type * as Scope from "effect/Scope"
 
 /** A request as handlers see it. */
 export interface Request {
+  /** The method; `HEAD` arrives as `GET` (the edge then sends the headers without the body). */
   readonly method: string
   readonly path: string
   readonly query: URLSearchParams
@@ -70,34 +72,68 @@ export interface Listening {
   readonly stopAccepting: () => void
 }
 
-const write = (res: ServerResponse, response: Response): void => {
+/** Reason phrases Node does not know (crun.ai's own codes). */
+const reasons: Readonly<Record<number, string>> = { 455: "Service Unavailable", 505: "Feature Disabled" }
+
+const write = (res: ServerResponse, response: Response, head: boolean): void => {
   const headers: Record<string, string | number> = { ...response.headers }
   if (response.close) headers.connection = "close"
+  const reason = reasons[response.status] ?? STATUS_CODES[response.status] ?? "Unknown"
   const body = response.body
-  if (typeof body === "string") {
-    headers["content-length"] = Buffer.byteLength(body)
-    res.writeHead(response.status, headers)
-    res.end(body)
-  } else if (body instanceof Uint8Array) {
-    headers["content-length"] = body.byteLength
-    res.writeHead(response.status, headers)
-    res.end(body)
-  } else {
-    headers["content-length"] = body.size
-    const stream = createReadStream(body.file)
-    stream.once("error", () => res.destroy())
-    stream.once("open", () => {
-      res.writeHead(response.status, headers)
-      stream.pipe(res)
-    })
+  if (typeof body === "string" || body instanceof Uint8Array) {
+    headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength
+    res.writeHead(response.status, reason, headers)
+    res.end(head ? undefined : body)
+    return
   }
+  headers["content-length"] = body.size
+  if (head) {
+    res.writeHead(response.status, reason, headers)
+    res.end()
+    return
+  }
+  const stream = createReadStream(body.file)
+  stream.once("open", () => {
+    res.writeHead(response.status, reason, headers)
+    // pipeline, not pipe: a client that goes away mid-file also closes the file.
+    pipeline(stream, res, () => {})
+  })
+  // The file vanished between stat and open (swept): nothing was sent yet, so the connection is all we can end.
+  stream.once("error", () => res.destroy())
 }
 
 const internalError: Response = {
   status: 500,
-  headers: { "content-type": "application/json" },
+  headers: { "content-type": "application/json; charset=utf-8" },
   body: JSON.stringify({ code: 500, message: "internal server error", data: null }),
   route: "error"
+}
+
+/** Largest request head (request line and headers) Node's parser accepts; past it, a 422 envelope. */
+export const maxHeaderBytes = 16 * 1024
+
+/**
+ * A socket with no traffic either way for this long is closed: longer than the longest long-poll (30 s), so only a
+ * client that stopped sending or reading (slowloris, a stalled upload) is cut off.
+ */
+export const idleTimeoutMs = 65_000
+
+/**
+ * What a request Node's parser refused gets: an envelope (422) for an oversized head or malformed HTTP, so every
+ * answer a client can read is one. A request timeout keeps a bare 408 (no envelope), which clients treat as
+ * retryable.
+ */
+const clientErrorAnswer = (error: NodeJS.ErrnoException): string => {
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n\r\n"
+  const message =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? `the request line and headers are larger than ${maxHeaderBytes / 1024} KiB`
+      : "malformed HTTP request"
+  const body = JSON.stringify({ code: 422, message, data: null })
+  return (
+    "HTTP/1.1 422 Unprocessable Entity\r\ncontent-type: application/json; charset=utf-8\r\n" +
+    `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  )
 }
 
 /**
@@ -119,8 +155,9 @@ export const listen = (options: {
       const started = performance.now()
       const url = req.url ?? "/"
       const q = url.indexOf("?")
+      const head = req.method === "HEAD"
       const request: Request = {
-        method: req.method ?? "GET",
+        method: head ? "GET" : (req.method ?? "GET"),
         path: q === -1 ? url : url.slice(0, q),
         query: new URLSearchParams(q === -1 ? "" : url.slice(q + 1)),
         headers: req.headers,
@@ -130,7 +167,7 @@ export const listen = (options: {
       // An answer known without running anything (`Effect.succeed`, which is an Exit) is written at once: no fiber.
       if (Exit.isExit(effect) && Exit.isSuccess(effect)) {
         const response = (effect as Exit.Success<Response, never>).value
-        write(res, response)
+        write(res, response, head)
         options.observe(response.route, response.status, (performance.now() - started) / 1000)
         return
       }
@@ -148,12 +185,22 @@ export const listen = (options: {
         if (Exit.isSuccess(exit)) response = exit.value
         else if (!Exit.isInterrupted(exit)) options.onDefect(exit.cause)
         else return
-        write(res, response)
+        write(res, response, head)
         options.observe(response.route, response.status, (performance.now() - started) / 1000)
       })
     }
 
-    const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 600_000, headersTimeout: 30_000 }, listener)
+    const server = createServer(
+      { keepAliveTimeout: 5_000, requestTimeout: 600_000, headersTimeout: 30_000, maxHeaderSize: maxHeaderBytes },
+      listener
+    )
+    server.timeout = idleTimeoutMs
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+      // Mid-answer on this connection (a pipelined request): raw bytes would corrupt the answer being written.
+      const answering = (socket as { _httpMessage?: ServerResponse })._httpMessage?.headersSent === true
+      if (socket.writable && !answering) socket.end(clientErrorAnswer(error))
+      else socket.destroy()
+    })
     const port = yield* Effect.async<number, ListenFailed>((resume) => {
       const onError = (cause: unknown) =>
         resume(Effect.fail(new ListenFailed({ host: options.host, port: options.port, cause })))

@@ -1,53 +1,93 @@
 /**
  * In-process wake-ups: a long-poll waits for its task to end, and idle workers wait for new tasks. Both are only
  * hints layered over the store (a waiter always re-reads the store after waking, and workers also poll), so a
- * missed or spurious signal costs latency, never correctness. With several server processes (PostgreSQL), the
- * same roles would be played by LISTEN/NOTIFY.
+ * spurious signal costs a store read and a missed one (another process finished the task) at most the re-read
+ * interval. A long-poll listens before it reads, so a task of this process that ends between the read and the wait
+ * still wakes it. With several server processes (PostgreSQL), the same roles would be played by LISTEN/NOTIFY.
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 
-/** Waiters keyed by task id. */
+/** A long-poll's interest in one task, registered before it reads the store. */
+export interface Listener {
+  /**
+   * Resolves on the task's signal or after `ms`, whichever comes first. A signal that arrived since the last wait
+   * (or since `listen`) resolves it at once: an end between a store read and this wait is never missed.
+   */
+  readonly wait: (ms: number) => Effect.Effect<void>
+}
+
+/** Wake-ups keyed by task id. */
 export interface TaskSignals {
-  /** Resolves when `notify(taskId)` is called or after `ms`, whichever comes first. */
-  readonly wait: (taskId: string, ms: number) => Effect.Effect<void>
+  /** Listens for `taskId`'s signal until the scope closes. */
+  readonly listen: (taskId: string) => Effect.Effect<Listener, never, Scope.Scope>
+  /** The task ended (its new state is committed). */
   readonly notify: (taskId: string) => void
-  /** Wakes every waiter (shutdown). */
+  /** Wakes every listener (shutdown). */
   readonly notifyAll: () => void
 }
 
+interface Entry {
+  signalled: boolean
+  wake: (() => void) | undefined
+}
+
 export const taskSignals = (): TaskSignals => {
-  const waiters = new Map<string, Set<() => void>>()
-  const notify = (taskId: string) => {
-    const set = waiters.get(taskId)
-    if (!set) return
-    waiters.delete(taskId)
-    for (const wake of set) wake()
+  const listeners = new Map<string, Set<Entry>>()
+  const signal = (entries: Set<Entry>) => {
+    for (const entry of entries) {
+      entry.signalled = true
+      entry.wake?.()
+    }
   }
   return {
-    notify,
-    notifyAll: () => {
-      for (const id of [...waiters.keys()]) notify(id)
+    notify: (taskId) => {
+      const entries = listeners.get(taskId)
+      if (entries) signal(entries)
     },
-    wait: (taskId, ms) =>
-      Effect.async<void>((resume) => {
-        const set = waiters.get(taskId) ?? new Set<() => void>()
-        waiters.set(taskId, set)
-        const wake = () => {
-          clearTimeout(timer)
-          resume(Effect.void)
-        }
-        const timer = setTimeout(() => {
-          set.delete(wake)
-          if (set.size === 0 && waiters.get(taskId) === set) waiters.delete(taskId)
-          resume(Effect.void)
-        }, ms)
-        set.add(wake)
-        return Effect.sync(() => {
-          clearTimeout(timer)
-          set.delete(wake)
-          if (set.size === 0 && waiters.get(taskId) === set) waiters.delete(taskId)
-        })
-      })
+    notifyAll: () => {
+      for (const entries of listeners.values()) signal(entries)
+    },
+    listen: (taskId) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const entry: Entry = { signalled: false, wake: undefined }
+          const entries = listeners.get(taskId) ?? new Set<Entry>()
+          listeners.set(taskId, entries)
+          entries.add(entry)
+          return entry
+        }),
+        (entry) =>
+          Effect.sync(() => {
+            const entries = listeners.get(taskId)
+            entries?.delete(entry)
+            if (entries?.size === 0) listeners.delete(taskId)
+          })
+      ).pipe(
+        Effect.map(
+          (entry): Listener => ({
+            wait: (ms) =>
+              Effect.async<void>((resume) => {
+                if (entry.signalled) {
+                  entry.signalled = false
+                  return resume(Effect.void)
+                }
+                const done = () => {
+                  clearTimeout(timer)
+                  entry.wake = undefined
+                  entry.signalled = false
+                  resume(Effect.void)
+                }
+                const timer = setTimeout(done, ms)
+                entry.wake = done
+                return Effect.sync(() => {
+                  clearTimeout(timer)
+                  entry.wake = undefined
+                })
+              })
+          })
+        )
+      )
   }
 }
 
