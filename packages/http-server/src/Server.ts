@@ -31,6 +31,7 @@ import type * as DetectorError from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as FaceDetectorModule from "@facedet/detector/FaceDetector"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -44,6 +45,7 @@ import * as ApiKeys from "./ApiKeys.js"
 import * as Crops from "./internal/crops.js"
 import * as DataDir from "./internal/dataDir.js"
 import * as HttpEdge from "./internal/httpEdge.js"
+import * as Orphans from "./internal/orphans.js"
 import * as Signals from "./internal/signals.js"
 import type { Swept } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
@@ -87,6 +89,9 @@ export type StartError =
 export type Log = (line: string) => void
 
 const defaultLog: Log = (line) => process.stderr.write(`${line}\n`)
+
+/** How often the sweep also looks for files no record owns (see `internal/orphans`). */
+const orphanScanIntervalMs = 10 * 60_000
 
 const describe = (cause: unknown): string =>
   cause instanceof Error
@@ -184,6 +189,13 @@ export const make = (
     const url = listenUrl(config.host, listening.port)
     if (publicUrl === "") publicUrl = url
 
+    // Files no record owns (left by a crash at the wrong moment) are looked for less often than expired ones.
+    let orphansCheckedAt = Number.NEGATIVE_INFINITY
+    const sweepOrphans = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (now - orphansCheckedAt < orphanScanIntervalMs) return Effect.succeed(0)
+      orphansCheckedAt = now
+      return Effect.promise(() => Orphans.sweep(layout, now, config.mediaTtlMs))
+    })
     const sweep = store.sweep(config.taskRetentionMs).pipe(
       Effect.tap((swept) =>
         Effect.sync(() => {
@@ -200,6 +212,11 @@ export const make = (
             }
           }
         })
+      ),
+      Effect.tap(() =>
+        Effect.flatMap(sweepOrphans, (n) =>
+          Effect.sync(() => n > 0 && log(`facedet: removed ${n} file(s) that no task owned (left by a crash)`))
+        )
       ),
       Effect.catchAll((e) =>
         Effect.sync(() => {

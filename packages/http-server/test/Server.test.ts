@@ -2,7 +2,7 @@
  * The server end to end with the real detector: real HTTP on 127.0.0.1, a loopback media origin with real photos,
  * and every answer checked against the wire contract (core's zod schemas).
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { connect } from "node:net"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -370,8 +370,12 @@ describe("retention", () => {
     // The record stays (24 h), the link does not.
     expect((await call(url(`${paths.result}?detect_task_id=${id}`))).status).toBe(200)
 
+    // A file no record owns (a crash between writing a task's files and recording it) goes too, once old enough.
+    const orphan = join(app.config.dataDir, "sources", "orphanorphanorphan")
+    writeFileSync(orphan, "left behind")
     time.advance(24 * 3_600_000)
     await Effect.runPromise(Effect.withClock(app.server.sweep, time.clock))
     expect((await call(url(`${paths.result}?detect_task_id=${id}`))).status).toBe(404)
+    expect(existsSync(orphan)).toBe(false)
   })
 })
