@@ -7,12 +7,14 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import * as FaceDetector from "@facedet/detector/FaceDetector"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Crops from "../src/internal/crops.js"
 import * as DataDir from "../src/internal/dataDir.js"
 import { photo, tempDir } from "./support.js"
 
-const setup = () => {
+const setup = (gate: Effect.Effect<void> = Effect.void) => {
   const layout = DataDir.layout(tempDir())
   DataDir.prepare(layout)
   let encodeCrops = 0
@@ -20,10 +22,13 @@ const setup = () => {
     detectImage: () => Effect.die("unused"),
     detectVideo: () => Effect.die("unused"),
     encodeCrop: () =>
-      Effect.sync(() => {
-        encodeCrops++
-        return new Uint8Array([0xff, 0xd8, 0xff, 0xd9])
-      }),
+      Effect.zipRight(
+        gate,
+        Effect.sync(() => {
+          encodeCrops++
+          return new Uint8Array([0xff, 0xd8, 0xff, 0xd9])
+        })
+      ),
     options: FaceDetector.resolve({ sessions: 1 })
   }
   const errors: Array<string> = []
@@ -74,6 +79,24 @@ describe("crops", () => {
     Effect.gen(function* () {
       const { layout, writer } = setup()
       expect(yield* writer.ensure({ taskId: "t3", box: boxes[0], path: join(layout.crops, "t3", "0.jpg") })).toBe(false)
+    })
+  )
+
+  it.effect("a requester that hangs up does not strand the others waiting for the same crop", () =>
+    Effect.gen(function* () {
+      const open = yield* Deferred.make<void>()
+      const { layout, writer, encodeCrops } = setup(Deferred.await(open))
+      writer.keepSource("t4", photo(2))
+      const job = { taskId: "t4", box: boxes[0], path: join(layout.crops, "t4", "0.jpg") }
+      const first = yield* Effect.fork(writer.ensure(job))
+      yield* Effect.yieldNow()
+      const second = yield* Effect.fork(writer.ensure(job))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(first)
+      yield* Deferred.succeed(open, undefined)
+      expect(yield* Fiber.join(second)).toBe(true)
+      expect(existsSync(job.path)).toBe(true)
+      expect(encodeCrops()).toBe(1)
     })
   )
 })

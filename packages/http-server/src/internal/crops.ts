@@ -20,6 +20,7 @@ import type { Service as Detector } from "@facedet/detector/FaceDetector"
 import * as ImageDecoder from "@facedet/detector/ImageDecoder"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import type * as DataDir from "./dataDir.js"
 
@@ -58,6 +59,12 @@ export const make = (
   const inFlight = new Map<string, Deferred.Deferred<boolean>>()
   const sourcePath = (taskId: string) => join("sources", taskId)
 
+  /** Settles a crop's waiters and lets the next request start afresh. */
+  const settle = (path: string, done: Deferred.Deferred<boolean>, written: boolean) => {
+    if (inFlight.get(path) === done) inFlight.delete(path)
+    Deferred.unsafeDone(done, Exit.succeed(written))
+  }
+
   const encode = (job: CropJob, bytes: () => Uint8Array | undefined): Effect.Effect<boolean> =>
     Effect.suspend(() => {
       if (existsSync(job.path)) return Effect.succeed(true)
@@ -65,7 +72,7 @@ export const make = (
       if (running) return Deferred.await(running)
       const done = Deferred.unsafeMake<boolean>(FiberId.none)
       inFlight.set(job.path, done)
-      return Effect.suspend(() => {
+      const work = Effect.suspend(() => {
         const source = bytes()
         if (source === undefined) return Effect.succeed(false)
         return detector.encodeCrop(source, job.box).pipe(
@@ -81,9 +88,11 @@ export const make = (
             return false
           })
         ),
-        Effect.tap((ok) => Deferred.succeed(done, ok)),
-        Effect.ensuring(Effect.sync(() => inFlight.delete(job.path)))
+        Effect.onExit((exit) => Effect.sync(() => settle(job.path, done, Exit.isSuccess(exit) && exit.value)))
       )
+      // The encoding is shared: the request that started it may go away (a client that hangs up) without taking
+      // it from the others waiting for the same crop.
+      return Effect.zipRight(Effect.forkDaemon(work), Deferred.await(done))
     })
 
   const o = detector.options
@@ -131,7 +140,7 @@ export const make = (
           inFlight.set(j.path, d)
           return d
         })
-        const written = yield* (mine.length === 0 ? Effect.succeed([]) : encodeBatch(bytes, mine)).pipe(
+        yield* (mine.length === 0 ? Effect.succeed([]) : encodeBatch(bytes, mine)).pipe(
           Effect.map((jpegs) => {
             for (const [i, jpeg] of jpegs.entries()) writeAtomic(mine[i]!.path, jpeg)
             return true
@@ -142,13 +151,13 @@ export const make = (
               return false
             })
           ),
-          Effect.ensuring(
+          // Interrupted (shutdown) or not, a link waiting for one of these crops gets an answer.
+          Effect.onExit((exit) =>
             Effect.sync(() => {
-              for (const j of mine) inFlight.delete(j.path)
+              for (const [i, j] of mine.entries()) settle(j.path, waiters[i]!, Exit.isSuccess(exit) && exit.value)
             })
           )
         )
-        for (const d of waiters) yield* Deferred.succeed(d, written)
         // Crops claimed by a link request meanwhile finish on their own; the source goes once all are on disk.
         yield* Effect.forEach(jobs, (job) => encode(job, () => bytes), { discard: true })
         rmSync(join(layout.root, sourcePath(taskId)), { force: true })
