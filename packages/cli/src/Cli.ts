@@ -25,8 +25,8 @@ import type * as DetectCommand from "./DetectCommand.js"
 import * as ExitCode from "./ExitCode.js"
 import type * as FacesCommand from "./FacesCommand.js"
 import * as HumanDuration from "./HumanDuration.js"
+import { describeDefect } from "./internal/defect.js"
 import type { Output } from "./Output.js"
-import * as Render from "./Render.js"
 import type * as ResultCommand from "./ResultCommand.js"
 import type * as ServeCommand from "./ServeCommand.js"
 import type { Target } from "./Target.js"
@@ -312,7 +312,9 @@ export const run = (
       return Effect.succeed(ExitCode.ExitCode.Unexpected)
     }),
     Effect.catchAllDefect((defect) =>
-      Console.error(`error: unexpected failure: ${Render.defect(defect)}`).pipe(Effect.as(ExitCode.ExitCode.Unexpected))
+      Console.error(`error: unexpected failure: ${describeDefect(defect)}`).pipe(
+        Effect.as(ExitCode.ExitCode.Unexpected)
+      )
     )
   )
   return options.plainText ? withPlainText(program) : program

@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import { UploadUnsupported, UsageError } from "./CliError.js"
 import * as FaceCrops from "./FaceCrops.js"
 import * as HumanDuration from "./HumanDuration.js"
-import { present } from "./internal/present.js"
+import { present, validityOf } from "./internal/present.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
 import { untilEnded } from "./internal/waiting.js"
@@ -59,14 +59,25 @@ export const run = (
       args.wait ? local(args) : Effect.fail(new UsageError({ message: "--local cannot be combined with --no-wait" }))
     ).pipe(report({}))
   }
-  return remote(args).pipe(Effect.provide(Target.clientLayer(args.target)), report(Target.errorContext(args.target)))
+  return remote(args).pipe(report(Target.errorContext(args.target)))
 }
 
 const remote = (args: Args) =>
   Effect.gen(function* () {
+    // The media argument first: a missing file, a PDF, or any file for crun.ai is answered before a key is needed.
+    const source = yield* LocalMedia.classify(args.source)
+    const media = source._tag === "Url" ? source.url : yield* LocalMedia.openFile(source.path, args.source)
+    if (!(media instanceof URL) && Target.isCrunAi(args.target)) {
+      return yield* new UploadUnsupported({ baseUrl: args.target.baseUrl, path: args.source })
+    }
+    yield* detect(args, media).pipe(Effect.provide(Target.clientLayer(args.target)))
+  })
+
+const detect = (args: Args, media: URL | LocalMedia.Media) =>
+  Effect.gen(function* () {
     const client = yield* FaceDetClient.FaceDetClient
     const output = yield* Output
-    const { url, kind } = yield* mediaUrl(args)
+    const { url, kind } = media instanceof URL ? fromUrl(args, media) : yield* upload(args, media)
     if (!args.wait) {
       const created = yield* kind === "image" ? client.detectImage(url) : client.detectVideo(url)
       yield* output.out(args.json ? Render.json(created) : created.detect_task_id)
@@ -79,25 +90,21 @@ const remote = (args: Args) =>
         ...hooks
       })
     )
-    const known = done.result ? yield* client.detection(done.result.id) : Option.none()
-    yield* present(done, {
-      json: args.json,
-      validity: Option.match(known, { onNone: () => undefined, onSome: (d) => ({ expiresAt: d.expiresAt }) })
-    })
+    yield* present(done, { json: args.json, validity: done.result ? yield* validityOf(done.result.id) : undefined })
     if (Option.isSome(args.outDir) && done.result) {
       const saved = yield* FaceCrops.saveAll(done.result.faces, args.outDir.value, args.target)
       yield* output.err(`saved ${saved.length} face crop${saved.length === 1 ? "" : "s"} to ${args.outDir.value}`)
     }
   })
 
-/** The URL to detect: the argument itself, or where a facedet server put the uploaded file. */
-const mediaUrl = (args: Args) =>
+const fromUrl = (args: Args, url: URL) => ({
+  url: url.href,
+  kind: Option.getOrElse(args.kind, () => MediaKind.ofUrl(url))
+})
+
+/** Uploads a local file to a facedet server; the URL it answers is what gets detected. */
+const upload = (args: Args, media: LocalMedia.Media) =>
   Effect.gen(function* () {
-    const source = yield* LocalMedia.classify(args.source)
-    if (source._tag === "Url") {
-      return { url: source.url.href, kind: Option.getOrElse(args.kind, () => MediaKind.ofUrl(source.url)) }
-    }
-    const media = yield* LocalMedia.openFile(source.path, args.source)
     if (!(yield* Target.isFacedetServer(args.target))) {
       return yield* new UploadUnsupported({ baseUrl: args.target.baseUrl, path: args.source })
     }
@@ -110,7 +117,8 @@ const mediaUrl = (args: Args) =>
       .pipe(
         Effect.catchTag("NotFound", () =>
           Effect.fail(new UploadUnsupported({ baseUrl: args.target.baseUrl, path: args.source }))
-        )
+        ),
+        Effect.onInterrupt(() => output.clearStatus)
       )
     return { url: uploaded.url, kind: Option.getOrElse(args.kind, () => media.kind) }
   })
@@ -132,8 +140,11 @@ const local = (args: Args) =>
       source: args.source,
       kind: Option.getOrUndefined(args.kind),
       outDir: Option.getOrUndefined(args.outDir)
-    }).pipe(Effect.provide(Local.detectorLayer))
-    yield* output.clearStatus
+    }).pipe(
+      Effect.provide(Local.detectorLayer),
+      // Ctrl-C included: the shell prompt should not land on a stale status line.
+      Effect.ensuring(output.clearStatus)
+    )
     yield* present(outcome.data, { json: args.json, validity: "local" })
     if (!args.json) yield* output.err(`crops in ${outcome.outDir} (${HumanDuration.format(Date.now() - started)})`)
   })

@@ -1,13 +1,12 @@
 /**
  * Saving the face crops of a succeeded detection into a folder as `face-<id>.jpg`: `http(s)` links are downloaded
- * (the API key is sent only to the target server's own origin, never to a CDN), `file://` links from a `--local`
- * result are copied.
+ * (the API key is sent only to the target server's own origin, never to a CDN nor across a redirect). Any other
+ * link is refused: a server's answer must not make the command read local files (`--local` writes its crops itself).
  *
  * @since 0.1.0
  */
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import * as FileSystem from "@effect/platform/FileSystem"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Face } from "@facedet/core"
 import * as Endpoints from "@facedet/core/Endpoints"
@@ -82,14 +81,6 @@ const save = (
   path: string,
   target: Target | undefined
 ): Effect.Effect<void, CropDownloadFailed | FileError, FileSystem.FileSystem | HttpClient.HttpClient> => {
-  if (link.startsWith("file:")) {
-    return Effect.flatMap(FileSystem.FileSystem, (fs) =>
-      Effect.try(() => fileURLToPath(link)).pipe(Effect.flatMap((from) => fs.copyFile(from, path)))
-    ).pipe(
-      Effect.mapError((cause) => new CropDownloadFailed({ link, message: `could not copy ${link}: ${cause.message}` })),
-      Effect.asVoid
-    )
-  }
   const key =
     target !== undefined && Option.isSome(target.apiKey) && sameOrigin(link, target.baseUrl)
       ? { [Endpoints.headers.apiKey]: Redacted.value(target.apiKey.value) }

@@ -6,12 +6,12 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import { FaceDetClient } from "@facedet/node-client"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { TaskNotSucceeded } from "./CliError.js"
 import * as FaceCrops from "./FaceCrops.js"
-import { failureOf } from "./internal/present.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
 import { Output } from "./Output.js"
@@ -47,7 +47,7 @@ export const download = (
   Effect.gen(function* () {
     const output = yield* Output
     const data = yield* ResultCommand.fetch(args)
-    if (data.status === "failed") return yield* failureOf(data)
+    if (data.status === "failed") return yield* FaceDetClient.detectionFailed(data)
     if (data.status !== "succeeded" || !data.result) {
       return yield* new TaskNotSucceeded({ detectTaskId: args.detectTaskId, status: data.status })
     }

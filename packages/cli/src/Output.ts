@@ -68,7 +68,8 @@ export const make = (stdout: Sink, stderr: Sink): Service => {
     status: (line) =>
       interactive
         ? Effect.sync(() => {
-            const width = Math.max(20, (stderr.columns ?? 80) - 1)
+            // A pseudo-terminal without a size (script, some CI runners) reports 0 columns.
+            const width = Math.max(20, (stderr.columns || 80) - 1)
             stderr.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
             statusShown = true
           })

@@ -12,6 +12,7 @@ import * as FaceDetError from "@facedet/core/FaceDetError"
 import * as Timestamp from "@facedet/core/Timestamp"
 import type { CliError } from "./CliError.js"
 import * as HumanDuration from "./HumanDuration.js"
+import { describeDefect } from "./internal/defect.js"
 
 /**
  * The `--json` rendering: the result `data` as the wire has it (facedet's extra face fields included), indented
@@ -270,5 +271,4 @@ const cliTags = new Set([
  * @since 0.1.0
  * @category Rendering
  */
-export const defect = (u: unknown): string =>
-  u instanceof Error ? `${u.name}: ${u.message}` : typeof u === "string" ? u : (JSON.stringify(u) ?? String(u))
+export const defect: (u: unknown) => string = describeDefect

@@ -9,7 +9,7 @@ import { FaceDetClient } from "@facedet/node-client"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { present } from "./internal/present.js"
+import { present, validityOf } from "./internal/present.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
 import { untilEnded } from "./internal/waiting.js"
@@ -58,11 +58,6 @@ export const fetch = (args: Omit<Args, "json">) =>
  */
 export const run = (args: Args): Effect.Effect<void, Reported, Output | HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const client = yield* FaceDetClient.FaceDetClient
     const data = yield* fetch(args)
-    const known = data.result ? yield* client.detection(data.result.id) : Option.none()
-    yield* present(data, {
-      json: args.json,
-      validity: Option.match(known, { onNone: () => undefined, onSome: (d) => ({ expiresAt: d.expiresAt }) })
-    })
+    yield* present(data, { json: args.json, validity: data.result ? yield* validityOf(data.result.id) : undefined })
   }).pipe(Effect.provide(Target.clientLayer(args.target)), report(Target.errorContext(args.target)))

@@ -5,12 +5,10 @@
  *
  * @since 0.1.0
  */
-import type { FaceDetError } from "@facedet/core"
 import * as Endpoints from "@facedet/core/Endpoints"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as FaceDetError from "@facedet/core/FaceDetError"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { FaceDetClient } from "@facedet/node-client"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -52,36 +50,43 @@ export const clientLayer = (
     Effect.gen(function* () {
       const apiKey = Option.filter(target.apiKey, (key) => Redacted.value(key).trim() !== "")
       if (Option.isNone(apiKey)) return yield* new MissingApiKey({ baseUrl: target.baseUrl })
-      return FaceDetClient.layer({ apiKey: apiKey.value, baseUrl: target.baseUrl })
+      return FaceDetClient.layer({ apiKey: apiKey.value, baseUrl: target.baseUrl }).pipe(Layer.mapError(flagNames))
     })
   )
 
-/** How long the probe may take: it is one small request. */
-const probeTimeout = Duration.seconds(10)
+// The client names its options; on the command line they are flags (or their environment variables).
+const flags: Readonly<Record<string, string>> = {
+  baseUrl: "--base-url / FACEDET_BASE_URL",
+  apiKey: "--api-key / FACEDET_API_KEY"
+}
+
+const flagNames = (error: FaceDetError.ValidationError): FaceDetError.ValidationError =>
+  new FaceDetError.ValidationError({
+    issues: error.issues.map((issue) => ({ ...issue, path: flags[issue.path] ?? issue.path }))
+  })
 
 /**
- * Whether the target is a facedet server, by one result call for a task id that cannot exist (no API key sent):
- * facedet answers it, 401 or 404 alike, with `x-facedet-long-poll`. crun.ai's own URL is known without asking.
- * Any failure to answer counts as "not facedet"; the upload call then says what went wrong.
+ * Whether the target is a facedet server (only a facedet server has the upload call). crun.ai's own URL is known
+ * without asking; any other server is asked through the client (`serverInfo`: the answers it already had, or one
+ * small request), so a server that cannot be reached fails with the client's `TransportError`, not as "no uploads".
  *
  * @since 0.1.0
  * @category Combinators
  */
-export const isFacedetServer = (target: Target): Effect.Effect<boolean, never, HttpClient.HttpClient> => {
-  if (sameOrigin(target.baseUrl, Endpoints.defaultBaseUrl)) return Effect.succeed(false)
-  return Effect.gen(function* () {
-    const client = yield* HttpClient.HttpClient
-    const url = `${target.baseUrl.replace(/\/+$/, "")}${Endpoints.paths.result}`
-    const response = yield* client.execute(
-      HttpClientRequest.get(url).pipe(HttpClientRequest.setUrlParam("detect_task_id", "facedet-cli-probe"))
-    )
-    return response.headers[Endpoints.headers.longPoll] !== undefined
-  }).pipe(
-    Effect.scoped,
-    Effect.timeout(probeTimeout),
-    Effect.catchAll(() => Effect.succeed(false))
-  )
-}
+export const isFacedetServer = (
+  target: Target
+): Effect.Effect<boolean, FaceDetError.FaceDetError, FaceDetClient.FaceDetClient> =>
+  isCrunAi(target)
+    ? Effect.succeed(false)
+    : Effect.flatMap(FaceDetClient.FaceDetClient, (client) => Effect.map(client.serverInfo, (info) => info.facedet))
+
+/**
+ * Whether the target is crun.ai itself, which takes media by URL only.
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isCrunAi = (target: Target): boolean => sameOrigin(target.baseUrl, Endpoints.defaultBaseUrl)
 
 /**
  * Whether two URLs share an origin (scheme, host, port).

@@ -2,7 +2,8 @@
 /**
  * The `facedet` executable: the composition root. Node's file system and terminal, Node's built-in `fetch` as the
  * HTTP client (a one-shot command gains nothing from an undici agent of its own, and loading one costs start-up
- * time), the real stdout/stderr, and the exit code of the command line (see `ExitCode`).
+ * time), the real stdout/stderr, logs (`--log-level`) on stderr so stdout carries results only, and the exit code
+ * of the command line (see `ExitCode`).
  *
  * @since 0.1.0
  */
@@ -11,15 +12,21 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Cli from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Output from "./Output.js"
 
 const plainText = !process.stdout.isTTY || process.env.NO_COLOR !== undefined
+const logger = Logger.replace(
+  Logger.defaultLogger,
+  Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true && process.env.NO_COLOR === undefined })
+)
 
 Cli.run(process.argv, { plainText }).pipe(
-  Effect.provide(Layer.mergeAll(NodeContext.layer, FetchHttpClient.layer, Output.layer)),
+  Effect.provide(Layer.mergeAll(NodeContext.layer, FetchHttpClient.layer, Output.layer, logger)),
   NodeRuntime.runMain({
+    disablePrettyLogger: true,
     disableErrorReporting: true,
     teardown: (exit, onExit) => onExit(ExitCode.ofExit(exit, process.exitCode as number | undefined))
   })

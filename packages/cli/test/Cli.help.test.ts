@@ -4,14 +4,8 @@
  * the sub-command helps run `Cli.run` in-process (the same code, minus the process start-up).
  */
 import { readFileSync } from "node:fs"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as Console from "effect/Console"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import { describe, it } from "vitest"
-import * as Cli from "../src/Cli.js"
-import * as Output from "../src/Output.js"
+import { inProcess } from "./helpers/inProcess.js"
 import { runCli } from "./helpers/runCli.js"
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
@@ -19,26 +13,6 @@ const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.
 
 // The version line changes with every release; the rest is the contract.
 const stable = (text: string) => text.replace(`facedet ${version}`, "facedet <version>")
-
-/** Runs a command line in-process, capturing what `@effect/cli` prints. */
-const inProcess = (args: ReadonlyArray<string>) => {
-  const stdout: Array<string> = []
-  const stderr: Array<string> = []
-  const write =
-    (into: Array<string>) =>
-    (...parts: ReadonlyArray<unknown>) =>
-      Effect.sync(() => {
-        into.push(`${parts.map(String).join(" ")}\n`)
-      })
-  const program = Console.consoleWith((console) =>
-    Cli.run(["node", "facedet", ...args], { plainText: true }).pipe(
-      Effect.withConsole({ ...console, log: write(stdout), error: write(stderr) })
-    )
-  )
-  return Effect.runPromise(
-    program.pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, FetchHttpClient.layer, Output.makeTest().layer)))
-  ).then((code) => ({ code, stdout: stdout.join(""), stderr: stderr.join("") }))
-}
 
 describe.concurrent("the command line", () => {
   it("--help of facedet, from the executable", async ({ expect }) => {

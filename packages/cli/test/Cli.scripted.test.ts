@@ -2,14 +2,15 @@
  * The built `facedet` command against a scripted server: every error path a user can meet, with the exit code and
  * the message it prints, plus the output contract (stdout for results, stderr for the rest).
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DetectTask } from "@facedet/core"
 import { afterAll, beforeAll, describe, it } from "vitest"
 import { runCli, until } from "./helpers/runCli.js"
 import { samplePhoto } from "./helpers/samples.js"
-import { envelope, type Handler, type Scripted, start } from "./helpers/scriptedServer.js"
+import { inProcess } from "./helpers/inProcess.js"
+import { closedPort, envelope, type Handler, type Scripted, start } from "./helpers/scriptedServer.js"
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as { data: unknown }
@@ -147,12 +148,16 @@ describe.concurrent("exit codes", () => {
     expect(ran.stderr).toContain("error: task not found")
   })
 
-  it("a persistent 500 on a result is retried, then 'unavailable'", async ({ expect }) => {
+  it("a persistent 500 on a result is retried, then 'unavailable'; --log-level logs the retries on stderr", async ({
+    expect
+  }) => {
     const server = await serve(answer(500, envelope(500, "database down")))
-    const ran = await runCli(["result", taskId], { env: at(server) })
+    const ran = await runCli(["result", taskId, "--log-level", "debug"], { env: at(server) })
     expect(ran.code, ran.stderr).toBe(8)
     expect(ran.stderr).toContain("error: database down")
     expect(server.requests.length).toBe(3)
+    expect(ran.stdout).toBe("")
+    expect(ran.stderr.match(/facedet call failed/g)).toHaveLength(3)
   })
 
   it("malformed JSON is 'unexpected', with what the server said", async ({ expect }) => {
@@ -187,11 +192,13 @@ describe.concurrent("exit codes", () => {
   })
 
   it("a refused connection is 'network'", async ({ expect }) => {
+    const refusing = await closedPort()
     const ran = await runCli(["detect", "https://media.example/a.jpg"], {
-      env: { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
+      env: { ...key, FACEDET_BASE_URL: refusing }
     })
     expect(ran.code, ran.stderr).toBe(9)
-    expect(ran.stderr).toContain("could not reach http://127.0.0.1:9")
+    expect(ran.stderr).toContain("(ECONNREFUSED)")
+    expect(ran.stderr).toContain(`could not reach ${refusing}`)
   })
 
   it("no API key is 'authentication', before anything is sent", async ({ expect }) => {
@@ -322,5 +329,100 @@ describe.concurrent("faces download", () => {
     const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
     expect(ran.code, ran.stderr).toBe(5)
     expect(ran.stderr).toContain("answered HTTP 404")
+  })
+})
+
+// The same command line, run in this process (no process start-up): behaviour that does not involve the process.
+describe.concurrent("in process", () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "facedet-cli-inprocess-"))
+    copyFileSync(samplePhoto(1), join(dir, "face.jpg"))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("a local file for crun.ai is refused before anything else, without a key or a request", async ({ expect }) => {
+    const ran = await inProcess(["detect", join(dir, "face.jpg")])
+    expect(ran.code, ran.stderr).toBe(2)
+    expect(ran.stderr).toContain("https://api.crun.ai takes media by URL only")
+    expect(ran.stderr).toContain("--local")
+  })
+
+  it("a local file for a server that cannot be reached is 'network', not 'no uploads'", async ({ expect }) => {
+    const ran = await inProcess(["detect", join(dir, "face.jpg")], { ...key, FACEDET_BASE_URL: await closedPort() })
+    expect(ran.code, ran.stderr).toBe(9)
+    expect(ran.stderr).toContain("ECONNREFUSED")
+    expect(ran.stderr).not.toContain("by URL only")
+  })
+
+  it("a bad --base-url is named as the flag", async ({ expect }) => {
+    const ran = await inProcess(["result", taskId, "--base-url", "ftp://example.com"], key)
+    expect(ran.code, ran.stderr).toBe(2)
+    expect(ran.stderr).toContain("error: --base-url / FACEDET_BASE_URL: must be an http(s) URL")
+  })
+
+  it("result of a task found already succeeded promises no expiry date; one seen in flight does", async ({
+    expect
+  }) => {
+    const processing = { detect_task_id: taskId, status: "processing", result: null, error: null }
+    const done = await serve(task([succeededData]))
+    const found = await inProcess(["result", taskId], at(done))
+    expect(found.code, found.stderr).toBe(0)
+    expect(found.stdout).toContain("detect_id m1oZzqYp9dN  valid for 1 h after detection")
+    const watched = await serve(task([processing, succeededData]))
+    const waited = await inProcess(["result", taskId, "--wait"], at(watched))
+    expect(waited.code, waited.stderr).toBe(0)
+    expect(waited.stdout).toMatch(/detect_id m1oZzqYp9dN {2}valid until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/)
+  })
+
+  it("faces download sends the key to the API's origin only, never past a redirect to another", async ({ expect }) => {
+    const cdn = await serve((req) => ({
+      headers: { "content-type": "image/jpeg" },
+      body: Buffer.from(`cdn ${req.path}`)
+    }))
+    const server = await serve(() => ({}))
+    const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
+    data.result.faces = [
+      { id: 0, link: `${server.url}/crops/a.jpg` },
+      { id: 1, link: `${server.url}/crops/b.jpg` }
+    ]
+    const base = task([data])
+    server.handler = (req, s) =>
+      req.path === "/crops/a.jpg"
+        ? { status: 302, headers: { location: "/crops/moved-a.jpg" }, body: "" }
+        : req.path === "/crops/b.jpg"
+          ? { status: 307, headers: { location: `${cdn.url}/b.jpg` }, body: "" }
+          : req.path.startsWith("/crops/")
+            ? { headers: { "content-type": "image/jpeg" }, body: Buffer.from(`api ${req.path}`) }
+            : base(req, s)
+    const out = join(dir, "redirected")
+    const ran = await inProcess(["faces", "download", taskId, "--out", out], at(server))
+    expect(ran.code, ran.stderr).toBe(0)
+    expect(readFileSync(join(out, "face-0.jpg"), "utf8")).toBe("api /crops/moved-a.jpg")
+    expect(readFileSync(join(out, "face-1.jpg"), "utf8")).toBe("cdn /b.jpg")
+    expect(server.requests.find((r) => r.path === "/crops/moved-a.jpg")?.headers["x-api-key"]).toBe("test-key")
+    expect(cdn.requests).toHaveLength(1)
+    expect(cdn.requests[0]?.headers["x-api-key"]).toBeUndefined()
+  })
+
+  it("faces download refuses a redirect loop and links that are not http(s)", async ({ expect }) => {
+    const server = await serve(() => ({}))
+    const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
+    data.result.faces = [{ id: 0, link: `${server.url}/crops/loop.jpg` }]
+    const base = task([data])
+    server.handler = (req, s) =>
+      req.path.startsWith("/crops/") ? { status: 302, headers: { location: req.path }, body: "" } : base(req, s)
+    const loop = await inProcess(["faces", "download", taskId, "--out", join(dir, "loop")], at(server))
+    expect(loop.code).not.toBe(0)
+    expect(loop.stderr).toContain("redirected more than 5 times")
+    expect(server.requests.filter((r) => r.path === "/crops/loop.jpg")).toHaveLength(6)
+
+    const local = structuredClone(data)
+    local.result.faces = [{ id: 0, link: `file://${join(dir, "face.jpg")}` }]
+    const files = await serve(task([local]))
+    const ran = await inProcess(["faces", "download", taskId, "--out", join(dir, "files")], at(files))
+    expect(ran.code).not.toBe(0)
+    expect(ran.stderr).toContain("is not an http(s) URL")
+    expect(existsSync(join(dir, "files", "face-0.jpg"))).toBe(false)
   })
 })

@@ -30,4 +30,11 @@ describe("Output", () => {
     Effect.runSync(output.err("note"))
     expect(err.chunks.slice(2)).toEqual(["note\n"])
   })
+
+  it("a terminal that reports no width (0 columns) gets 80, not a 20-character line", () => {
+    const err = { ...sink(true), columns: 0 }
+    const line = "detect task dit60yt8reqplt1c16: processing, 12s"
+    Effect.runSync(Output.make(sink(false), err).status(line))
+    expect(err.chunks[0]).toBe(`\r\x1b[2K${line}`)
+  })
 })

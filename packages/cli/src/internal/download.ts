@@ -1,9 +1,14 @@
 /**
  * Streams an http(s) URL into a file, with a byte limit and a deadline: used for `--local` on a URL and for
  * `faces download`. The file is only left behind when the whole body arrived.
+ *
+ * Redirects are followed here (at most {@link maxRedirects}), not by `fetch`: `fetch` would forward every header to
+ * any origin it is redirected to, and the API key must only ever reach the origin it was meant for.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -22,9 +27,14 @@ export class DownloadError extends Data.TaggedError("DownloadError")<{
 export interface Options {
   readonly maxBytes: number
   readonly timeout: Duration.DurationInput
-  /** Headers to send (e.g. the API key for a facedet server's own links). */
+  /** Headers for the URL's own origin only (e.g. the API key for a facedet server's links): dropped by a redirect away. */
   readonly headers?: Record<string, string>
 }
+
+/** The most redirects followed for one download. */
+export const maxRedirects = 5
+
+const redirectStatuses = new Set([301, 302, 303, 307, 308])
 
 const mib = (bytes: number): string => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`
 
@@ -45,15 +55,7 @@ export const toFile = (
       return yield* new DownloadError({ url, reason: "Scheme", message: `${url} is not an http(s) URL` })
     }
     const fs = yield* FileSystem.FileSystem
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.followRedirects(5))
-    const response = yield* client
-      .get(parsed, { headers: options.headers ?? {} })
-      .pipe(
-        Effect.mapError(
-          (cause) =>
-            new DownloadError({ url, reason: "Transport", message: `could not fetch ${url}: ${cause.message}`, cause })
-        )
-      )
+    const response = yield* follow(url, parsed, options.headers ?? {})
     if (response.status < 200 || response.status >= 300) {
       return yield* new DownloadError({
         url,
@@ -108,3 +110,47 @@ export const toFile = (
         })
     })
   )
+
+/** GETs `start`, following redirects to http(s) URLs; the headers go to `start`'s origin only. */
+const follow = (
+  url: string,
+  start: URL,
+  headers: Record<string, string>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, DownloadError, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const client = yield* HttpClient.HttpClient
+    let current = start
+    for (let hop = 0; ; hop++) {
+      const sameOrigin = current.origin === start.origin
+      const response = yield* client.get(current, { headers: sameOrigin ? headers : {} }).pipe(
+        // Only the fetch client reads this; others (undici) do not follow redirects on their own.
+        Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
+        Effect.mapError(
+          (cause) =>
+            new DownloadError({ url, reason: "Transport", message: `could not fetch ${url}: ${cause.message}`, cause })
+        )
+      )
+      const location = response.headers.location
+      if (!redirectStatuses.has(response.status) || location === undefined) return response
+      if (hop === maxRedirects) {
+        return yield* new DownloadError({
+          url,
+          reason: "Status",
+          message: `${url} redirected more than ${maxRedirects} times`
+        })
+      }
+      const next = resolveLocation(location, current)
+      if (next === undefined || (next.protocol !== "http:" && next.protocol !== "https:")) {
+        return yield* new DownloadError({ url, reason: "Scheme", message: `${url} redirected to ${location}` })
+      }
+      current = next
+    }
+  })
+
+const resolveLocation = (location: string, base: URL): URL | undefined => {
+  try {
+    return new URL(location, base)
+  } catch {
+    return undefined
+  }
+}

@@ -4,8 +4,10 @@
  * `DetectionFailed` (its code and message verbatim), which is printed on stderr and exits with "task failed".
  */
 import type { DetectTask } from "@facedet/core"
-import * as FaceDetError from "@facedet/core/FaceDetError"
+import type * as FaceDetError from "@facedet/core/FaceDetError"
+import { FaceDetClient } from "@facedet/node-client"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Output } from "../Output.js"
 import * as Render from "../Render.js"
 
@@ -14,15 +16,19 @@ export interface Options {
   readonly validity?: Render.Validity | "local" | undefined
 }
 
-/** The failure a `failed` result stands for. */
-export const failureOf = (data: DetectTask.ResultData): FaceDetError.DetectionFailed => {
-  const error = data.error ?? data.result?.error
-  return new FaceDetError.DetectionFailed({
-    detectTaskId: data.detect_task_id,
-    code: error?.code ?? "Unknown",
-    taskMessage: error?.message ?? "the task failed without an error message"
-  })
-}
+/**
+ * When a detect_id stops working, when the client can say so conservatively: only after it saw the task before it
+ * succeeded (a create, or an in-flight answer). A result fetched already succeeded could have succeeded up to an
+ * hour earlier: then no date is promised.
+ */
+export const validityOf = (
+  detectId: string
+): Effect.Effect<Render.Validity | undefined, never, FaceDetClient.FaceDetClient> =>
+  Effect.flatMap(FaceDetClient.FaceDetClient, (client) =>
+    Effect.map(client.detection(detectId), (known) =>
+      Option.isSome(known) && known.value.notBefore !== undefined ? { expiresAt: known.value.expiresAt } : undefined
+    )
+  )
 
 export const present = (
   data: DetectTask.ResultData,
@@ -35,5 +41,5 @@ export const present = (
     } else if (data.status !== "failed") {
       for (const line of Render.result(data, options.validity)) yield* output.out(line)
     }
-    if (data.status === "failed") return yield* failureOf(data)
+    if (data.status === "failed") return yield* FaceDetClient.detectionFailed(data)
   })

@@ -78,3 +78,12 @@ export const start = async (handler: Handler): Promise<Scripted> => {
   }
   return scripted
 }
+
+/** A URL whose port refuses connections: one a server held and released (unlike a port `fetch` blocks, such as 9). */
+export const closedPort = async (): Promise<string> => {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return `http://127.0.0.1:${port}`
+}
