@@ -10,7 +10,7 @@ import { accessSync, constants } from "node:fs"
 import { open, readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { delimiter, join } from "node:path"
-import * as Chunk from "effect/Chunk"
+import type { Readable } from "node:stream"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -137,6 +137,9 @@ export class PpmReader {
   private chunks: Array<Uint8Array> = []
   private length = 0
 
+  /** `allocate(bytes)` gives the memory each image (header included) is assembled in; default a fresh array. */
+  constructor(private readonly allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)) {}
+
   /** Feeds bytes; returns every raster completed by them. Throws on bytes that are not PPM. */
   push(chunk: Uint8Array): Array<ImageDecoder.Raster> {
     this.chunks.push(chunk)
@@ -173,7 +176,7 @@ export class PpmReader {
   }
 
   private take(n: number): Uint8Array {
-    const out = new Uint8Array(n)
+    const out = this.allocate(n)
     let at = 0
     while (at < n) {
       const c = this.chunks[0]!
@@ -258,6 +261,8 @@ const tail = (text: string, lines = 12) => text.trim().split("\n").slice(-lines)
 
 interface Run {
   readonly stdout: Stream.Stream<Uint8Array, VideoDecodeFailed>
+  /** The same output as a Node stream, for readers that parse it as it arrives. */
+  readonly readable: Readable
   readonly exit: Effect.Effect<{ readonly code: number | null; readonly stderr: string }>
 }
 
@@ -292,6 +297,7 @@ const ffmpeg = (binary: string, args: ReadonlyArray<string>): Effect.Effect<Run,
     ).pipe(Stream.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)))
     return {
       stdout,
+      readable: child.stdout,
       exit: Effect.promise(() => exited).pipe(Effect.map((code) => ({ code, stderr })))
     }
   })
@@ -317,19 +323,47 @@ const probeFile = (binary: string, demuxer: string, path: string, format: string
     })
   )
 
-/** Rasters from a PPM byte stream. */
-const ppmFrames = (bytes: Stream.Stream<Uint8Array, VideoDecodeFailed>) =>
-  Stream.suspend(() => {
-    const reader = new PpmReader()
-    return bytes.pipe(
-      Stream.mapChunksEffect((chunks) =>
-        Effect.try({
-          try: () => Chunk.fromIterable(Chunk.toReadonlyArray(chunks).flatMap((c) => reader.push(c))),
-          catch: (cause) => new VideoDecodeFailed({ detail: `bad frame stream: ${String(cause)}`, stderr: "" })
+/**
+ * Rasters from a PPM byte stream, parsed in the stream's own data events: one stream element per frame rather than
+ * per 64 KiB chunk (the stream machinery's cost per element would otherwise be paid four times or more per frame).
+ * The Node stream is paused while parsed frames wait for the consumer, so ffmpeg is held back by the pipe.
+ */
+const ppmFrames = (
+  readable: Readable,
+  allocate: ((bytes: number) => Uint8Array) | undefined
+): Stream.Stream<ImageDecoder.Raster, VideoDecodeFailed> =>
+  Stream.async<ImageDecoder.Raster, VideoDecodeFailed>((emit) => {
+    const reader = new PpmReader(allocate)
+    let waiting = 0
+    const onData = (chunk: Buffer) => {
+      let frames: Array<ImageDecoder.Raster>
+      try {
+        frames = reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))
+      } catch (cause) {
+        readable.off("data", onData)
+        emit.fail(new VideoDecodeFailed({ detail: `bad frame stream: ${String(cause)}`, stderr: "" }))
+        return
+      }
+      for (const frame of frames) {
+        waiting++
+        readable.pause()
+        emit.single(frame).then(() => {
+          if (--waiting === 0) readable.resume()
         })
-      )
-    )
-  })
+      }
+    }
+    const onEnd = () => emit.end()
+    const onError = (cause: Error) =>
+      emit.fail(new VideoDecodeFailed({ detail: `reading ffmpeg output: ${String(cause)}`, stderr: "" }))
+    readable.on("data", onData)
+    readable.once("end", onEnd)
+    readable.once("error", onError)
+    return Effect.sync(() => {
+      readable.off("data", onData)
+      readable.off("end", onEnd)
+      readable.off("error", onError)
+    })
+  }, 2)
 
 /** Options for opening a medium. */
 export interface OpenOptions extends Sampling {
@@ -343,6 +377,11 @@ export interface OpenOptions extends Sampling {
   readonly frameSize: (width: number, height: number) => { readonly width: number; readonly height: number }
   /** Also deliver each frame at crop resolution. */
   readonly crops: boolean
+  /**
+   * Memory for decoded video frames (default: fresh arrays). A caller that recycles frame memory (the detector
+   * reuses shared buffers, so frames reach its inference workers without a copy) passes its allocator here.
+   */
+  readonly allocate?: ((bytes: number) => Uint8Array) | undefined
 }
 
 /** Scale and size of the crop-resolution copy of a `width` x `height` medium. */
@@ -354,9 +393,10 @@ export const fullSize = (width: number, height: number) => {
 /** Splits a frame made of the search frame (padded to the full width) stacked over the full frame. */
 export const unstack = (
   stacked: ImageDecoder.Raster,
-  small: { readonly width: number; readonly height: number }
+  small: { readonly width: number; readonly height: number },
+  allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes)
 ): { readonly raster: ImageDecoder.Raster; readonly full: ImageDecoder.Raster } => {
-  const data = new Uint8Array(small.width * small.height * 3)
+  const data = allocate(small.width * small.height * 3)
   for (let y = 0; y < small.height; y++) {
     data.set(stacked.data.subarray(y * stacked.width * 3, (y * stacked.width + small.width) * 3), y * small.width * 3)
   }
@@ -432,12 +472,12 @@ const videoFile = (
     const frames: Stream.Stream<Frame, DetectorError> = Stream.unwrapScoped(
       Effect.gen(function* () {
         const run = yield* ffmpeg(binary, args)
-        const decoded = ppmFrames(run.stdout).pipe(
+        const decoded = ppmFrames(run.readable, options.allocate).pipe(
           Stream.zipWithIndex,
           Stream.map(([raster, index]): Frame => {
             const timeMs = Math.round((index * 1000) / fps)
             return options.crops
-              ? { index, timeMs, ...unstack(raster, size) }
+              ? { index, timeMs, ...unstack(raster, size, options.allocate) }
               : { index, timeMs, raster, full: undefined }
           })
         )

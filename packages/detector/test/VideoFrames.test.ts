@@ -47,6 +47,16 @@ describe("VideoFrames", () => {
       expect(reader.pending).toBe(0)
     }
     expect(() => new VideoFrames.PpmReader().push(new TextEncoder().encode("GIF89a"))).toThrow()
+    // frames can be assembled in memory the caller recycles (the detector's shared buffers)
+    const sizes: Array<number> = []
+    const pooled = new VideoFrames.PpmReader((bytes) => {
+      sizes.push(bytes)
+      return new Uint8Array(new SharedArrayBuffer(bytes))
+    })
+    const [first, second] = pooled.push(stream)
+    expect(first!.data.buffer).toBeInstanceOf(SharedArrayBuffer)
+    expect([first!.data[0], second!.data[0], second!.data.length]).toEqual([7, 9, 12])
+    expect(sizes).toEqual([ppm(3, 2, 7).length, ppm(2, 2, 9).length])
   })
 
   it("lowers the sampling rate of long media to stay within the frame cap", () => {

@@ -38,27 +38,38 @@ export interface SharedRaster extends Raster {
   readonly shared: true
 }
 
-/** Shared buffers kept for reuse: allocating (and zero-filling) one per frame costs more than the copy into it. */
+/**
+ * Shared buffers kept for reuse: a fresh buffer costs a zero-fill and, on first touch, a page fault per 4 KiB page,
+ * which on a virtual machine costs more than the copy into it.
+ */
 const spare: Array<SharedArrayBuffer> = []
 const maxSpare = 8
 const maxPooledBytes = 32 * 1024 * 1024
 
+/** `bytes` of shared memory, reused when a buffer of that size was released. Give it back with `release`. */
+export const allocate = (bytes: number): Uint8Array => {
+  const at = spare.findIndex((b) => b.byteLength === bytes)
+  return new Uint8Array(at >= 0 ? spare.splice(at, 1)[0]! : new SharedArrayBuffer(bytes))
+}
+
+/** Whether a raster already lives in shared memory (a video frame read into `allocate`d memory). */
+export const isShared = (raster: Raster): boolean => raster.data.buffer instanceof SharedArrayBuffer
+
 /**
- * Copies a raster into shared memory (once per level; every tile of the level then reads it in place). Give it back
- * with `release` once no job reads it any more.
+ * The raster in shared memory: as it is when it already lives there, else copied (once per level; every window of
+ * the level then reads it in place). Give a copy back with `release` once no job reads it any more.
  */
 export const share = (raster: Raster): SharedRaster => {
-  const at = spare.findIndex((b) => b.byteLength === raster.data.length)
-  const buffer = at >= 0 ? spare.splice(at, 1)[0]! : new SharedArrayBuffer(raster.data.length)
-  const data = new Uint8Array(buffer)
+  if (isShared(raster)) return { data: raster.data, width: raster.width, height: raster.height, shared: true }
+  const data = allocate(raster.data.length)
   data.set(raster.data)
   return { data, width: raster.width, height: raster.height, shared: true }
 }
 
-/** Returns a shared raster's memory for reuse. */
-export const release = (raster: SharedRaster): void => {
-  const buffer = raster.data.buffer as SharedArrayBuffer
-  if (buffer.byteLength > maxPooledBytes) return
+/** Returns a shared raster's memory (the whole buffer it views) for reuse. */
+export const release = (raster: Raster): void => {
+  const buffer = raster.data.buffer
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength > maxPooledBytes) return
   if (spare.length >= maxSpare) spare.shift()
   spare.push(buffer)
 }

@@ -8,7 +8,7 @@ import type { CorruptMedia } from "../DetectorError.js"
 import * as ImageDecoder from "../ImageDecoder.js"
 import * as Nms from "../Nms.js"
 import * as Tiling from "../Tiling.js"
-import { type InferencePool, release, share } from "./inferencePool.js"
+import { type InferencePool, isShared, release, share } from "./inferencePool.js"
 
 /** A candidate in source pixels, with the scale of the level that found it. */
 interface Found extends BlazeFace.Candidate {
@@ -70,7 +70,9 @@ export const run = (
   Effect.gen(function* () {
     const floor = minScore - smallFaceSlack
     const minLogit = BlazeFace.minLogit(floor)
-    // Each level's tiles are shared out between the sessions, in contiguous runs (one message each).
+    // Each level's tiles are shared out between the sessions, in contiguous runs (one message each). Rasters already
+    // in shared memory belong to the caller; copies made here are released here.
+    const copied = rasters.filter((r) => !isShared(r))
     const shared = rasters.map(share)
     const jobs = plan.levels.flatMap((level, i) =>
       chunks(level.tiles, pool.sessions).map((tiles) => ({ level, tiles, shared: shared[i]! }))
@@ -105,6 +107,12 @@ export const run = (
             )
           ),
       { concurrency: "unbounded" }
-    ).pipe(Effect.ensuring(Effect.sync(() => shared.forEach(release))))
+    ).pipe(
+      Effect.ensuring(
+        Effect.sync(() => {
+          for (const [i, r] of shared.entries()) if (copied.includes(rasters[i]!)) release(r)
+        })
+      )
+    )
     return Nms.weighted(perJob.flat()).filter((c) => c.score >= threshold(minScore, c.box[2] * c.scale) && plausible(c))
   })

@@ -14,7 +14,7 @@ import * as SceneCut from "../SceneCut.js"
 import * as Tiling from "../Tiling.js"
 import * as Tracker from "../Tracker.js"
 import * as VideoFrames from "../VideoFrames.js"
-import type { InferencePool } from "./inferencePool.js"
+import { allocate, type InferencePool, release } from "./inferencePool.js"
 import * as Search from "./search.js"
 
 export interface Settings {
@@ -67,6 +67,8 @@ export const detect = (
         maxAnimationBytes: settings.maxAnimationBytes,
         ffmpegPath: settings.ffmpegPath,
         crops: settings.crops,
+        // Frames are read straight into shared memory the inference workers can read, recycled after each frame.
+        allocate,
         frameSize: (width, height) => {
           plan = Tiling.plan(width, height, { minFaceSize: settings.minFaceSize, maxTiles: settings.maxTilesPerFrame })
           return { width: plan.levels[0]!.width, height: plan.levels[0]!.height }
@@ -95,7 +97,14 @@ export const detect = (
               return { box: face.box, score: candidate.score, data: { candidate, crop } }
             })
           )
-        })
+        }).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              release(frame.raster)
+              if (frame.full !== undefined) release(frame.full)
+            })
+          )
+        )
       )
       const people = Tracker.finish(tracks)
       const faces = yield* Effect.forEach(people, (person, id) =>
