@@ -33,10 +33,10 @@ import type { Target } from "./Target.js"
 
 // Each command's module (and what it brings: the client, the detector, the server) is loaded when that command
 // runs, so `--help`, `--version` and completions start fast.
-const lazily =
-  <M, A, E, R>(load: () => Promise<M>, run: (module: M) => Effect.Effect<A, E, R>) =>
-  (): Effect.Effect<A, E, R> =>
-    Effect.flatMap(Effect.promise(load), run)
+const lazily = <M, A, E, R>(
+  load: () => Promise<M>,
+  run: (module: M) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => Effect.flatMap(Effect.promise(load), run)
 const detectModule = (): Promise<typeof DetectCommand> => import("./DetectCommand.js")
 const resultModule = (): Promise<typeof ResultCommand> => import("./ResultCommand.js")
 const serveModule = (): Promise<typeof ServeCommand> => import("./ServeCommand.js")
@@ -152,7 +152,7 @@ const detect = Command.make(
         local: a.local,
         outDir: a.out
       })
-    )()
+    )
 ).pipe(
   Command.withDescription(
     "Detect faces in an image or video (URL or local file) and wait for the result. A local file is uploaded to a facedet server first; crun.ai only takes URLs."
@@ -170,7 +170,7 @@ const detectTaskId = Args.text({ name: "detect_task_id" }).pipe(
 const wait = Options.boolean("wait").pipe(Options.withDescription("Wait until the task has ended."))
 
 const result = Command.make("result", { detectTaskId, target, wait, json, timeout }, (a) =>
-  lazily(resultModule, (ResultCommand) => ResultCommand.run(a))()
+  lazily(resultModule, (ResultCommand) => ResultCommand.run(a))
 ).pipe(Command.withDescription("Print a detection task's current result; with --wait, wait until it ends."))
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ const serve = Command.make(
         host: Option.getOrUndefined(a.host),
         dataDir: Option.getOrUndefined(a.dataDir)
       })
-    )()
+    )
 ).pipe(
   Command.withDescription(
     "Run the self-hosted facedet server in the foreground (Ctrl-C drains and stops it). Every FACEDET_* server variable applies; flags override them."
@@ -239,7 +239,7 @@ const facesDownload = Command.make(
         json: a.json,
         timeout: a.timeout
       })
-    )()
+    )
 ).pipe(Command.withDescription("Save every face crop of a succeeded task as face-<id>.jpg."))
 
 const faces = Command.make("faces").pipe(

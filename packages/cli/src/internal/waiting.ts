@@ -42,7 +42,11 @@ export const untilEnded = <R>(
         ),
         Effect.onInterrupt(() =>
           Effect.flatMap(progress.taskId, (id) =>
-            output.err(id === undefined ? "interrupted before the detect task was created" : Render.resumeHint(id))
+            output.err(
+              id === undefined
+                ? "interrupted before the server answered with a detect task id; if the create reached it, that task still runs"
+                : Render.resumeHint(id)
+            )
           )
         )
       )
