@@ -239,16 +239,9 @@ export const make = (
     // Not acquireUseRelease: its acquire step is uninterruptible, and a download must stay interruptible (drain,
     // timeouts). A video download removes its own file when interrupted; after it, `ensuring` does.
     const work = (task: Task) =>
+      // Images arrive as bytes (downloaded or read from an upload), videos as a file.
       Effect.flatMap(loadMedia(task), (media) =>
-        (media._tag === "Bytes"
-          ? detectImage(task, media.bytes)
-          : task.kind === "video"
-            ? detectVideo(task, media.path)
-            : Effect.flatMap(
-                Effect.sync(() => readFileSync(media.path)),
-                (bytes) => detectImage(task, bytes)
-              )
-        ).pipe(
+        (media._tag === "Bytes" ? detectImage(task, media.bytes) : detectVideo(task, media.path)).pipe(
           Effect.ensuring(
             Effect.sync(() => {
               if (media._tag === "File" && media.temporary) rmSync(media.path, { force: true })
