@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { z } from "zod"
+import * as internal from "./internal/code.js"
 
 /**
  * Envelope codes documented by crun.ai.
@@ -14,18 +15,7 @@ import { z } from "zod"
  * @since 0.1.0
  * @category Models
  */
-export const Code = {
-  Ok: 200,
-  Unauthorized: 401,
-  InsufficientCredits: 402,
-  NotFound: 404,
-  ValidationError: 422,
-  RateLimited: 429,
-  ServiceUnavailable: 455,
-  ServerError: 500,
-  GenerationFailed: 501,
-  FeatureDisabled: 505
-} as const
+export const Code: typeof internal.Code = internal.Code
 
 /**
  * @since 0.1.0

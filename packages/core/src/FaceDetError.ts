@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import { Code } from "./Envelope.js"
+import { Code } from "./internal/code.js"
 
 /**
  * Fields every error answered by a server carries.
