@@ -43,13 +43,16 @@ export interface SharedRaster extends Raster {
  * which on a virtual machine costs more than the copy into it.
  */
 const spare: Array<SharedArrayBuffer> = []
-const maxSpare = 8
-const maxPooledBytes = 32 * 1024 * 1024
+/** At most this much memory is kept for reuse (a few video frames with their crop-size copies, or a level raster). */
+const maxSpareBytes = 24 * 1024 * 1024
+let spareBytes = 0
 
 /** `bytes` of shared memory, reused when a buffer of that size was released. Give it back with `release`. */
 export const allocate = (bytes: number): Uint8Array => {
   const at = spare.findIndex((b) => b.byteLength === bytes)
-  return new Uint8Array(at >= 0 ? spare.splice(at, 1)[0]! : new SharedArrayBuffer(bytes))
+  if (at < 0) return new Uint8Array(new SharedArrayBuffer(bytes))
+  spareBytes -= bytes
+  return new Uint8Array(spare.splice(at, 1)[0]!)
 }
 
 /** Whether a raster already lives in shared memory (a video frame read into `allocate`d memory). */
@@ -69,9 +72,10 @@ export const share = (raster: Raster): SharedRaster => {
 /** Returns a shared raster's memory (the whole buffer it views) for reuse. */
 export const release = (raster: Raster): void => {
   const buffer = raster.data.buffer
-  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength > maxPooledBytes) return
-  if (spare.length >= maxSpare) spare.shift()
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength > maxSpareBytes || spare.includes(buffer)) return
   spare.push(buffer)
+  spareBytes += buffer.byteLength
+  while (spareBytes > maxSpareBytes) spareBytes -= spare.shift()!.byteLength
 }
 
 /** A model window on a raster: top-left corner and size; pixels outside the raster are padding. */
