@@ -47,7 +47,7 @@ export interface VideoOptions {
   readonly crops?: boolean
   /** Smallest face to look for, in source pixels. Default 40. */
   readonly minFaceSize?: number
-  /** Tile budget per frame (about 4.5 ms of one core each). Default 2. */
+  /** Search budget per frame in 256x256 tiles (about 4.3 ms of one core each; see `maxTiles`). Default 2. */
   readonly maxTilesPerFrame?: number
 }
 
@@ -67,7 +67,10 @@ export interface DetectorOptions {
   readonly maxVideoBytes?: number
   /** Smallest face to look for in images, in source pixels (box width). Default 40. */
   readonly minFaceSize?: number
-  /** Tile budget per image (about 4.5 ms of one core each). Default 32. */
+  /**
+   * Search budget per image in 256x256 tiles (about 4.3 ms of one core each): sets the finest scale of large photos,
+   * which then run as fewer, larger windows. Default 32.
+   */
   readonly maxTiles?: number
   /** Side of the square JPEG crops. Default 256. */
   readonly cropSize?: number
