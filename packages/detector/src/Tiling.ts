@@ -121,8 +121,8 @@ const sideFor = (length: number, count: number, options: TilingOptions): number 
  */
 const windowsFor = (width: number, height: number, options: TilingOptions): Array<Tile> => {
   const unit = options.tileSize * options.tileSize
-  const maxCount = (length: number) =>
-    Math.max(1, Math.ceil((length - options.overlap) / (2 * options.overlap - options.overlap)))
+  // Windows are at least twice the overlap wide, which bounds how many fit along an axis.
+  const maxCount = (length: number) => Math.max(1, Math.ceil((length - options.overlap) / options.overlap))
   let best: { columns: number; rows: number; w: number; h: number; cost: number } | undefined
   for (let columns = 1; columns <= maxCount(width); columns++) {
     const w = sideFor(width, columns, options)
