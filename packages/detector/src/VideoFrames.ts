@@ -12,6 +12,7 @@ import { createRequire } from "node:module"
 import { delimiter, join } from "node:path"
 import type { Readable } from "node:stream"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { VideoFormat } from "./Detection.js"
@@ -324,46 +325,71 @@ const probeFile = (binary: string, demuxer: string, path: string, format: string
   )
 
 /**
- * Rasters from a PPM byte stream, parsed in the stream's own data events: one stream element per frame rather than
- * per 64 KiB chunk (the stream machinery's cost per element would otherwise be paid four times or more per frame).
- * The Node stream is paused while parsed frames wait for the consumer, so ffmpeg is held back by the pipe.
+ * Rasters from ffmpeg's PPM output, parsed in the Node stream's own data events: one stream element per frame rather
+ * than per 64 KiB chunk (the stream machinery's cost per element would otherwise be paid four times or more per
+ * frame). Pulled: the Node stream flows only while the consumer waits for a frame, so at most one frame is being
+ * assembled ahead and ffmpeg is held back by the pipe (frames with a crop-size copy are 7 MB each).
  */
 const ppmFrames = (
   readable: Readable,
   allocate: ((bytes: number) => Uint8Array) | undefined
 ): Stream.Stream<ImageDecoder.Raster, VideoDecodeFailed> =>
-  Stream.async<ImageDecoder.Raster, VideoDecodeFailed>((emit) => {
+  Stream.suspend(() => {
     const reader = new PpmReader(allocate)
-    let waiting = 0
+    const ready: Array<ImageDecoder.Raster> = []
+    let ended = false
+    let failure: VideoDecodeFailed | undefined
+    let wake: (() => void) | undefined
     const onData = (chunk: Buffer) => {
-      let frames: Array<ImageDecoder.Raster>
       try {
-        frames = reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))
+        ready.push(...reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)))
       } catch (cause) {
-        readable.off("data", onData)
-        emit.fail(new VideoDecodeFailed({ detail: `bad frame stream: ${String(cause)}`, stderr: "" }))
-        return
+        failure = new VideoDecodeFailed({ detail: `bad frame stream: ${String(cause)}`, stderr: "" })
       }
-      for (const frame of frames) {
-        waiting++
+      if (ready.length > 0 || failure !== undefined) {
         readable.pause()
-        emit.single(frame).then(() => {
-          if (--waiting === 0) readable.resume()
-        })
+        wake?.()
       }
     }
-    const onEnd = () => emit.end()
-    const onError = (cause: Error) =>
-      emit.fail(new VideoDecodeFailed({ detail: `reading ffmpeg output: ${String(cause)}`, stderr: "" }))
+    const onEnd = () => {
+      ended = true
+      wake?.()
+    }
+    const onError = (cause: Error) => {
+      failure = new VideoDecodeFailed({ detail: `reading ffmpeg output: ${String(cause)}`, stderr: "" })
+      wake?.()
+    }
+    readable.pause()
     readable.on("data", onData)
     readable.once("end", onEnd)
     readable.once("error", onError)
-    return Effect.sync(() => {
-      readable.off("data", onData)
-      readable.off("end", onEnd)
-      readable.off("error", onError)
+    const next = Effect.async<ImageDecoder.Raster, Option.Option<VideoDecodeFailed>>((resume) => {
+      const settle = (): boolean => {
+        const frame = ready.shift()
+        if (frame !== undefined) resume(Effect.succeed(frame))
+        else if (failure !== undefined) resume(Effect.fail(Option.some(failure)))
+        else if (ended) resume(Effect.fail(Option.none()))
+        else return false
+        wake = undefined
+        return true
+      }
+      if (settle()) return
+      wake = settle
+      readable.resume()
+      return Effect.sync(() => {
+        wake = undefined
+      })
     })
-  }, 2)
+    return Stream.repeatEffectOption(next).pipe(
+      Stream.ensuring(
+        Effect.sync(() => {
+          readable.off("data", onData)
+          readable.off("end", onEnd)
+          readable.off("error", onError)
+        })
+      )
+    )
+  })
 
 /** Options for opening a medium. */
 export interface OpenOptions extends Sampling {

@@ -43,8 +43,8 @@ export interface SharedRaster extends Raster {
  * which on a virtual machine costs more than the copy into it.
  */
 const spare: Array<SharedArrayBuffer> = []
-/** At most this much memory is kept for reuse (a few video frames with their crop-size copies, or a level raster). */
-const maxSpareBytes = 24 * 1024 * 1024
+/** At most this much memory is kept for reuse (one video frame with its crop-size copy, or a few level rasters). */
+const maxSpareBytes = 8 * 1024 * 1024
 let spareBytes = 0
 
 /** `bytes` of shared memory, reused when a buffer of that size was released. Give it back with `release`. */
