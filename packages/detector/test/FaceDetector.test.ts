@@ -3,9 +3,13 @@ import { availableParallelism } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import sharp from "sharp"
 import type { DetectedFace } from "../src/Detection.js"
 import * as FaceDetector from "../src/FaceDetector.js"
@@ -328,6 +332,31 @@ describe("FaceDetector configuration", () => {
       const error = yield* Effect.flip(Effect.scoped(FaceDetector.make({ modelPath: path, sessions: 1 })))
       expect(error._tag).toBe("ModelLoadFailed")
     })
+  )
+
+  it.live(
+    "closing the detector mid-search lets the model run finish and the workers end by themselves",
+    () =>
+      // Terminating a worker inside onnxruntime's synchronous run aborts the whole process (an uncaught native
+      // exception): this test would take vitest down with it.
+      Effect.gen(function* () {
+        const big = yield* Effect.promise(() =>
+          sharp(Media.photo(1)).resize({ width: 3000 }).jpeg({ quality: 90 }).toBuffer()
+        )
+        for (const delayMs of [15, 40, 80, 120, 200]) {
+          const scope = yield* Scope.make()
+          const context = yield* Layer.buildWithScope(FaceDetector.layer({ sessions: 1 }), scope)
+          const detector = Context.get(context, FaceDetector.FaceDetector)
+          const search = yield* Effect.fork(detector.detectImage(big, { crops: false }))
+          yield* Effect.sleep(Duration.millis(delayMs))
+          yield* Fiber.interrupt(search)
+          const started = Date.now()
+          yield* Scope.close(scope, Exit.void)
+          // Well under the 10 s after which a worker that did not end by itself is terminated anyway.
+          expect(Date.now() - started).toBeLessThan(5_000)
+        }
+      }),
+    60_000
   )
 
   it("defaults to one session per core and one thread each, and lets callers size them", () => {

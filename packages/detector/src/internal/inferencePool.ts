@@ -157,7 +157,13 @@ const main = async () => {
     return
   }
   parentPort.postMessage({ type: "ready" })
-  parentPort.on("message", async (job) => {
+  // One message at a time: a close waits for the run in progress (terminating a thread inside onnxruntime's run
+  // aborts the whole process), then releases the session and lets the thread end by itself.
+  let queue = Promise.resolve()
+  parentPort.on("message", (message) => {
+    queue = queue.then(() => (message.type === "close" ? close() : run(message)))
+  })
+  const run = async (job) => {
     try {
       const outputs = []
       for (const [x, y, w, h] of job.tiles) {
@@ -168,7 +174,13 @@ const main = async () => {
     } catch (e) {
       parentPort.postMessage({ type: "error", id: job.id, message: String((e && e.message) || e) })
     }
-  })
+  }
+  const close = async () => {
+    try {
+      await session.release()
+    } catch {}
+    parentPort.close()
+  }
 }
 main()
 `
@@ -199,6 +211,33 @@ interface Slot {
 }
 
 const ortPath = (): string => createRequire(import.meta.url).resolve("onnxruntime-node")
+
+/** Workers whose thread has ended. */
+const exited = new WeakSet<Worker>()
+
+/** A worker still inside a run after this long is terminated anyway (a run takes milliseconds, not seconds). */
+const closeGraceMs = 10_000
+
+/**
+ * Ends a worker: it finishes the run in progress, releases its session and exits. `terminate()` alone would stop the
+ * thread inside onnxruntime's synchronous run, which aborts the process (an uncaught native exception).
+ */
+const close = (slot: Slot): Promise<void> =>
+  new Promise((resolve) => {
+    const worker = slot.worker
+    if (exited.has(worker)) return resolve()
+    const timer = setTimeout(() => {
+      worker.terminate().then(
+        () => resolve(),
+        () => resolve()
+      )
+    }, closeGraceMs)
+    worker.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    worker.postMessage({ type: "close" })
+  })
 
 /** Starts `options.sessions` workers, each loading the model and running it once (warm-up) before it takes work. */
 export const make = (
@@ -270,8 +309,17 @@ export const make = (
           if (!closed) spawn(current).catch(() => undefined)
         }
         worker.on("error", (error) => lost(error.message))
-        worker.on("exit", (code) => lost(`exit code ${code}`))
+        worker.on("exit", (code) => {
+          exited.add(worker)
+          lost(`exit code ${code}`)
+        })
       })
+
+    // No worker is replaced once closing has begun.
+    const closeAll = Effect.promise(async () => {
+      closed = true
+      await Promise.all(slots.map(close))
+    })
 
     yield* Effect.acquireRelease(
       Effect.tryPromise({
@@ -283,12 +331,8 @@ export const make = (
             path: model.path,
             detail: `inference session failed to start: ${cause instanceof Error ? cause.message : String(cause)}`
           })
-      }).pipe(Effect.onError(() => Effect.promise(() => Promise.all(slots.map((s) => s.worker.terminate()))))),
-      () =>
-        Effect.promise(async () => {
-          closed = true
-          await Promise.all(slots.map((s) => s.worker.terminate()))
-        })
+      }).pipe(Effect.onError(() => closeAll)),
+      () => closeAll
     )
 
     const run = (
