@@ -233,17 +233,23 @@ describe.concurrent("exit codes", () => {
   })
 })
 
-describe.concurrent("local files", () => {
-  let dir: string
+/** A temporary folder holding `face.jpg` (a sample photo) for the tests of one block, removed after them. */
+const folderWithPhoto = (prefix: string): (() => string) => {
+  let dir = ""
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "facedet-cli-test-"))
+    dir = mkdtempSync(join(tmpdir(), prefix))
     copyFileSync(samplePhoto(1), join(dir, "face.jpg"))
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  return () => dir
+}
+
+describe.concurrent("local files", () => {
+  const dir = folderWithPhoto("facedet-cli-test-")
 
   it("are refused by a server without facedet's upload call, suggesting --local", async ({ expect }) => {
     const server = await serve(task([succeededData]))
-    const ran = await runCli(["detect", join(dir, "face.jpg")], { env: at(server) })
+    const ran = await runCli(["detect", join(dir(), "face.jpg")], { env: at(server) })
     expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain("takes media by URL only")
     expect(ran.stderr).toContain("--local")
@@ -258,19 +264,19 @@ describe.concurrent("local files", () => {
         ? { headers: facedet, body: envelope(200, "success", { url: `${s.url}/media/abc.jpg` }) }
         : base(req, s)
     )
-    const ran = await runCli(["detect", join(dir, "face.jpg"), "--no-wait"], { env: at(server) })
+    const ran = await runCli(["detect", join(dir(), "face.jpg"), "--no-wait"], { env: at(server) })
     expect(ran).toMatchObject({ code: 0, stdout: `${taskId}\n` })
     const upload = server.requests.find((r) => r.path === paths.upload)
     expect(upload?.headers["content-type"]).toBe("image/jpeg")
     expect(ran.stderr).toMatch(/uploading .*face\.jpg \(\d+ KiB\) to http:\/\/127\.0\.0\.1:\d+/)
-    expect(upload?.body.equals(readFileSync(join(dir, "face.jpg")))).toBe(true)
+    expect(upload?.body.equals(readFileSync(join(dir(), "face.jpg")))).toBe(true)
     const create = server.requests.find((r) => r.path === paths.image)
     expect(JSON.parse(create?.body.toString() ?? "{}")).toEqual({ image_url: `${server.url}/media/abc.jpg` })
   })
 
   it("that are missing or not media are 'usage'", async ({ expect }) => {
     const env = { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
-    expect((await runCli(["detect", join(dir, "missing.jpg")], { env })).code).toBe(2)
+    expect((await runCli(["detect", join(dir(), "missing.jpg")], { env })).code).toBe(2)
     const ran = await runCli(["detect", new URL("./fixtures/create-ok.json", import.meta.url).pathname], { env })
     expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain("is not an image or video")
@@ -334,22 +340,17 @@ describe.concurrent("faces download", () => {
 
 // The same command line, run in this process (no process start-up): behaviour that does not involve the process.
 describe.concurrent("in process", () => {
-  let dir: string
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "facedet-cli-inprocess-"))
-    copyFileSync(samplePhoto(1), join(dir, "face.jpg"))
-  })
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = folderWithPhoto("facedet-cli-inprocess-")
 
   it("a local file for crun.ai is refused before anything else, without a key or a request", async ({ expect }) => {
-    const ran = await inProcess(["detect", join(dir, "face.jpg")])
+    const ran = await inProcess(["detect", join(dir(), "face.jpg")])
     expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain("https://api.crun.ai takes media by URL only")
     expect(ran.stderr).toContain("--local")
   })
 
   it("a local file for a server that cannot be reached is 'network', not 'no uploads'", async ({ expect }) => {
-    const ran = await inProcess(["detect", join(dir, "face.jpg")], { ...key, FACEDET_BASE_URL: await closedPort() })
+    const ran = await inProcess(["detect", join(dir(), "face.jpg")], { ...key, FACEDET_BASE_URL: await closedPort() })
     expect(ran.code, ran.stderr).toBe(9)
     expect(ran.stderr).toContain("ECONNREFUSED")
     expect(ran.stderr).not.toContain("by URL only")
@@ -395,7 +396,7 @@ describe.concurrent("in process", () => {
           : req.path.startsWith("/crops/")
             ? { headers: { "content-type": "image/jpeg" }, body: Buffer.from(`api ${req.path}`) }
             : base(req, s)
-    const out = join(dir, "redirected")
+    const out = join(dir(), "redirected")
     const ran = await inProcess(["faces", "download", taskId, "--out", out], at(server))
     expect(ran.code, ran.stderr).toBe(0)
     expect(readFileSync(join(out, "face-0.jpg"), "utf8")).toBe("api /crops/moved-a.jpg")
@@ -412,17 +413,17 @@ describe.concurrent("in process", () => {
     const base = task([data])
     server.handler = (req, s) =>
       req.path.startsWith("/crops/") ? { status: 302, headers: { location: req.path }, body: "" } : base(req, s)
-    const loop = await inProcess(["faces", "download", taskId, "--out", join(dir, "loop")], at(server))
+    const loop = await inProcess(["faces", "download", taskId, "--out", join(dir(), "loop")], at(server))
     expect(loop.code).not.toBe(0)
     expect(loop.stderr).toContain("redirected more than 5 times")
     expect(server.requests.filter((r) => r.path === "/crops/loop.jpg")).toHaveLength(6)
 
     const local = structuredClone(data)
-    local.result.faces = [{ id: 0, link: `file://${join(dir, "face.jpg")}` }]
+    local.result.faces = [{ id: 0, link: `file://${join(dir(), "face.jpg")}` }]
     const files = await serve(task([local]))
-    const ran = await inProcess(["faces", "download", taskId, "--out", join(dir, "files")], at(files))
+    const ran = await inProcess(["faces", "download", taskId, "--out", join(dir(), "files")], at(files))
     expect(ran.code).not.toBe(0)
     expect(ran.stderr).toContain("is not an http(s) URL")
-    expect(existsSync(join(dir, "files", "face-0.jpg"))).toBe(false)
+    expect(existsSync(join(dir(), "files", "face-0.jpg"))).toBe(false)
   })
 })
