@@ -78,6 +78,8 @@ const longPollRereadMs = 5000
 const jsonBodyDeadlineMs = 30_000
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
 const uploadPath = /^\/uploads\/([A-Za-z0-9]{32})$/
+/** A result query with one id and no characters that decoding would change. */
+const plainResultQuery = /^detect_task_id=([A-Za-z0-9_.~-]{1,128})$/
 const facePath = /^\/faces\/([A-Za-z0-9]{32})\.jpg$/
 
 const json = (status: number, body: unknown, route: string, extra: Record<string, string> = {}): Response => ({
@@ -184,10 +186,10 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
    * Answers of ended tasks, which never change until the record is swept: a client polling a finished task (the
    * common case) costs a map lookup instead of a store read and a serialisation. Bounded; oldest entries go first.
    */
-  const finished = new Map<string, { readonly body: string; readonly until: number }>()
-  const remember = (key: string, body: string, until: number) => {
+  const finished = new Map<string, { readonly response: Response; readonly until: number }>()
+  const remember = (key: string, response: Response, until: number) => {
     if (finished.size >= finishedCacheSize) finished.delete(finished.keys().next().value!)
-    finished.set(key, { body, until })
+    finished.set(key, { response, until })
   }
 
   // The cause goes to the log, not to the client: a store's messages name files and internals.
@@ -346,7 +348,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       const cacheKey = `${owner}\n${id}`
       const cached = finished.get(cacheKey)
       if (cached !== undefined) {
-        if (cached.until > (yield* Clock.currentTimeMillis)) return text(cached.body, route)
+        if (cached.until > (yield* Clock.currentTimeMillis)) return cached.response
         finished.delete(cacheKey)
       }
       const found = yield* store.get(id)
@@ -373,11 +375,14 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           })
         )
       }
-      const body = JSON.stringify({ code: 200, message: "success", data: resultData(task, deps.publicUrl()) })
+      const response = text(
+        JSON.stringify({ code: 200, message: "success", data: resultData(task, deps.publicUrl()) }),
+        route
+      )
       if (ended(task) && task.finishedAt !== undefined) {
-        remember(cacheKey, body, task.finishedAt + config.taskRetentionMs)
+        remember(cacheKey, response, task.finishedAt + config.taskRetentionMs)
       }
-      return text(body, route)
+      return response
     }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 
   const upload = (request: Request, route: string) =>
@@ -506,15 +511,17 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       )
     }
     if (request.path === Endpoints.paths.result && request.method === "GET") {
-      const ids = request.query.getAll("detect_task_id")
+      // The shape every poller sends, `detect_task_id=<id>` with nothing to decode, skips the query parser.
+      const plain = plainResultQuery.exec(request.search)
+      const ids = plain !== null ? [plain[1]!] : request.query.getAll("detect_task_id")
       const cached = ids.length === 1 ? finished.get(`${owner}\n${ids[0]}`) : undefined
-      const waits = request.query.getAll("wait")
+      const waits = plain !== null ? [] : request.query.getAll("wait")
       if (
         cached !== undefined &&
         cached.until > now &&
         (waits.length === 0 || (waits.length === 1 && parseWait(waits[0]!) !== undefined))
       ) {
-        return Effect.succeed(text(cached.body, route))
+        return Effect.succeed(cached.response)
       }
     }
     return routeApi(request, owner, route)

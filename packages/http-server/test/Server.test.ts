@@ -192,6 +192,28 @@ describe("the API's answers", () => {
     expect((await call(url("/nothing-here"), { key: null })).status).toBe(404)
   })
 
+  it("answers an ended task the same however the query spells it, and checks the query and key first", async () => {
+    const id = await createImage(app.url, `${origin.url}/two.jpg`)
+    const ended = await waitTerminal(app.url, id)
+    expect(ended.status).toBe("succeeded")
+    const encoded = `%${id.charCodeAt(0).toString(16)}${id.slice(1)}`
+    for (const query of [
+      `detect_task_id=${id}`,
+      `detect_task_id=${encoded}`,
+      `detect_task_id=${id}&wait=0`,
+      `wait=5&detect_task_id=${id}`,
+      `detect_task_id=${id}&unrelated=1`
+    ]) {
+      const r = await call(url(`${paths.result}?${query}`))
+      expect(r.status, query).toBe(200)
+      expect(r.body.data, query).toEqual(ended)
+    }
+    expect((await call(url(`${paths.result}?detect_task_id=${id}&detect_task_id=${id}`))).status).toBe(422)
+    expect((await call(url(`${paths.result}?detect_task_id=${id}&wait=31`))).status).toBe(422)
+    expect((await call(url(`${paths.result}?detect_task_id=${id}`), { key: otherKey })).status).toBe(404)
+    expect((await call(url(`${paths.result}?detect_task_id=${id}`), { key: "not-a-key" })).status).toBe(401)
+  })
+
   it("422 for malformed JSON, a wrong body, a bad URL, a deep body, a bad query", async () => {
     const bad = [
       await call(url(paths.image), { raw: "{not json", headers: { "content-type": "application/json" } }),

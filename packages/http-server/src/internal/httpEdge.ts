@@ -24,9 +24,34 @@ export interface Request {
   /** The method; `HEAD` arrives as `GET` (the edge then sends the headers without the body). */
   readonly method: string
   readonly path: string
+  /** The query string after `?`, undecoded (`""` when there is none). */
+  readonly search: string
+  /** The decoded query (parsed on first use: the result call's common shape is read from `search` directly). */
   readonly query: URLSearchParams
   readonly headers: IncomingHttpHeaders
   readonly raw: IncomingMessage
+}
+
+/**
+ * The edge's `Request`, with the query parsed only when a handler asks for it. A class with the getter on its
+ * prototype, not an object literal with a getter: built per request, such a literal promoted about 3 MB to the old
+ * generation per scavenge under load and cost more CPU than the rest of the request.
+ */
+class EdgeRequest implements Request {
+  #query: URLSearchParams | undefined
+  readonly headers: IncomingHttpHeaders
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly search: string,
+    readonly raw: IncomingMessage
+  ) {
+    this.headers = raw.headers
+  }
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.search)
+    return this.#query
+  }
 }
 
 /** A response body: text, bytes, or a file streamed from disk. */
@@ -156,13 +181,12 @@ export const listen = (options: {
       const url = req.url ?? "/"
       const q = url.indexOf("?")
       const head = req.method === "HEAD"
-      const request: Request = {
-        method: head ? "GET" : (req.method ?? "GET"),
-        path: q === -1 ? url : url.slice(0, q),
-        query: new URLSearchParams(q === -1 ? "" : url.slice(q + 1)),
-        headers: req.headers,
-        raw: req
-      }
+      const request = new EdgeRequest(
+        head ? "GET" : (req.method ?? "GET"),
+        q === -1 ? url : url.slice(0, q),
+        q === -1 ? "" : url.slice(q + 1),
+        req
+      )
       const effect = options.handle(request)
       // An answer known without running anything (`Effect.succeed`, which is an Exit) is written at once: no fiber.
       if (Exit.isExit(effect) && Exit.isSuccess(effect)) {
