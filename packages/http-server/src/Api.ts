@@ -345,12 +345,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       if (waitSeconds === undefined) {
         return errorResponse(invalid(`wait must be a number of seconds from 0 to ${maxWaitSeconds}`, "wait"), route)
       }
-      const cacheKey = `${owner}\n${id}`
-      const cached = finished.get(cacheKey)
-      if (cached !== undefined) {
-        if (cached.until > (yield* Clock.currentTimeMillis)) return cached.response
-        finished.delete(cacheKey)
-      }
+      // An ended task's remembered answer was already served (or dropped, when expired) by `api`.
       const found = yield* store.get(id)
       // Another key's task is as unknown as a missing one.
       if (Option.isNone(found) || found.value.owner !== owner) {
@@ -380,7 +375,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         route
       )
       if (ended(task) && task.finishedAt !== undefined) {
-        remember(cacheKey, response, task.finishedAt + config.taskRetentionMs)
+        remember(`${owner}\n${id}`, response, task.finishedAt + config.taskRetentionMs)
       }
       return response
     }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
@@ -514,14 +509,17 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       // The shape every poller sends, `detect_task_id=<id>` with nothing to decode, skips the query parser.
       const plain = plainResultQuery.exec(request.search)
       const ids = plain !== null ? [plain[1]!] : request.query.getAll("detect_task_id")
-      const cached = ids.length === 1 ? finished.get(`${owner}\n${ids[0]}`) : undefined
-      const waits = plain !== null ? [] : request.query.getAll("wait")
-      if (
-        cached !== undefined &&
-        cached.until > now &&
-        (waits.length === 0 || (waits.length === 1 && parseWait(waits[0]!) !== undefined))
-      ) {
-        return Effect.succeed(cached.response)
+      // Keys always hold a newline, so "" (not exactly one id) finds nothing.
+      const cacheKey = ids.length === 1 ? `${owner}\n${ids[0]}` : ""
+      const cached = finished.get(cacheKey)
+      if (cached !== undefined && cached.until <= now) {
+        finished.delete(cacheKey)
+      } else if (cached !== undefined) {
+        const waits = plain !== null ? [] : request.query.getAll("wait")
+        // A bad `wait` goes on to `result`, which answers it with a 422.
+        if (waits.length === 0 || (waits.length === 1 && parseWait(waits[0]!) !== undefined)) {
+          return Effect.succeed(cached.response)
+        }
       }
     }
     return routeApi(request, owner, route)
