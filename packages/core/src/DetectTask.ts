@@ -21,13 +21,24 @@ const httpUrl = (what: string) =>
     .pipe(z.url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` }))
 
 /**
+ * facedet extension: where the server POSTs a signed `Webhook.Payload` when the task ends (crun.ai takes the same
+ * field on its swap calls).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const callbackUrl = httpUrl("callback_url")
+  .optional()
+  .meta({ description: "facedet extension: POSTed a signed webhook (Standard Webhooks) when the task ends" })
+
+/**
  * `POST /api/v1/client/job/detect-face-image` body.
  *
  * @since 0.1.0
  * @category Schemas
  */
 export const CreateImageBody = z
-  .looseObject({ image_url: httpUrl("image_url") })
+  .looseObject({ image_url: httpUrl("image_url"), callback_url: callbackUrl })
   .meta({ id: "CreateImageDetection", description: "An image (JPEG, PNG, WebP, GIF, AVIF, TIFF) by http(s) URL" })
 
 /**
@@ -43,7 +54,7 @@ export type CreateImageBody = z.infer<typeof CreateImageBody>
  * @category Schemas
  */
 export const CreateVideoBody = z
-  .looseObject({ video_url: httpUrl("video_url") })
+  .looseObject({ video_url: httpUrl("video_url"), callback_url: callbackUrl })
   .meta({ id: "CreateVideoDetection", description: "A video (MP4, MOV, WebM) or animated GIF/WebP by http(s) URL" })
 
 /**
@@ -124,6 +135,29 @@ export const Result = z
 export type Result = z.infer<typeof Result>
 
 /**
+ * facedet extension: where the callback of a task created with `callback_url` stands. `pending` deliveries are
+ * retried until `delivered`, or `failed` (a refusing answer, or 24 hours of retries).
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const CallbackState = z
+  .looseObject({
+    url: z.string(),
+    state: z.union([z.enum(["pending", "delivered", "failed"]), z.string()]),
+    attempts: z.number().int().nonnegative(),
+    last_status: z.number().int().nullable().meta({ description: "HTTP status of the last attempt; null: no answer" }),
+    next_attempt_at: z.string().nullable().meta({ description: "YYYY-MM-DD HH:mm:ss (UTC) of the next attempt" })
+  })
+  .meta({ id: "CallbackState" })
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type CallbackState = z.infer<typeof CallbackState>
+
+/**
  * `data` of `GET /api/v1/client/job/detect-face-result`.
  *
  * @since 0.1.0
@@ -134,7 +168,8 @@ export const ResultData = z
     detect_task_id: z.string().min(1),
     status: Status,
     result: Result.nullable().optional(),
-    error: TaskError.nullable().optional()
+    error: TaskError.nullable().optional(),
+    callback: CallbackState.optional()
   })
   .superRefine((data, ctx) => {
     if (data.status === "succeeded" && (data.result === null || data.result === undefined)) {

@@ -36,3 +36,5 @@ export * as Endpoints from "./Endpoints.js"
 export * as Wire from "./Wire.js"
 /** The OpenAPI 3.1 document, generated from the wire schemas. */
 export * as OpenApi from "./OpenApi.js"
+/** Signed callbacks of ended tasks (Standard Webhooks): payload, signing, verification, retry delays. */
+export * as Webhook from "./Webhook.js"
