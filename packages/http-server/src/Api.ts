@@ -23,6 +23,7 @@ import * as OpenApi from "@facedet/core/OpenApi"
 import * as PollPolicy from "@facedet/core/PollPolicy"
 import * as TaskId from "@facedet/core/TaskId"
 import * as Timestamp from "@facedet/core/Timestamp"
+import * as Webhook from "@facedet/core/Webhook"
 import * as Wire from "@facedet/core/Wire"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -36,7 +37,7 @@ import type * as DataDir from "./internal/dataDir.js"
 import type { Request, Response } from "./internal/httpEdge.js"
 import * as Json from "./internal/json.js"
 import type * as Signals from "./internal/signals.js"
-import type { Kind, Task } from "./JobStore.js"
+import type { Delivery, Kind, Task } from "./JobStore.js"
 import type { JobStore } from "./JobStore.js"
 import type * as MediaFetcher from "./MediaFetcher.js"
 import { accepts, describe, imageFormats, sniff } from "./MediaFetcher.js"
@@ -173,6 +174,22 @@ export const resultData = (task: Task, publicUrl: string): DetectTask.ResultData
   }
 }
 
+/** The result's `callback` extension: where the task's callback stands (pending until the task ends). */
+export const callbackState = (url: string, delivery: Delivery | undefined): DetectTask.CallbackState => ({
+  url,
+  state: delivery?.state ?? "pending",
+  attempts: delivery?.attempts ?? 0,
+  last_status: delivery?.lastStatus ?? null,
+  next_attempt_at:
+    delivery?.state === "pending" && delivery.nextAttemptAt !== undefined
+      ? Timestamp.format(delivery.nextAttemptAt)
+      : null
+})
+
+/** The body a task's callback POSTs: `data` is the result call's, without the callback's own state. */
+export const webhookPayload = (task: Task, publicUrl: string): string =>
+  JSON.stringify({ detect_task_id: task.id, status: wireStatus(task), data: resultData(task, publicUrl) })
+
 /** The request handler of a server. */
 export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
   const { config, store, metrics } = deps
@@ -263,11 +280,24 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       if (deps.draining()) return drainingAnswer(route, drainingMessage)
       const decoded =
         kind === "image"
-          ? Either.map(Wire.decodeRequest(DetectTask.CreateImageBody, body), (b) => b.image_url)
-          : Either.map(Wire.decodeRequest(DetectTask.CreateVideoBody, body), (b) => b.video_url)
+          ? Either.map(
+              Wire.decodeRequest(DetectTask.CreateImageBody, body),
+              (b) => [b.image_url, b.callback_url] as const
+            )
+          : Either.map(
+              Wire.decodeRequest(DetectTask.CreateVideoBody, body),
+              (b) => [b.video_url, b.callback_url] as const
+            )
       if (Either.isLeft(decoded)) return errorResponse(decoded.left, route)
       const field = kind === "image" ? "image_url" : "video_url"
-      const url = decoded.right
+      const [url, callbackUrl] = decoded.right
+      if (callbackUrl !== undefined) {
+        // The same address rules as media URLs, judged now so a refused receiver is a 422, not a silent failure.
+        const checked = deps.fetcher.checkUrl(callbackUrl)
+        if (Either.isLeft(checked)) {
+          return errorResponse(invalid(`callback_url: ${checked.left.message}`, "callback_url"), route)
+        }
+      }
       const token = uploadToken(url)
       if (token !== undefined) {
         const file = yield* store.getMedia(token)
@@ -303,14 +333,30 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         owner,
         idempotencyKey,
         requestHash:
-          idempotencyKey === undefined ? undefined : createHash("sha256").update(`${kind}\n${url}`).digest("hex"),
-        queueLimit: config.queueSize
+          idempotencyKey === undefined
+            ? undefined
+            : createHash("sha256")
+                .update(`${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}`)
+                .digest("hex"),
+        queueLimit: config.queueSize,
+        callbackUrl
       })
       if (created.created) {
         metrics.taskCreated(kind)
         deps.wake()
       }
-      return ok({ detect_task_id: created.task.id }, route)
+      // A key's first callback creates its signing secret; this answer is the only place it is ever shown.
+      const secret =
+        callbackUrl === undefined
+          ? undefined
+          : yield* store.ensureWebhookSecret(owner, () =>
+              Webhook.makeSecret((n) => crypto.getRandomValues(new Uint8Array(n)))
+            )
+      if (secret?.created) deps.log?.(`generated a webhook signing secret for API key ${owner}`, undefined)
+      return ok(
+        { detect_task_id: created.task.id, ...(secret?.created ? { webhook_secret: secret.secret } : {}) },
+        route
+      )
     }).pipe(
       Effect.catchTags({
         QueueFull: (e) =>
@@ -370,11 +416,14 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           })
         )
       }
-      const response = text(
-        JSON.stringify({ code: 200, message: "success", data: resultData(task, deps.publicUrl()) }),
-        route
-      )
-      if (ended(task) && task.finishedAt !== undefined) {
+      let data: DetectTask.ResultData = resultData(task, deps.publicUrl())
+      if (task.callbackUrl !== undefined) {
+        const delivery = yield* store.delivery(task.id)
+        data = { ...data, callback: callbackState(task.callbackUrl, Option.getOrUndefined(delivery)) }
+      }
+      const response = text(JSON.stringify({ code: 200, message: "success", data }), route)
+      // A callback's state still changes after the task ends: such answers are not remembered.
+      if (ended(task) && task.finishedAt !== undefined && task.callbackUrl === undefined) {
         remember(`${owner}\n${id}`, response, task.finishedAt + config.taskRetentionMs)
       }
       return response

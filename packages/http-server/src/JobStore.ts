@@ -72,6 +72,8 @@ export interface Task {
   readonly error: TaskError | undefined
   /** Succeeded tasks: when the detect_id and crops expire. */
   readonly mediaExpiresAt: number | undefined
+  /** Where a callback goes when the task ends (`callback_url`). */
+  readonly callbackUrl: string | undefined
 }
 
 /** A worker's hold on a task: every write about the task must present it. */
@@ -94,6 +96,8 @@ export interface CreateInput {
   readonly requestHash?: string | undefined
   /** Past this many queued or running tasks, `create` fails with `QueueFull`. */
   readonly queueLimit: number
+  /** `callback_url`: the task's end writes a delivery to the outbox in the same transaction. */
+  readonly callbackUrl?: string | undefined
 }
 
 /** The outcome of a create: the task, and whether it is new or an idempotent replay. */
@@ -140,6 +144,37 @@ export interface Swept {
   readonly tasks: number
   readonly files: ReadonlyArray<string>
 }
+
+/**
+ * A callback of an ended task: a row of the outbox, written in the transaction that ended the task (`complete`,
+ * `fail`, or the reaper giving up), so an end is never recorded without its delivery. Its `id` is the
+ * `webhook-id`, the same for every attempt.
+ */
+export interface Delivery {
+  readonly id: string
+  readonly taskId: string
+  readonly owner: string
+  readonly url: string
+  readonly state: "pending" | "delivered" | "failed"
+  /** Attempts made so far. */
+  readonly attempts: number
+  /** HTTP status of the last attempt (undefined: none yet, or no answer). */
+  readonly lastStatus: number | undefined
+  /** Why the last attempt failed, for the log and the metrics (never shown to other keys). */
+  readonly lastError: string | undefined
+  /** When a pending delivery is due. */
+  readonly nextAttemptAt: number | undefined
+  /** When the task ended (the retry horizon and the latency count from here). */
+  readonly createdAt: number
+  /** The exact body, fixed at the first attempt so every retry sends (and signs) the same bytes. */
+  readonly body: string | undefined
+}
+
+/** How an attempt ended. */
+export type DeliveryOutcome =
+  | { readonly _tag: "Delivered"; readonly status: number }
+  | { readonly _tag: "Retry"; readonly status: number | undefined; readonly error: string; readonly at: number }
+  | { readonly _tag: "Failed"; readonly status: number | undefined; readonly error: string }
 
 /** The store itself failed (disk, corruption, a closed store). Never the user's fault: a 500, logged. */
 export class StoreError extends Data.TaggedError("StoreError")<{
@@ -202,6 +237,32 @@ export interface Service {
    * to remove from disk.
    */
   readonly sweep: (retentionMs: number) => Effect.Effect<Swept, StoreError>
+  /**
+   * Up to `limit` pending deliveries that are due and not held by another dispatcher, each leased for `leaseMs`
+   * (a dispatcher that dies mid-attempt leaves the delivery to the next one after the lease).
+   */
+  readonly claimDeliveries: (limit: number, leaseMs: number) => Effect.Effect<ReadonlyArray<Delivery>, StoreError>
+  /** Fixes a delivery's body before its first attempt. */
+  readonly setDeliveryBody: (id: string, body: string) => Effect.Effect<void, StoreError>
+  /** Records an attempt: delivered, due again at `at`, or failed for good; frees the lease. */
+  readonly settleDelivery: (id: string, outcome: DeliveryOutcome) => Effect.Effect<void, StoreError>
+  /** The delivery of a task's callback, once the task ended. */
+  readonly delivery: (taskId: string) => Effect.Effect<Option.Option<Delivery>, StoreError>
+  /** The signing secrets of an API key's callbacks: the current one first, then those retired less than 24 h ago. */
+  readonly webhookSecrets: (owner: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * Makes `secret` the key's current signing secret; the previous one stays valid for `graceMs` (signatures carry
+   * both meanwhile). `false` when it already was the current one.
+   */
+  readonly rotateWebhookSecret: (owner: string, secret: string, graceMs: number) => Effect.Effect<boolean, StoreError>
+  /**
+   * The key's current secret, creating it with `generate` when the key has none; `created` says whether this call
+   * made it (its only chance to be shown).
+   */
+  readonly ensureWebhookSecret: (
+    owner: string,
+    generate: () => string
+  ) => Effect.Effect<{ readonly secret: string; readonly created: boolean }, StoreError>
 }
 
 /** The job store. */

@@ -14,6 +14,7 @@
  */
 
 const httpBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const deliveryBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 3600, 21_600, 86_400]
 const detectionBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 
 class Histogram {
@@ -46,6 +47,11 @@ export interface Metrics {
   readonly taskCreated: (kind: string) => void
   readonly taskEnded: (kind: string, outcome: string, seconds: number | undefined) => void
   readonly httpRequest: (route: string, code: number, seconds: number) => void
+  /**
+   * A callback attempt ended: `outcome` is delivered, retry or failed; `seconds` (delivered and failed only) is the
+   * time from the task's end to that final attempt.
+   */
+  readonly webhookAttempt: (outcome: "delivered" | "retry" | "failed", seconds: number | undefined) => void
   /** The exposition text; `depth` is read by the caller from the store. */
   readonly render: (depth: { readonly queued: number; readonly running: number }) => string
 }
@@ -56,6 +62,8 @@ export const make = (): Metrics => {
   const ended = new Map<string, { kind: string; outcome: string; n: number }>()
   const detection = new Map<string, Histogram>()
   const http = new Map<string, { route: string; code: number; h: Histogram }>()
+  const webhookAttempts = { delivered: 0, retry: 0, failed: 0 }
+  const webhookLatency = new Histogram(deliveryBuckets)
 
   const histogramLines = (name: string, l: Record<string, string>, h: Histogram, out: Array<string>) => {
     let cumulative = 0
@@ -87,6 +95,10 @@ export const make = (): Metrics => {
       http.set(key, entry)
       entry.h.observe(seconds)
     },
+    webhookAttempt: (outcome, seconds) => {
+      webhookAttempts[outcome] += 1
+      if (outcome === "delivered" && seconds !== undefined) webhookLatency.observe(seconds)
+    },
     render: (depth) => {
       const out: Array<string> = []
       out.push("# HELP facedet_tasks_created_total Detection tasks accepted, by kind.")
@@ -110,6 +122,15 @@ export const make = (): Metrics => {
       for (const e of http.values()) {
         histogramLines("facedet_http_request_duration_seconds", { route: e.route, code: String(e.code) }, e.h, out)
       }
+      out.push(
+        "# HELP facedet_webhook_attempts_total Callback delivery attempts by outcome (delivered, retry, failed)."
+      )
+      out.push("# TYPE facedet_webhook_attempts_total counter")
+      for (const [outcome, n] of Object.entries(webhookAttempts))
+        out.push(`facedet_webhook_attempts_total{${labels({ outcome })}} ${n}`)
+      out.push("# HELP facedet_webhook_delivery_seconds Time from a task's end to its callback's successful delivery.")
+      out.push("# TYPE facedet_webhook_delivery_seconds histogram")
+      histogramLines("facedet_webhook_delivery_seconds", {}, webhookLatency, out)
       return `${out.join("\n")}\n`
     }
   }

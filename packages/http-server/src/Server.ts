@@ -41,6 +41,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Api from "./Api.js"
+import * as Address from "./internal/address.js"
 import * as ApiKeys from "./ApiKeys.js"
 import * as Crops from "./internal/crops.js"
 import * as DataDir from "./internal/dataDir.js"
@@ -54,6 +55,7 @@ import * as Metrics from "./Metrics.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as ServerConfig from "./ServerConfig.js"
 import * as SqliteJobStore from "./SqliteJobStore.js"
+import * as Webhooks from "./Webhooks.js"
 import * as Worker from "./Worker.js"
 
 /** A running server. */
@@ -90,6 +92,18 @@ export type Log = (line: string) => void
 
 const defaultLog: Log = (line) => process.stderr.write(`${line}\n`)
 
+/** How a server is built, beyond its configuration (tests and embedding). */
+export interface Options {
+  readonly log?: Log
+  /** How often idle workers poll the store. */
+  readonly pollMs?: number
+  /** Callback dispatcher settings over the configuration's (e.g. a test resolver or CA). */
+  readonly webhooks?: Partial<Omit<Webhooks.Options, "payload">>
+}
+
+/** How long a replaced webhook secret keeps signing beside its successor. */
+const webhookSecretGraceMs = 24 * 3_600_000
+
 /** How often the sweep also looks for files no record owns (see `internal/orphans`). */
 const orphanScanIntervalMs = 10 * 60_000
 
@@ -109,7 +123,7 @@ export const listenUrl = (host: string, port: number): string => {
 /** Builds the server over its dependencies; it listens until the scope closes. */
 export const make = (
   config: ServerConfig.ServerConfig,
-  options: { readonly log?: Log; readonly pollMs?: number } = {}
+  options: Options = {}
 ): Effect.Effect<Service, StartError, Scope.Scope | JobStore | FaceDetector | MediaFetcher.MediaFetcher> =>
   Effect.gen(function* () {
     const log = options.log ?? defaultLog
@@ -129,6 +143,18 @@ export const make = (
     const signals = Signals.taskSignals()
     let draining = false
     let publicUrl = config.publicUrl ?? ""
+    // Set once the dispatcher starts (after the listener, when links have their origin).
+    let wakeWebhooks = () => {}
+
+    // Operator-set signing secrets; a changed one rotates (the old one signs too for 24 h).
+    for (const { key, secret } of config.webhookSecrets) {
+      const owner = apiKeys.verify(key)
+      if (owner === undefined) continue
+      const rotated = yield* store
+        .rotateWebhookSecret(owner, secret, webhookSecretGraceMs)
+        .pipe(Effect.mapError((cause) => new SqliteJobStore.OpenFailed({ path: config.dataDir, cause })))
+      if (rotated) log(`facedet: webhook signing secret set for API key ${owner} (a previous one stays valid 24 h)`)
+    }
 
     const workers = yield* Worker.make(
       {
@@ -151,6 +177,7 @@ export const make = (
             seconds
           )
           signals.notify(task.id)
+          if (task.callbackUrl !== undefined) wakeWebhooks()
         },
         onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
       }
@@ -188,6 +215,36 @@ export const make = (
     )
     const url = listenUrl(config.host, listening.port)
     if (publicUrl === "") publicUrl = url
+
+    const dispatcher = yield* Webhooks.make(
+      {
+        payload: (task) => Api.webhookPayload(task, publicUrl),
+        // The fetcher's address policy (FACEDET_ALLOW_PRIVATE_URLS, FACEDET_ALLOWED_CIDRS) covers callbacks too.
+        policy: {
+          allowPrivate: fetcher.options.allowPrivate,
+          allowedCidrs: fetcher.options.allowedCidrs.flatMap((c) => {
+            const cidr = Address.parseCidr(c)
+            return cidr === undefined ? [] : [cidr]
+          })
+        },
+        retry: { initialDelayMs: config.webhookInitialDelayMs },
+        pollMs: Math.min(1000, config.webhookInitialDelayMs),
+        ...(options.webhooks ?? {})
+      },
+      {
+        onAttempt: (delivery, outcome, seconds) => {
+          metrics.webhookAttempt(
+            outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Retry" ? "retry" : "failed",
+            seconds
+          )
+          if (outcome._tag === "Failed") {
+            log(`facedet: callback ${delivery.id} of task ${delivery.taskId} failed for good: ${outcome.error}`)
+          }
+        },
+        onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
+      }
+    )
+    wakeWebhooks = dispatcher.wake
 
     // Files no record owns (left by a crash at the wrong moment) are looked for less often than expired ones.
     let orphansCheckedAt = Number.NEGATIVE_INFINITY
@@ -257,7 +314,7 @@ export const make = (
 /** The server over dependencies provided by the caller. */
 export const layerWith = (
   config: ServerConfig.ServerConfig,
-  options: { readonly log?: Log; readonly pollMs?: number } = {}
+  options: Options = {}
 ): Layer.Layer<Server, StartError, JobStore | FaceDetector | MediaFetcher.MediaFetcher> =>
   Layer.scoped(Server, make(config, options))
 

@@ -14,7 +14,9 @@
  */
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
+import * as Webhook from "@facedet/core/Webhook"
 import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Address from "./internal/address.js"
 
@@ -64,6 +66,14 @@ export interface ServerConfig {
   readonly maxImageBytes: number
   /** Largest video upload (and download). `FACEDET_MAX_VIDEO_BYTES`, default 200 MiB. */
   readonly maxVideoBytes: number
+  /**
+   * Callback signing secrets per API key: `FACEDET_WEBHOOK_SECRETS`, comma-separated `<api key>=whsec_...` pairs.
+   * A key without one gets a generated secret at its first callback. Changing a key's secret rotates it: the old
+   * one keeps signing beside the new one for 24 h.
+   */
+  readonly webhookSecrets: ReadonlyArray<{ readonly key: string; readonly secret: string }>
+  /** Delay before a callback's first retry, doubling to 1 h. `FACEDET_WEBHOOK_RETRY_INITIAL_SECONDS`, default 5. */
+  readonly webhookInitialDelayMs: number
 }
 
 /** The defaults, as documented in the README. */
@@ -84,7 +94,8 @@ export const defaults = {
   maxAttempts: 3,
   maxJsonBytes: 64 * 1024,
   maxImageBytes: 25 * 1024 * 1024,
-  maxVideoBytes: 200 * 1024 * 1024
+  maxVideoBytes: 200 * 1024 * 1024,
+  webhookInitialDelayMs: 5_000
 } as const
 
 /** One bad setting: which variable (or option) and what is wrong with it. */
@@ -126,7 +137,9 @@ export const envNames = {
   maxAttempts: "FACEDET_MAX_ATTEMPTS",
   maxJsonBytes: "FACEDET_MAX_JSON_BYTES",
   maxImageBytes: "FACEDET_MAX_IMAGE_BYTES",
-  maxVideoBytes: "FACEDET_MAX_VIDEO_BYTES"
+  maxVideoBytes: "FACEDET_MAX_VIDEO_BYTES",
+  webhookSecrets: "FACEDET_WEBHOOK_SECRETS",
+  webhookInitialDelayMs: "FACEDET_WEBHOOK_RETRY_INITIAL_SECONDS"
 } as const satisfies { readonly [K in keyof ServerConfig]: string }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -225,6 +238,33 @@ export const fromEnv = (
     }
   }
 
+  const webhookSecrets: Array<{ key: string; secret: string }> = []
+  const pairSource =
+    overrides.webhookSecrets ??
+    raw("webhookSecrets")
+      ?.split(",")
+      .map((pair) => {
+        const at = pair.indexOf("=whsec_")
+        return at < 0 ? { key: pair, secret: "" } : { key: pair.slice(0, at), secret: pair.slice(at + 1) }
+      }) ??
+    []
+  for (const { key, secret } of pairSource) {
+    const k = key.trim()
+    const v = secret.trim()
+    if (k === "" && v === "") continue
+    // Neither the key nor the secret is ever echoed.
+    if (!apiKeys.includes(k)) {
+      bad("webhookSecrets", "every entry must be <api key>=whsec_... naming a key of FACEDET_API_KEYS (not shown)")
+      break
+    }
+    const parsed = Effect.runSync(Effect.either(Webhook.parseSecret(v)))
+    if (Either.isLeft(parsed)) {
+      bad("webhookSecrets", `a secret is invalid: ${parsed.left.reason} (the secret is not shown)`)
+      break
+    }
+    webhookSecrets.push({ key: k, secret: v })
+  }
+
   const s = 1000
   const config: ServerConfig = {
     port,
@@ -248,7 +288,13 @@ export const fromEnv = (
     maxAttempts: num("maxAttempts", defaults.maxAttempts, { min: 1, max: 100, integer: true }),
     maxJsonBytes: num("maxJsonBytes", defaults.maxJsonBytes, { min: 1024, max: 16 * 1024 * 1024, integer: true }),
     maxImageBytes: num("maxImageBytes", defaults.maxImageBytes, { min: 1024, max: 2 ** 32, integer: true }),
-    maxVideoBytes: num("maxVideoBytes", defaults.maxVideoBytes, { min: 1024, max: 2 ** 40, integer: true })
+    maxVideoBytes: num("maxVideoBytes", defaults.maxVideoBytes, { min: 1024, max: 2 ** 40, integer: true }),
+    webhookSecrets,
+    webhookInitialDelayMs: num("webhookInitialDelayMs", defaults.webhookInitialDelayMs, {
+      min: 0.01,
+      max: 3600,
+      unit: s
+    })
   }
   return problems.length === 0 ? Either.right(config) : Either.left(new ConfigInvalid({ problems }))
 }

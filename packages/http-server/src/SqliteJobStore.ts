@@ -27,7 +27,18 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { Claim, Created, CreateInput, MediaFile, Service, StoredFace, Success, Task } from "./JobStore.js"
+import type {
+  Claim,
+  Created,
+  CreateInput,
+  Delivery,
+  DeliveryOutcome,
+  MediaFile,
+  Service,
+  StoredFace,
+  Success,
+  Task
+} from "./JobStore.js"
 import { IdempotencyConflict, JobStore, LeaseLost, QueueFull, StoreError } from "./JobStore.js"
 
 /** Options of the SQLite store. */
@@ -88,7 +99,33 @@ CREATE TABLE IF NOT EXISTS media (
   task_id TEXT
 );
 CREATE INDEX IF NOT EXISTS media_expiry ON media (expires_at);
+CREATE TABLE IF NOT EXISTS webhooks (
+  id TEXT PRIMARY KEY,
+  task_id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
+  url TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER,
+  last_error TEXT,
+  next_attempt_at INTEGER,
+  lease_until INTEGER,
+  created_at INTEGER NOT NULL,
+  settled_at INTEGER,
+  body TEXT
+);
+CREATE INDEX IF NOT EXISTS webhooks_due ON webhooks (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS webhook_secrets (
+  owner TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  retired_until INTEGER,
+  PRIMARY KEY (owner, secret)
+);
 `
+
+/** Columns added after the first release: (table, column, definition), applied when missing. */
+const addedColumns: ReadonlyArray<readonly [string, string, string]> = [["tasks", "callback_url", "TEXT"]]
 
 interface Row {
   id: string
@@ -107,6 +144,7 @@ interface Row {
   error_message: string | null
   media_expires_at: number | null
   request_hash: string | null
+  callback_url: string | null
 }
 
 const toTask = (r: Row): Task => ({
@@ -122,7 +160,36 @@ const toTask = (r: Row): Task => ({
   detectId: r.detect_id ?? undefined,
   faces: r.faces === null ? undefined : (JSON.parse(r.faces) as ReadonlyArray<StoredFace>),
   error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? "" },
-  mediaExpiresAt: r.media_expires_at ?? undefined
+  mediaExpiresAt: r.media_expires_at ?? undefined,
+  callbackUrl: r.callback_url ?? undefined
+})
+
+interface DeliveryRow {
+  id: string
+  task_id: string
+  owner: string
+  url: string
+  state: Delivery["state"]
+  attempts: number
+  last_status: number | null
+  last_error: string | null
+  next_attempt_at: number | null
+  created_at: number
+  body: string | null
+}
+
+const toDelivery = (r: DeliveryRow): Delivery => ({
+  id: r.id,
+  taskId: r.task_id,
+  owner: r.owner,
+  url: r.url,
+  state: r.state,
+  attempts: r.attempts,
+  lastStatus: r.last_status ?? undefined,
+  lastError: r.last_error ?? undefined,
+  nextAttemptAt: r.next_attempt_at ?? undefined,
+  createdAt: r.created_at,
+  body: r.body ?? undefined
 })
 
 interface MediaRow {
@@ -171,6 +238,14 @@ export const make = (
             db.pragma("synchronous = FULL")
             db.exec("BEGIN IMMEDIATE")
             db.exec(schema)
+            for (const [table, column, definition] of addedColumns) {
+              const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all()
+              if (!columns.some((c) => c.name === column)) {
+                db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`)
+              }
+            }
+            // The lock proves no other dispatcher is alive: deliveries it was attempting are due again now.
+            db.exec("UPDATE webhooks SET lease_until = NULL WHERE lease_until IS NOT NULL")
             db.exec("COMMIT")
           } catch (e) {
             db.close()
@@ -186,8 +261,8 @@ export const make = (
 
     const stmt = {
       insert: db.prepare(
-        `INSERT INTO tasks (id, kind, media_url, owner, state, created_at, idem_key, request_hash)
-         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash)`
+        `INSERT INTO tasks (id, kind, media_url, owner, state, created_at, idem_key, request_hash, callback_url)
+         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash, @callbackUrl)`
       ),
       byIdem: db.prepare<[string, string], Row>("SELECT * FROM tasks WHERE owner = ? AND idem_key = ?"),
       get: db.prepare<[string], Row>("SELECT * FROM tasks WHERE id = ?"),
@@ -236,6 +311,47 @@ export const make = (
       getMedia: db.prepare<[string, number], MediaRow>("SELECT * FROM media WHERE token = ? AND expires_at > ?"),
       expiredMedia: db.prepare<[number], { path: string }>("SELECT path FROM media WHERE expires_at <= ?"),
       deleteMedia: db.prepare("DELETE FROM media WHERE expires_at <= ?"),
+      // The outbox row of an ending task, in the ending transaction; `msg_` + the task id is stable across retries.
+      outbox: db.prepare(
+        `INSERT OR IGNORE INTO webhooks (id, task_id, owner, url, state, next_attempt_at, created_at)
+         SELECT 'msg_' || id, id, owner, callback_url, 'pending', @now, @now FROM tasks
+         WHERE id = @id AND callback_url IS NOT NULL`
+      ),
+      dueDeliveries: db.prepare<[{ now: number; limit: number }], DeliveryRow>(
+        `SELECT * FROM webhooks WHERE state = 'pending' AND next_attempt_at <= @now
+           AND (lease_until IS NULL OR lease_until <= @now)
+         ORDER BY next_attempt_at LIMIT @limit`
+      ),
+      leaseDelivery: db.prepare("UPDATE webhooks SET lease_until = @until WHERE id = @id"),
+      setBody: db.prepare("UPDATE webhooks SET body = @body WHERE id = @id AND body IS NULL"),
+      settle: db.prepare(
+        `UPDATE webhooks SET state = @state, attempts = attempts + 1, last_status = @status, last_error = @error,
+           next_attempt_at = @at, lease_until = NULL, settled_at = @settledAt
+         WHERE id = @id AND state = 'pending'`
+      ),
+      deliveryOf: db.prepare<[string], DeliveryRow>("SELECT * FROM webhooks WHERE task_id = ?"),
+      secrets: db.prepare<[string, number], { secret: string }>(
+        `SELECT secret FROM webhook_secrets WHERE owner = ? AND (retired_until IS NULL OR retired_until > ?)
+         ORDER BY retired_until IS NOT NULL, created_at DESC`
+      ),
+      currentSecret: db.prepare<[string], { secret: string }>(
+        "SELECT secret FROM webhook_secrets WHERE owner = ? AND retired_until IS NULL"
+      ),
+      retireSecrets: db.prepare(
+        "UPDATE webhook_secrets SET retired_until = @until WHERE owner = @owner AND retired_until IS NULL"
+      ),
+      insertSecret: db.prepare(
+        `INSERT INTO webhook_secrets (owner, secret, created_at) VALUES (@owner, @secret, @now)
+         ON CONFLICT (owner, secret) DO UPDATE SET retired_until = NULL, created_at = @now`
+      ),
+      deleteRetiredSecrets: db.prepare(
+        "DELETE FROM webhook_secrets WHERE retired_until IS NOT NULL AND retired_until <= ?"
+      ),
+      // Settled deliveries go with their task's record; a pending one outlives it (its body is already fixed or
+      // it fails for lack of one).
+      deleteDeliveries: db.prepare(
+        "DELETE FROM webhooks WHERE state != 'pending' AND task_id NOT IN (SELECT id FROM tasks)"
+      ),
       deleteTasks: db.prepare(
         "DELETE FROM tasks WHERE state IN ('succeeded', 'failed') AND finished_at <= ? AND (media_expires_at IS NULL OR media_expires_at <= ?)"
       )
@@ -264,7 +380,8 @@ export const make = (
             owner: input.owner,
             now,
             idem: input.idempotencyKey ?? null,
-            hash: input.requestHash ?? null
+            hash: input.requestHash ?? null,
+            callbackUrl: input.callbackUrl ?? null
           })
           return { task: toTask(stmt.get.get(input.id)!), created: true }
         })
@@ -328,6 +445,7 @@ export const make = (
             for (const file of s.files) {
               stmt.putMedia.run({ ...file, expiresAt: now + s.ttlMs, taskId: file.taskId ?? c.task.id })
             }
+            stmt.outbox.run({ id: c.task.id, now })
             return changes
           }),
           () => toTask(stmt.get.get(c.task.id)!)
@@ -339,7 +457,11 @@ export const make = (
         fenced(
           "fail",
           c,
-          () => stmt.fail.run({ ...who(c), now, code: error.code, message: error.message }).changes,
+          db.transaction(() => {
+            const changes = stmt.fail.run({ ...who(c), now, code: error.code, message: error.message }).changes
+            if (changes === 1) stmt.outbox.run({ id: c.task.id, now })
+            return changes
+          }),
           () => toTask(stmt.get.get(c.task.id)!)
         )
       )
@@ -365,6 +487,7 @@ export const make = (
                 code: TaskErrorCode.Internal,
                 message: `the worker processing this task stopped ${row.attempts} times (crash or timeout); giving up`
               })
+              stmt.outbox.run({ id: row.id, now })
             } else {
               stmt.requeue.run({ id: row.id, fence: row.fence })
             }
@@ -408,13 +531,88 @@ export const make = (
               const files = stmt.expiredMedia.all(now).map((r) => r.path)
               stmt.deleteMedia.run(now)
               const tasks = stmt.deleteTasks.run(now - retentionMs, now).changes
+              stmt.deleteDeliveries.run()
+              stmt.deleteRetiredSecrets.run(now)
               return { tasks, files }
             })
             .immediate()
         )
       )
 
+    const claimDeliveries = (limit: number, leaseMs: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        run("claimDeliveries", () =>
+          db
+            .transaction(() => {
+              const rows = stmt.dueDeliveries.all({ now, limit })
+              for (const row of rows) stmt.leaseDelivery.run({ id: row.id, until: now + leaseMs })
+              return rows.map(toDelivery)
+            })
+            .immediate()
+        )
+      )
+
+    const settleDelivery = (id: string, outcome: DeliveryOutcome) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        run("settleDelivery", () => {
+          stmt.settle.run({
+            id,
+            state: outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Retry" ? "pending" : "failed",
+            status: outcome.status ?? null,
+            error: outcome._tag === "Delivered" ? null : outcome.error.slice(0, 500),
+            at: outcome._tag === "Retry" ? outcome.at : null,
+            settledAt: outcome._tag === "Retry" ? null : now
+          })
+        })
+      )
+
+    const rotateWebhookSecret = (owner: string, secret: string, graceMs: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        run("rotateWebhookSecret", () =>
+          db
+            .transaction(() => {
+              if (stmt.currentSecret.get(owner)?.secret === secret) return false
+              stmt.retireSecrets.run({ owner, until: now + graceMs })
+              stmt.insertSecret.run({ owner, secret, now })
+              return true
+            })
+            .immediate()
+        )
+      )
+
+    const ensureWebhookSecret = (owner: string, generate: () => string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        run("ensureWebhookSecret", () =>
+          db
+            .transaction(() => {
+              const current = stmt.currentSecret.get(owner)
+              if (current) return { secret: current.secret, created: false }
+              const secret = generate()
+              stmt.insertSecret.run({ owner, secret, now })
+              return { secret, created: true }
+            })
+            .immediate()
+        )
+      )
+
     return {
+      claimDeliveries,
+      setDeliveryBody: (id: string, body: string) =>
+        run("setDeliveryBody", () => {
+          stmt.setBody.run({ id, body })
+        }),
+      settleDelivery,
+      delivery: (taskId: string) =>
+        run("delivery", () => {
+          const row = stmt.deliveryOf.get(taskId)
+          return row ? Option.some(toDelivery(row)) : Option.none()
+        }),
+      webhookSecrets: (owner: string) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          run("webhookSecrets", () => stmt.secrets.all(owner, now).map((r) => r.secret))
+        ),
+      rotateWebhookSecret,
+      ensureWebhookSecret,
       create,
       get,
       claim,

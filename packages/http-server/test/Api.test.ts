@@ -19,7 +19,8 @@ const base: Task = {
   detectId: undefined,
   faces: undefined,
   error: undefined,
-  mediaExpiresAt: undefined
+  mediaExpiresAt: undefined,
+  callbackUrl: undefined
 }
 
 describe("Api.resultData", () => {

@@ -5,6 +5,8 @@
  * data directory that is in use.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as SqliteJobStore from "../src/SqliteJobStore.js"
@@ -155,5 +157,54 @@ describe("restarts", () => {
     expect(await second.exit).toBe(0)
     const counts = SqliteJobStore.completionCounts(dataDir)
     for (const id of [stuck, ...accepted]) expect(counts.get(id)).toBe(1)
+  }, 120_000)
+
+  it("loses no pending callback to kill -9: the next start delivers it, with the same webhook-id", async () => {
+    const dataDir = tempDir()
+    // The receiver holds the first attempt open (no answer), so the server dies with the delivery in flight.
+    const received: Array<{ id: string; body: string }> = []
+    let hold = true
+    const receiver = createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (c: Buffer) => chunks.push(c))
+      req.on("end", () => {
+        received.push({ id: String(req.headers["webhook-id"]), body: Buffer.concat(chunks).toString() })
+        if (!hold) res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+    try {
+      const first = track(startChild(dataDir))
+      const base = await first.url
+      const created = await call(`${base}${paths.image}`, {
+        body: { image_url: `${origin.url}/one.jpg`, callback_url: hook }
+      })
+      expect(created.status).toBe(200)
+      const id = created.body.data.detect_task_id as string
+      for (let i = 0; i < 400 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 25))
+      expect(received).toHaveLength(1)
+      first.process.kill("SIGKILL")
+      expect(await first.exit).toBeNull()
+
+      hold = false
+      const second = track(startChild(dataDir))
+      const base2 = await second.url
+      let callback: { state: string; attempts: number } | undefined
+      for (let i = 0; i < 400; i++) {
+        callback = (await call(`${base2}${paths.result}?detect_task_id=${id}`)).body.data.callback
+        if (callback?.state === "delivered") break
+        await new Promise((r) => setTimeout(r, 25))
+      }
+      expect(callback).toMatchObject({ state: "delivered", attempts: 1 })
+      expect(received.map((r) => r.id)).toEqual([`msg_${id}`, `msg_${id}`])
+      expect(received[1]!.body).toBe(received[0]!.body)
+      expect(JSON.parse(received[1]!.body).status).toBe("succeeded")
+      second.process.kill("SIGTERM")
+      expect(await second.exit).toBe(0)
+    } finally {
+      receiver.closeAllConnections()
+      receiver.close()
+    }
   }, 120_000)
 })

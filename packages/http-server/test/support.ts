@@ -234,16 +234,19 @@ export const startServer = async (
     readonly clock?: Clock.Clock
     /** Environment variables the default dependencies read (`FACEDET_FETCH_*`...), on top of the process's. */
     readonly env?: Record<string, string>
+    /** Callback dispatcher settings (a test resolver, no jitter, a fast poll). */
+    readonly webhooks?: Server.Options["webhooks"]
   } = {}
 ): Promise<Running> => {
   const config = ServerConfig.make({ port: 0, dataDir: tempDir(), apiKeys: [testKey, otherKey], ...overrides })
   const logs: Array<string> = []
   const log = (line: string) => void logs.push(line)
   const deps = options.dependencies ? options.dependencies(config) : Server.dependencies(config)
-  const layer = Server.layerWith(config, { log, pollMs: 200 }).pipe(Layer.provide(deps)) as Layer.Layer<
-    Server.Server,
-    unknown
-  >
+  const layer = Server.layerWith(config, {
+    log,
+    pollMs: 200,
+    ...(options.webhooks ? { webhooks: options.webhooks } : {})
+  }).pipe(Layer.provide(deps)) as Layer.Layer<Server.Server, unknown>
   const scope = Effect.runSync(Scope.make())
   let build = Layer.buildWithScope(layer, scope)
   if (options.clock) build = Effect.withClock(build, options.clock)
