@@ -138,6 +138,22 @@ const detect = Command.make(
         "Save the face crops here as face-<id>.jpg (--local: default a new folder under the OS temp dir)."
       ),
       Options.optional
+    ),
+    callbackUrl: Options.text("callback-url").pipe(
+      Options.withPseudoName("URL"),
+      Options.withDescription(
+        "facedet servers: POST a signed webhook (Standard Webhooks) to this http(s) URL when the task ends."
+      ),
+      Options.mapEffect((text) =>
+        /^https?:\/\//i.test(text.trim()) && URL.canParse(text.trim())
+          ? Effect.succeed(text.trim())
+          : Effect.fail(
+              ValidationError.invalidValue(
+                HelpDoc.p(`--callback-url: expected an http(s) URL, got ${JSON.stringify(text)}`)
+              )
+            )
+      ),
+      Options.optional
     )
   },
   (a) =>
@@ -150,7 +166,8 @@ const detect = Command.make(
         json: a.json,
         timeout: a.timeout,
         local: a.local,
-        outDir: a.out
+        outDir: a.out,
+        callbackUrl: a.callbackUrl
       })
     )
 ).pipe(

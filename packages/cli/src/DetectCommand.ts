@@ -43,6 +43,8 @@ export interface Args {
   readonly local: boolean
   /** `--out`: where crops go (written by `--local`, downloaded otherwise). */
   readonly outDir: Option.Option<string>
+  /** `--callback-url`: the server POSTs a signed webhook there when the task ends. */
+  readonly callbackUrl?: Option.Option<string> | undefined
 }
 
 /**
@@ -55,9 +57,12 @@ export const run = (
   args: Args
 ): Effect.Effect<void, Reported, Output | HttpClient.HttpClient | FileSystem.FileSystem> => {
   if (args.local) {
-    return (
-      args.wait ? local(args) : Effect.fail(new UsageError({ message: "--local cannot be combined with --no-wait" }))
-    ).pipe(report({}))
+    const refused = !args.wait
+      ? "--local cannot be combined with --no-wait"
+      : args.callbackUrl !== undefined && Option.isSome(args.callbackUrl)
+        ? "--callback-url needs a server (callbacks are sent by the server that runs the task); drop --local"
+        : undefined
+    return (refused === undefined ? local(args) : Effect.fail(new UsageError({ message: refused }))).pipe(report({}))
   }
   return remote(args).pipe(report(Target.errorContext(args.target)))
 }
@@ -78,8 +83,18 @@ const detect = (args: Args, media: URL | LocalMedia.Media) =>
     const client = yield* FaceDetClient.FaceDetClient
     const output = yield* Output
     const { url, kind } = media instanceof URL ? fromUrl(args, media) : yield* upload(args, media)
+    const callback =
+      args.callbackUrl !== undefined && Option.isSome(args.callbackUrl) ? { callbackUrl: args.callbackUrl.value } : {}
+    // A key's first callback answers its signing secret, once: it must reach the user whatever else is printed.
+    const showSecret = (created: { readonly webhook_secret?: unknown }) =>
+      typeof created.webhook_secret === "string"
+        ? output.err(
+            `webhook signing secret for this API key (shown only this once; verify callbacks with it): ${created.webhook_secret}`
+          )
+        : Effect.void
     if (!args.wait) {
-      const created = yield* kind === "image" ? client.detectImage(url) : client.detectVideo(url)
+      const created = yield* kind === "image" ? client.detectImage(url, callback) : client.detectVideo(url, callback)
+      if (!args.json) yield* showSecret(created)
       yield* output.out(args.json ? Render.json(created) : created.detect_task_id)
       return
     }
@@ -87,7 +102,9 @@ const detect = (args: Args, media: URL | LocalMedia.Media) =>
       client.detectFaces(kind === "image" ? { imageUrl: url } : { videoUrl: url }, {
         kind,
         ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
-        ...hooks
+        ...callback,
+        ...hooks,
+        onCreated: (created) => Effect.zipRight(showSecret(created), hooks.onCreated(created))
       })
     )
     yield* present(done, { json: args.json, validity: done.result ? yield* validityOf(done.result.id) : undefined })

@@ -98,6 +98,44 @@ describe.concurrent("success", () => {
   })
 })
 
+describe.concurrent("callbacks", () => {
+  it("--callback-url sends callback_url and shows the key's webhook secret (answered once) on stderr", async ({
+    expect
+  }) => {
+    const server = await serve((req) =>
+      req.path === paths.image
+        ? {
+            body: envelope(200, "success", { detect_task_id: taskId, webhook_secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0" })
+          }
+        : { status: 404, body: envelope(404, "no such endpoint") }
+    )
+    const ran = await runCli(
+      ["detect", "https://media.example/a.jpg", "--no-wait", "--callback-url", "https://hooks.example.com/in"],
+      { env: at(server) }
+    )
+    expect(ran).toMatchObject({ code: 0, stdout: `${taskId}\n` })
+    expect(ran.stderr).toMatch(/webhook signing secret .*shown only this once.*: whsec_c2VjcmV0c2VjcmV0c2VjcmV0/)
+    const create = server.requests.find((r) => r.path === paths.image)
+    expect(JSON.parse(create?.body.toString() ?? "{}")).toEqual({
+      image_url: "https://media.example/a.jpg",
+      callback_url: "https://hooks.example.com/in"
+    })
+  })
+
+  it("refuses a --callback-url that is not http(s), and --callback-url with --local", async ({ expect }) => {
+    const bad = await runCli(["detect", "https://media.example/a.jpg", "--callback-url", "ftp://x.example/in"], {
+      env: key
+    })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("--callback-url: expected an http(s) URL")
+    const local = await runCli(["detect", "photo.jpg", "--local", "--callback-url", "https://hooks.example.com/in"], {
+      env: key
+    })
+    expect(local.code).toBe(2)
+    expect(local.stderr).toContain("--callback-url needs a server")
+  })
+})
+
 describe.concurrent("exit codes", () => {
   const answer =
     (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>

@@ -70,7 +70,13 @@ export type CreateVideoBody = z.infer<typeof CreateVideoBody>
  * @category Schemas
  */
 export const CreateData = z
-  .looseObject({ detect_task_id: z.string().min(1) })
+  .looseObject({
+    detect_task_id: z.string().min(1),
+    webhook_secret: z.string().optional().meta({
+      description:
+        "facedet: the API key's callback signing secret (whsec_...), answered once, by the key's first create with a callback_url"
+    })
+  })
   .meta({ id: "CreateDetectionData", description: "The task to poll with detect-face-result" })
 
 /**

@@ -98,6 +98,11 @@ export interface CreateOptions {
    * retries. Persist and pass your own to make a create you repeat after a crash return the same task (facedet).
    */
   readonly idempotencyKey?: string | undefined
+  /**
+   * facedet: an http(s) URL the server POSTs a signed callback to when the task ends (`callback_url`); check it
+   * with `verifyWebhook`. The server refuses private addresses unless it allows private URLs.
+   */
+  readonly callbackUrl?: string | undefined
 }
 
 /**
@@ -356,11 +361,19 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
     const create = (kind: MediaKind, mediaUrl: string, options: CreateOptions | undefined) =>
       Effect.gen(function* () {
         // Validated (and trimmed) here, so a bad URL costs no request.
-        const url =
+        const callback = options?.callbackUrl === undefined ? {} : { callback_url: options.callbackUrl }
+        const [url, checkedCallback] =
           kind === "image"
-            ? (yield* Wire.decodeRequest(DetectTask.CreateImageBody, { image_url: mediaUrl })).image_url
-            : (yield* Wire.decodeRequest(DetectTask.CreateVideoBody, { video_url: mediaUrl })).video_url
-        const body = kind === "image" ? { image_url: url } : { video_url: url }
+            ? yield* Effect.map(
+                Wire.decodeRequest(DetectTask.CreateImageBody, { image_url: mediaUrl, ...callback }),
+                (b) => [b.image_url, b.callback_url] as const
+              )
+            : yield* Effect.map(
+                Wire.decodeRequest(DetectTask.CreateVideoBody, { video_url: mediaUrl, ...callback }),
+                (b) => [b.video_url, b.callback_url] as const
+              )
+        const callbackUrl = checkedCallback === undefined ? {} : { callback_url: checkedCallback }
+        const body = kind === "image" ? { image_url: url, ...callbackUrl } : { video_url: url, ...callbackUrl }
         const key = yield* newIdempotencyKey(options)
         const answer = yield* transport.send({
           kind: "create",

@@ -10,6 +10,9 @@
 export * as FaceDetClient from "./FaceDetClient.js"
 /** The facedet server's upload call: `UploadData`, accepted content types. */
 export * as Upload from "./Upload.js"
+/** Receiving callbacks: `Webhook.verify` (Effect), `verifyWebhook` (Promise), their typed errors. */
+export * as Webhook from "./Webhook.js"
+export { isVerifyError as isWebhookVerifyError, verifyWebhook } from "./Webhook.js"
 
 // The Promise API, flat.
 export {
