@@ -9,7 +9,11 @@
  *    ratios, so a machine that slows down or speeds up between rounds skews it less; the server's p99 (targets:
  *    ratio >= 0.5, p99 <= 20 ms);
  * 3. 1,000 image tasks queued at once: all succeed, none lost or duplicated (completion counts read from the store
- *    after shutdown), peak server RSS from /proc (target <= 500 MB).
+ *    after shutdown), peak server RSS from /proc (target <= 500 MB);
+ * 4. callbacks to a loopback receiver: the time from a task's end (its long-poll answer reaching the client) to its
+ *    callback reaching the receiver, p50 and p99 over 30 tasks one at a time; and the dispatcher's own rate: 80
+ *    deliveries held back by a receiver that does not answer until every task has ended, then released at once,
+ *    delivered per second from the release to the last one.
  *
  * Writes `apps/bench/results/server.json`.
  */
@@ -116,6 +120,79 @@ const s = http.createServer((req, res) => { res.writeHead(200, { "content-type":
 s.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + s.address().port))
 `
 
+/**
+ * Callbacks: latency from a task's end to its callback (30 tasks, one at a time), then the dispatcher's rate on a
+ * backlog (a receiver that holds every request until all tasks have ended, then answers them all).
+ */
+const callbackBench = async (base: string, imageUrl: string) => {
+  let holding = false
+  const held: Array<() => void> = []
+  const arrivals = new Map<string, number>()
+  const receiver = createServer((req, res) => {
+    req.resume()
+    req.on("end", () => {
+      arrivals.set(String(req.headers["webhook-id"]), performance.now())
+      if (holding) held.push(() => res.writeHead(204).end())
+      else res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+  const arrival = async (id: string): Promise<number> => {
+    for (let i = 0; i < 15_000 && !arrivals.has(`msg_${id}`); i++) await new Promise((r) => setTimeout(r, 2))
+    const at = arrivals.get(`msg_${id}`)
+    if (at === undefined) throw new Error(`no callback for ${id}`)
+    return at
+  }
+  const createWithHook = async () => {
+    const r = await api(base, "/api/v1/client/job/detect-face-image", { image_url: imageUrl, callback_url: hook })
+    if (r.status !== 200) throw new Error(`create with callback: ${JSON.stringify(r.json)}`)
+    return r.json.data.detect_task_id as string
+  }
+  const waitEnd = async (id: string): Promise<number> => {
+    for (;;) {
+      const r = await api(base, `/api/v1/client/job/detect-face-result?detect_task_id=${id}&wait=30`)
+      if (r.json.data.status === "succeeded" || r.json.data.status === "failed") return performance.now()
+    }
+  }
+
+  const latencies: Array<number> = []
+  for (let i = 0; i < 35; i++) {
+    const id = await createWithHook()
+    const ended = await waitEnd(id)
+    const at = await arrival(id)
+    if (i >= 5) latencies.push(at - ended)
+  }
+
+  // Small enough that every task ends within the held attempts' 10 s deadline on a 2-core machine.
+  const n = 80
+  holding = true
+  const ids = await Promise.all(Array.from({ length: n }, createWithHook))
+  await Promise.all(ids.map(waitEnd))
+  const released = performance.now()
+  holding = false
+  for (const answer of held.splice(0)) answer()
+  const last = Math.max(...(await Promise.all(ids.map(arrival))))
+  await new Promise<void>((resolve) => {
+    receiver.closeAllConnections()
+    receiver.close(() => resolve())
+  })
+  return {
+    endToCallback: {
+      runs: latencies.length,
+      p50Ms: round(median(latencies)),
+      p99Ms: round(quantile(latencies, 0.99)),
+      note: "callback arrival minus the long-poll answer's arrival, both seen by the bench process"
+    },
+    burst: {
+      tasks: n,
+      delivered: ids.filter((id) => arrivals.has(`msg_${id}`)).length,
+      releasedToLastMs: round(last - released, 0),
+      deliveriesPerSecond: round(n / ((last - released) / 1000), 0)
+    }
+  }
+}
+
 const main = async () => {
   const loadBefore = loadavg()[0]!
   const photo = readFileSync(photoPath)
@@ -217,6 +294,9 @@ const main = async () => {
     })
   )
   const drainedMs = performance.now() - t0
+
+  // 4. Callbacks.
+  const hooks = await callbackBench(base, imageUrl)
   const rssMb = peakRssMb(server.process.pid!)
   server.process.kill("SIGTERM")
   const exitCode = await server.exit
@@ -266,7 +346,8 @@ const main = async () => {
       peakServerRssMb: rssMb,
       targetRssMb: 500,
       serverExitCode: exitCode
-    }
+    },
+    callbacks: hooks
   }
   const table = [
     ["measure", "value", "target"],
@@ -296,6 +377,16 @@ const main = async () => {
       "all, 0, 0"
     ],
     ["peak server RSS", `${rssMb} MB`, "<= 500 MB"],
+    [
+      "task end -> callback received",
+      `p50 ${hooks.endToCallback.p50Ms} ms, p99 ${hooks.endToCallback.p99Ms} ms (${hooks.endToCallback.runs} tasks)`,
+      ""
+    ],
+    [
+      "callback deliveries per second",
+      `${hooks.burst.deliveriesPerSecond}/s (${hooks.burst.delivered} of ${hooks.burst.tasks} released at once)`,
+      ""
+    ],
     [
       "1-min load average, before -> after",
       `${results.machine.loadAverage.before} -> ${results.machine.loadAverage.after}`,
