@@ -32,6 +32,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { ApiKeys } from "./ApiKeys.js"
 import * as Body from "./internal/body.js"
+import type { ConsoleAssets } from "./internal/console.js"
 import type { CropWriter } from "./internal/crops.js"
 import type * as DataDir from "./internal/dataDir.js"
 import type { Request, Response } from "./internal/httpEdge.js"
@@ -66,6 +67,8 @@ export interface Deps {
   readonly draining: () => boolean
   /** Told about server-side failures (a store error answered as a bare 500); never given keys. */
   readonly log?: (message: string, cause: unknown) => void
+  /** The web console at `/` and the API reference at `/docs` (undefined: off, `FACEDET_CONSOLE=false`). */
+  readonly console?: ConsoleAssets | undefined
 }
 
 const jsonHeaders = { "content-type": "application/json; charset=utf-8", [PollPolicy.longPoll.header]: "30" } as const
@@ -627,6 +630,8 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         case "/openapi.json":
           return Effect.succeed({ status: 200, headers: jsonHeaders, body: openApi(), route: path })
       }
+      const page = deps.console?.serve(path, request.headers)
+      if (page !== undefined) return Effect.succeed(page)
     }
     return Effect.succeed(notFound(request))
   }

@@ -43,6 +43,7 @@ import type * as Scope from "effect/Scope"
 import * as Api from "./Api.js"
 import * as Address from "./internal/address.js"
 import * as ApiKeys from "./ApiKeys.js"
+import * as Console from "./internal/console.js"
 import * as Crops from "./internal/crops.js"
 import * as DataDir from "./internal/dataDir.js"
 import * as HttpEdge from "./internal/httpEdge.js"
@@ -141,6 +142,10 @@ export const make = (
       log(`facedet: ${message}: ${describe(cause)}`)
     )
     const signals = Signals.taskSignals()
+    const consoleAssets = config.console ? Console.load() : undefined
+    if (config.console && consoleAssets === undefined) {
+      log("facedet: the web console's files are missing (build @facedet/console); GET / answers 404")
+    }
     let draining = false
     let publicUrl = config.publicUrl ?? ""
     // Set once the dispatcher starts (after the listener, when links have their origin).
@@ -197,7 +202,8 @@ export const make = (
       publicUrl: () => publicUrl,
       wake: workers.wake,
       draining: () => draining,
-      log: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
+      log: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`),
+      console: consoleAssets
     })
 
     const listening = yield* HttpEdge.listen({

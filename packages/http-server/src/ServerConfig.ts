@@ -74,6 +74,8 @@ export interface ServerConfig {
   readonly webhookSecrets: ReadonlyArray<{ readonly key: string; readonly secret: string }>
   /** Delay before a callback's first retry, doubling to 1 h. `FACEDET_WEBHOOK_RETRY_INITIAL_SECONDS`, default 5. */
   readonly webhookInitialDelayMs: number
+  /** Serve the web console at `/` and the API reference at `/docs`. `FACEDET_CONSOLE`, default true. */
+  readonly console: boolean
 }
 
 /** The defaults, as documented in the README. */
@@ -139,7 +141,8 @@ export const envNames = {
   maxImageBytes: "FACEDET_MAX_IMAGE_BYTES",
   maxVideoBytes: "FACEDET_MAX_VIDEO_BYTES",
   webhookSecrets: "FACEDET_WEBHOOK_SECRETS",
-  webhookInitialDelayMs: "FACEDET_WEBHOOK_RETRY_INITIAL_SECONDS"
+  webhookInitialDelayMs: "FACEDET_WEBHOOK_RETRY_INITIAL_SECONDS",
+  console: "FACEDET_CONSOLE"
 } as const satisfies { readonly [K in keyof ServerConfig]: string }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -220,15 +223,16 @@ export const fromEnv = (
     }
   }
 
-  let allowPrivateUrls = false
-  if (typeof overrides.allowPrivateUrls === "boolean") allowPrivateUrls = overrides.allowPrivateUrls
-  else {
-    const text = raw("allowPrivateUrls")?.toLowerCase()
-    if (text === "true" || text === "1" || text === "yes") allowPrivateUrls = true
-    else if (text !== undefined && text !== "false" && text !== "0" && text !== "no") {
-      bad("allowPrivateUrls", `expected true or false, got ${JSON.stringify(text)}`)
-    }
+  const flag = (key: "allowPrivateUrls" | "console", fallback: boolean): boolean => {
+    const given = overrides[key]
+    if (typeof given === "boolean") return given
+    const text = raw(key)?.toLowerCase()
+    if (text === "true" || text === "1" || text === "yes") return true
+    if (text === "false" || text === "0" || text === "no") return false
+    if (text !== undefined) bad(key, `expected true or false, got ${JSON.stringify(text)}`)
+    return fallback
   }
+  const allowPrivateUrls = flag("allowPrivateUrls", false)
 
   const cidrSource = overrides.allowedCidrs ?? raw("allowedCidrs")?.split(",") ?? []
   const allowedCidrs = cidrSource.map((c) => c.trim()).filter((c) => c !== "")
@@ -290,6 +294,7 @@ export const fromEnv = (
     maxImageBytes: num("maxImageBytes", defaults.maxImageBytes, { min: 1024, max: 2 ** 32, integer: true }),
     maxVideoBytes: num("maxVideoBytes", defaults.maxVideoBytes, { min: 1024, max: 2 ** 40, integer: true }),
     webhookSecrets,
+    console: flag("console", true),
     webhookInitialDelayMs: num("webhookInitialDelayMs", defaults.webhookInitialDelayMs, {
       min: 0.01,
       max: 3600,
