@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Webhook from "./Webhook.js"
 import { z } from "zod"
 import * as DetectTask from "./DetectTask.js"
 import { paths } from "./Endpoints.js"
@@ -32,7 +33,8 @@ const named: ReadonlyArray<readonly [string, z.ZodType, "input" | "output"]> = [
   ["CreateSwapTask", SwapTask.CreateTaskBody, "input"],
   ["CreateTaskData", SwapTask.CreateTaskData, "output"],
   ["TaskInfoData", SwapTask.TaskInfoData, "output"],
-  ["UploadData", UploadData, "output"]
+  ["UploadData", UploadData, "output"],
+  ["DetectionWebhook", Webhook.Payload, "output"]
 ]
 
 const rewriteRefs = (value: unknown): unknown => {
@@ -118,7 +120,7 @@ export interface Options {
 }
 
 /**
- * The OpenAPI 3.1 document. facedet-only extensions (long-polling, idempotency keys, uploads) are marked
+ * The OpenAPI 3.1 document. facedet-only extensions (long-polling, idempotency keys, uploads, callbacks) are marked
  * `x-facedet: true`; crun.ai ignores them.
  *
  * @since 0.1.0
@@ -205,6 +207,26 @@ export const document = (options: Options = {}): JsonObject => ({
           }
         },
         responses: { ...ok("Stored", "UploadData"), ...errors(401, 422, 429, 455, 500) }
+      }
+    }
+  },
+  webhooks: {
+    detectionEnded: {
+      post: {
+        operationId: "detectionEnded",
+        summary: "facedet: the callback of a task created with callback_url, POSTed once it ends",
+        description:
+          "Signed the Standard Webhooks way (HMAC-SHA256 of `id.timestamp.body` with the API key's whsec_ secret). " +
+          "Delivered at least once: answer 2xx; 408, 429, 5xx and no answer are retried with backoff for 24 hours; " +
+          "other answers end the delivery. De-duplicate on webhook-id.",
+        "x-facedet": true,
+        parameters: [
+          { name: Webhook.headers.id, in: "header", required: true, schema: { type: "string" } },
+          { name: Webhook.headers.timestamp, in: "header", required: true, schema: { type: "string" } },
+          { name: Webhook.headers.signature, in: "header", required: true, schema: { type: "string" } }
+        ],
+        requestBody: jsonBody("DetectionWebhook"),
+        responses: { "200": { description: "received (any 2xx)" } }
       }
     }
   },

@@ -43,4 +43,17 @@ describe("OpenApi", () => {
     expect(doc.components.schemas.CreateImageDetection?.properties).toHaveProperty("image_url")
     expect(JSON.stringify(doc)).not.toContain("$defs")
   })
+
+  it("documents the callback: callback_url on both creates, and the signed webhook it POSTs", () => {
+    expect(doc.components.schemas.CreateImageDetection?.properties).toHaveProperty("callback_url")
+    expect(doc.components.schemas.CreateVideoDetection?.properties).toHaveProperty("callback_url")
+    const webhooks = (doc as unknown as { webhooks: Record<string, { post: { parameters: Array<{ name: string }> } }> })
+      .webhooks
+    expect(webhooks.detectionEnded?.post.parameters.map((p) => p.name)).toEqual([
+      "webhook-id",
+      "webhook-timestamp",
+      "webhook-signature"
+    ])
+    expect(doc.components.schemas.DetectionWebhook?.properties).toHaveProperty("data")
+  })
 })
