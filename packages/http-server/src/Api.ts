@@ -67,6 +67,8 @@ export interface Deps {
   readonly draining: () => boolean
   /** Told about server-side failures (a store error answered as a bare 500); never given keys. */
   readonly log?: (message: string, cause: unknown) => void
+  /** Free bytes on the data directory's disk (undefined: unknown); uploads answer 507 below the configured floor. */
+  readonly freeDiskBytes?: () => number | undefined
   /** The web console at `/` and the API reference at `/docs` (undefined: off, `FACEDET_CONSOLE=false`). */
   readonly console?: ConsoleAssets | undefined
 }
@@ -304,7 +306,8 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       const token = uploadToken(url)
       if (token !== undefined) {
         const file = yield* store.getMedia(token)
-        if (Option.isNone(file) || file.value.kind !== "upload") {
+        // Another key's upload is as unknown as a missing one.
+        if (Option.isNone(file) || file.value.kind !== "upload" || (file.value.owner ?? owner) !== owner) {
           return errorResponse(
             invalid(
               `${field}: this upload URL is unknown or has expired (uploads last ${describeDuration(config.mediaTtlMs)})`,
@@ -342,7 +345,9 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
                 .update(`${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}`)
                 .digest("hex"),
         queueLimit: config.queueSize,
-        callbackUrl
+        ownerLimit: config.keyMaxTasks,
+        callbackUrl,
+        uploadToken: token
       })
       if (created.created) {
         metrics.taskCreated(kind)
@@ -363,6 +368,13 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
     }).pipe(
       Effect.catchTags({
         QueueFull: (e) =>
+          Effect.succeed(
+            errorResponse(
+              new FaceDetError.RateLimited({ message: e.message, retryAfterMs: queueFullRetryAfterSeconds * 1000 }),
+              route
+            )
+          ),
+        OwnerQuotaExceeded: (e) =>
           Effect.succeed(
             errorResponse(
               new FaceDetError.RateLimited({ message: e.message, retryAfterMs: queueFullRetryAfterSeconds * 1000 }),
@@ -432,33 +444,86 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       return response
     }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 
-  const upload = (request: Request, route: string) =>
+  /** A server-side failure while storing an upload: a generic 500 for the client, the details for the log. */
+  const uploadFault = (route: string, cause: unknown) =>
+    Effect.sync(() => {
+      deps.log?.(`${route}: storing an upload failed`, cause)
+      return errorResponse(
+        new FaceDetError.ServerError({ message: "internal error: the upload could not be stored; retry shortly" }),
+        route,
+        true
+      )
+    })
+
+  const insufficientStorage = (route: string): Response =>
+    json(
+      507,
+      {
+        code: 507,
+        message: "the server is short of disk space and takes no uploads for now; retry later or send a media URL",
+        data: null
+      },
+      route,
+      { connection: "close" }
+    )
+
+  const upload = (request: Request, owner: string, route: string) =>
     Effect.gen(function* () {
       if (deps.draining()) return drainingAnswer(route, "the server is shutting down; retry shortly")
-      const limit = Math.max(config.maxImageBytes, config.maxVideoBytes)
+      const free = deps.freeDiskBytes?.()
+      if (free !== undefined && free < config.minFreeDiskBytes) return insufficientStorage(route)
+      const used = yield* store.uploadBytes(owner)
+      const quotaLeft = config.keyMaxUploadBytes - used
+      const declared = Number(request.headers["content-length"])
+      if (quotaLeft <= 0 || (Number.isFinite(declared) && declared > quotaLeft)) {
+        return errorResponse(
+          new FaceDetError.RateLimited({
+            message: `this API key's uploads hold ${used} bytes (limit ${config.keyMaxUploadBytes}) until they expire; detect or wait for them first`,
+            retryAfterMs: 60_000
+          }),
+          route,
+          true
+        )
+      }
+      const kindLimit = Math.max(config.maxImageBytes, config.maxVideoBytes)
       const token = TaskId.makeToken((n) => crypto.getRandomValues(new Uint8Array(n)))
       const path = join(deps.layout.uploads, token)
-      const stored = yield* Body.toFile(request.raw, path, limit).pipe(
-        Effect.mapError((e) =>
-          errorResponse(
-            invalid(e._tag === "BodyTooLarge" ? `the upload is larger than ${limit} bytes` : e.message, "body"),
-            route,
-            true
-          )
+      // Once the first bytes say what the file is, its kind's limit applies (an image stops at the image limit, not
+      // the video one), and bytes that are no media at all stop at once instead of filling the disk.
+      const limitFor = (head: Uint8Array): number | "refuse" => {
+        const format = sniff(head)
+        if (format === undefined) return "refuse"
+        return Math.min(
+          quotaLeft,
+          imageFormats.has(format) && !accepts("video", format) ? config.maxImageBytes : kindLimit
         )
+      }
+      const stored = yield* Body.toFile(request.raw, path, Math.min(kindLimit, quotaLeft), { limitFor }).pipe(
+        Effect.map((s) => ({ ok: true as const, stored: s })),
+        Effect.catchAll((e) => Effect.succeed({ ok: false as const, error: e }))
       )
-      const format = sniff(stored.head)
+      if (!stored.ok) {
+        const e = stored.error
+        if (e._tag === "BodyWriteFailed") return yield* uploadFault(route, e.cause)
+        const message =
+          e._tag === "BodyTooLarge"
+            ? `the upload is larger than ${e.limit} bytes`
+            : e._tag === "BodyRefused"
+              ? `the upload is not a supported image or video (it looks like ${describe(e.head)})`
+              : e.message
+        return errorResponse(invalid(message, "body"), route, true)
+      }
+      const format = sniff(stored.stored.head)
       const refuse = (message: string) =>
         Effect.sync(() => {
           Body.remove(path)
           return errorResponse(invalid(message, "body"), route)
         })
-      if (stored.size === 0) return yield* refuse("the upload is empty")
+      if (stored.stored.size === 0) return yield* refuse("the upload is empty")
       if (format === undefined) {
-        return yield* refuse(`the upload is not a supported image or video (it looks like ${describe(stored.head)})`)
-      }
-      if (!accepts("video", format) && imageFormats.has(format) && stored.size > config.maxImageBytes) {
-        return yield* refuse(`the image is larger than ${config.maxImageBytes} bytes`)
+        return yield* refuse(
+          `the upload is not a supported image or video (it looks like ${describe(stored.stored.head)})`
+        )
       }
       const now = yield* Clock.currentTimeMillis
       const expiresAt = now + config.mediaTtlMs
@@ -468,15 +533,16 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           kind: "upload",
           path: join("uploads", token),
           contentType: imageFormats.has(format) ? `image/${format}` : `video/${format}`,
-          size: stored.size,
-          expiresAt
+          size: stored.stored.size,
+          expiresAt,
+          owner
         })
         .pipe(Effect.tapError(() => Effect.sync(() => Body.remove(path))))
       return ok(
         {
           url: `${deps.publicUrl()}/uploads/${token}`,
           format,
-          size: stored.size,
+          size: stored.stored.size,
           expires_at: Timestamp.format(expiresAt)
         },
         route
@@ -584,7 +650,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       if (path === paths.result && method === "GET") return yield* result(request, owner, route)
       if (path === paths.createImage && method === "POST") return yield* create(request, owner, "image", route)
       if (path === paths.createVideo && method === "POST") return yield* create(request, owner, "video", route)
-      if (path === paths.upload && method === "POST") return yield* upload(request, route)
+      if (path === paths.upload && method === "POST") return yield* upload(request, owner, route)
       if ((path === paths.createTask && method === "POST") || (path === paths.taskInfo && method === "GET")) {
         return errorResponse(
           new FaceDetError.FeatureDisabled({

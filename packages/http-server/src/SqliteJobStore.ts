@@ -39,7 +39,7 @@ import type {
   Success,
   Task
 } from "./JobStore.js"
-import { IdempotencyConflict, JobStore, LeaseLost, QueueFull, StoreError } from "./JobStore.js"
+import { IdempotencyConflict, JobStore, LeaseLost, OwnerQuotaExceeded, QueueFull, StoreError } from "./JobStore.js"
 
 /** Options of the SQLite store. */
 export interface Options {
@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   completions INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_queue ON tasks (state, created_at);
+CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (state, owner);
 CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (state, lease_expires_at);
 CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (finished_at);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks (owner, idem_key) WHERE idem_key IS NOT NULL;
@@ -125,7 +126,11 @@ CREATE TABLE IF NOT EXISTS webhook_secrets (
 `
 
 /** Columns added after the first release: (table, column, definition), applied when missing. */
-const addedColumns: ReadonlyArray<readonly [string, string, string]> = [["tasks", "callback_url", "TEXT"]]
+const addedColumns: ReadonlyArray<readonly [string, string, string]> = [
+  ["tasks", "callback_url", "TEXT"],
+  ["tasks", "upload_token", "TEXT"],
+  ["media", "owner", "TEXT"]
+]
 
 interface Row {
   id: string
@@ -145,6 +150,7 @@ interface Row {
   media_expires_at: number | null
   request_hash: string | null
   callback_url: string | null
+  upload_token: string | null
 }
 
 const toTask = (r: Row): Task => ({
@@ -161,7 +167,8 @@ const toTask = (r: Row): Task => ({
   faces: r.faces === null ? undefined : (JSON.parse(r.faces) as ReadonlyArray<StoredFace>),
   error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? "" },
   mediaExpiresAt: r.media_expires_at ?? undefined,
-  callbackUrl: r.callback_url ?? undefined
+  callbackUrl: r.callback_url ?? undefined,
+  uploadToken: r.upload_token ?? undefined
 })
 
 interface DeliveryRow {
@@ -200,6 +207,7 @@ interface MediaRow {
   size: number
   expires_at: number
   task_id: string | null
+  owner: string | null
 }
 
 const toMedia = (r: MediaRow): MediaFile => ({
@@ -209,7 +217,8 @@ const toMedia = (r: MediaRow): MediaFile => ({
   contentType: r.content_type,
   size: r.size,
   expiresAt: r.expires_at,
-  taskId: r.task_id ?? undefined
+  taskId: r.task_id ?? undefined,
+  owner: r.owner ?? undefined
 })
 
 const isBusy = (e: unknown): boolean =>
@@ -236,6 +245,8 @@ export const make = (
             db.pragma("locking_mode = EXCLUSIVE")
             db.pragma("journal_mode = WAL")
             db.pragma("synchronous = FULL")
+            // A checkpointed WAL is truncated back to this size instead of keeping its peak size on disk.
+            db.pragma("journal_size_limit = 67108864")
             db.exec("BEGIN IMMEDIATE")
             db.exec(schema)
             for (const [table, column, definition] of addedColumns) {
@@ -261,19 +272,35 @@ export const make = (
 
     const stmt = {
       insert: db.prepare(
-        `INSERT INTO tasks (id, kind, media_url, owner, state, created_at, idem_key, request_hash, callback_url)
-         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash, @callbackUrl)`
+        `INSERT INTO tasks (id, kind, media_url, owner, state, created_at, idem_key, request_hash, callback_url,
+           upload_token)
+         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash, @callbackUrl, @uploadToken)`
       ),
       byIdem: db.prepare<[string, string], Row>("SELECT * FROM tasks WHERE owner = ? AND idem_key = ?"),
       get: db.prepare<[string], Row>("SELECT * FROM tasks WHERE id = ?"),
       active: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'running')"),
+      activeOf: db.prepare<[string, string], { n: number }>(
+        "SELECT (SELECT count(*) FROM tasks WHERE state = 'queued' AND owner = ?) + (SELECT count(*) FROM tasks WHERE state = 'running' AND owner = ?) AS n"
+      ),
+      uploadBytes: db.prepare<[string, number], { n: number }>(
+        "SELECT coalesce(sum(size), 0) AS n FROM media WHERE kind = 'upload' AND owner = ? AND expires_at > ?"
+      ),
+      renameTasks: db.prepare("UPDATE tasks SET owner = @to WHERE owner = @from"),
+      renameMedia: db.prepare("UPDATE media SET owner = @to WHERE owner = @from"),
+      renameSecrets: db.prepare("UPDATE OR IGNORE webhook_secrets SET owner = @to WHERE owner = @from"),
+      renameDeliveries: db.prepare("UPDATE webhooks SET owner = @to WHERE owner = @from"),
       depth: db.prepare<[], { state: string; n: number }>(
         "SELECT state, count(*) AS n FROM tasks WHERE state IN ('queued', 'running') GROUP BY state"
       ),
       claim: db.prepare<[{ worker: string; until: number; now: number }], Row>(
         `UPDATE tasks SET state = 'running', lease_owner = @worker, lease_expires_at = @until, fence = fence + 1,
            attempts = attempts + 1, started_at = coalesce(started_at, @now)
-         WHERE id = (SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_at, rowid LIMIT 1)
+         WHERE id = (
+           -- Fair across keys: each key's oldest queued task, then the key with the fewest tasks running.
+           WITH heads AS (SELECT owner, min(rowid) AS rid FROM tasks WHERE state = 'queued' GROUP BY owner)
+           SELECT t.id FROM heads h JOIN tasks t ON t.rowid = h.rid
+           ORDER BY (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.owner = h.owner), t.rowid
+           LIMIT 1)
          RETURNING *`
       ),
       heartbeat: db.prepare(
@@ -305,8 +332,8 @@ export const make = (
          WHERE id = @id AND state = 'running' AND fence = @fence`
       ),
       putMedia: db.prepare(
-        `INSERT OR REPLACE INTO media (token, kind, path, content_type, size, expires_at, task_id)
-         VALUES (@token, @kind, @path, @contentType, @size, @expiresAt, @taskId)`
+        `INSERT OR REPLACE INTO media (token, kind, path, content_type, size, expires_at, task_id, owner)
+         VALUES (@token, @kind, @path, @contentType, @size, @expiresAt, @taskId, @owner)`
       ),
       getMedia: db.prepare<[string, number], MediaRow>("SELECT * FROM media WHERE token = ? AND expires_at > ?"),
       expiredMedia: db.prepare<[number], { path: string }>("SELECT path FROM media WHERE expires_at <= ?"),
@@ -362,7 +389,7 @@ export const make = (
 
     const create = (input: CreateInput) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const tx = db.transaction((): Created | QueueFull | IdempotencyConflict => {
+        const tx = db.transaction((): Created | QueueFull | OwnerQuotaExceeded | IdempotencyConflict => {
           if (input.idempotencyKey !== undefined) {
             const previous = stmt.byIdem.get(input.owner, input.idempotencyKey)
             if (previous) {
@@ -373,6 +400,10 @@ export const make = (
           }
           const depth = stmt.active.get()?.n ?? 0
           if (depth >= input.queueLimit) return new QueueFull({ limit: input.queueLimit, depth })
+          if (input.ownerLimit !== undefined) {
+            const active = stmt.activeOf.get(input.owner, input.owner)?.n ?? 0
+            if (active >= input.ownerLimit) return new OwnerQuotaExceeded({ limit: input.ownerLimit, active })
+          }
           stmt.insert.run({
             id: input.id,
             kind: input.kind,
@@ -381,13 +412,14 @@ export const make = (
             now,
             idem: input.idempotencyKey ?? null,
             hash: input.requestHash ?? null,
-            callbackUrl: input.callbackUrl ?? null
+            callbackUrl: input.callbackUrl ?? null,
+            uploadToken: input.uploadToken ?? null
           })
           return { task: toTask(stmt.get.get(input.id)!), created: true }
         })
         return Effect.flatMap(
           run("create", () => tx.immediate()),
-          (result): Effect.Effect<Created, QueueFull | IdempotencyConflict> =>
+          (result): Effect.Effect<Created, QueueFull | OwnerQuotaExceeded | IdempotencyConflict> =>
             "_tag" in result ? Effect.fail(result) : Effect.succeed(result)
         )
       })
@@ -443,7 +475,12 @@ export const make = (
             }).changes
             if (changes !== 1) return changes
             for (const file of s.files) {
-              stmt.putMedia.run({ ...file, expiresAt: now + s.ttlMs, taskId: file.taskId ?? c.task.id })
+              stmt.putMedia.run({
+                ...file,
+                expiresAt: now + s.ttlMs,
+                taskId: file.taskId ?? c.task.id,
+                owner: file.owner ?? null
+              })
             }
             stmt.outbox.run({ id: c.task.id, now })
             return changes
@@ -512,7 +549,7 @@ export const make = (
 
     const putMedia = (file: MediaFile) =>
       run("putMedia", () => {
-        stmt.putMedia.run({ ...file, taskId: file.taskId ?? null })
+        stmt.putMedia.run({ ...file, taskId: file.taskId ?? null, owner: file.owner ?? null })
       })
 
     const getMedia = (token: string) =>
@@ -596,6 +633,20 @@ export const make = (
       )
 
     return {
+      uploadBytes: (owner: string) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          run("uploadBytes", () => stmt.uploadBytes.get(owner, now)?.n ?? 0)
+        ),
+      renameOwner: (from: string, to: string) =>
+        run("renameOwner", () =>
+          db
+            .transaction(() => {
+              for (const st of [stmt.renameTasks, stmt.renameMedia, stmt.renameSecrets, stmt.renameDeliveries]) {
+                st.run({ from, to })
+              }
+            })
+            .immediate()
+        ),
       claimDeliveries,
       setDeliveryBody: (id: string, body: string) =>
         run("setDeliveryBody", () => {

@@ -20,7 +20,8 @@ const base: Task = {
   faces: undefined,
   error: undefined,
   mediaExpiresAt: undefined,
-  callbackUrl: undefined
+  callbackUrl: undefined,
+  uploadToken: undefined
 }
 
 describe("Api.resultData", () => {
