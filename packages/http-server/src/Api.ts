@@ -43,7 +43,7 @@ import type { JobStore } from "./JobStore.js"
 import type * as MediaFetcher from "./MediaFetcher.js"
 import { accepts, describe, imageFormats, sniff } from "./MediaFetcher.js"
 import type { Metrics } from "./Metrics.js"
-import type { RateLimiter } from "./RateLimiter.js"
+import * as RateLimiter from "./RateLimiter.js"
 import type { ServerConfig } from "./ServerConfig.js"
 
 /** What the routes need. */
@@ -52,7 +52,7 @@ export interface Deps {
   readonly store: JobStore["Type"]
   readonly fetcher: MediaFetcher.Service
   readonly apiKeys: ApiKeys
-  readonly limiter: RateLimiter
+  readonly limiter: RateLimiter.RateLimiter
   readonly metrics: Metrics
   readonly signals: Signals.TaskSignals
   readonly layout: DataDir.Layout
@@ -100,6 +100,9 @@ const ok = (data: unknown, route: string): Response => json(200, { code: 200, me
 const text = (body: string, route: string): Response => ({ status: 200, headers: jsonHeaders, body, route })
 
 const finishedCacheSize = 10_000
+
+/** Failed authentications per client address: a burst of 20, then one every 2 s. */
+const authFailureLimit = { perSecond: 0.5, burst: 20 } as const
 
 /** The envelope answer for an API error: status = code, `Retry-After` when the error says how long to wait. */
 export const errorResponse = (error: FaceDetError.FaceDetError, route: string, close = false): Response => {
@@ -198,6 +201,16 @@ export const webhookPayload = (task: Task, publicUrl: string): string =>
 /** The request handler of a server. */
 export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
   const { config, store, metrics } = deps
+  const authFailures = RateLimiter.make(authFailureLimit)
+  // Probes and scrapers poll these; the counts they show need not be fresher than a second.
+  let depthCache:
+    | { readonly at: number; readonly depth: { readonly queued: number; readonly running: number } }
+    | undefined
+  const depth = Effect.suspend(() => {
+    const now = deps.now()
+    if (depthCache !== undefined && now - depthCache.at < 1000) return Effect.succeed(depthCache.depth)
+    return Effect.tap(store.depth, (d) => Effect.sync(() => (depthCache = { at: now, depth: d })))
+  })
   let openApiText: string | undefined
   const openApi = () =>
     (openApiText ??= JSON.stringify(
@@ -268,8 +281,9 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const create = (request: Request, owner: string, kind: Kind, route: string) =>
     Effect.gen(function* () {
       const drainingMessage = "the server is shutting down and takes no new tasks; retry shortly"
-      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       const idempotencyKey = request.headers[Endpoints.headers.idempotencyKey]
+      // A retried create (same Idempotency-Key) replays its task even while draining: its body must be read first.
+      if (deps.draining() && idempotencyKey === undefined) return drainingAnswer(route, drainingMessage)
       if (
         idempotencyKey !== undefined &&
         (typeof idempotencyKey !== "string" || !idempotencyKeyPattern.test(idempotencyKey))
@@ -281,8 +295,6 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         )
       }
       const body = yield* readJson(request, route)
-      // The drain may have begun while the body arrived.
-      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       const decoded =
         kind === "image"
           ? Either.map(
@@ -296,6 +308,26 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       if (Either.isLeft(decoded)) return errorResponse(decoded.left, route)
       const field = kind === "image" ? "image_url" : "video_url"
       const [url, callbackUrl] = decoded.right
+      const requestHash =
+        idempotencyKey === undefined
+          ? undefined
+          : createHash("sha256")
+              .update(`${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}`)
+              .digest("hex")
+      if (idempotencyKey !== undefined) {
+        // The original task is the answer to a retry, whatever happened since (the upload expired, a drain began).
+        const previous = yield* store.findIdempotent(owner, idempotencyKey)
+        if (Option.isSome(previous)) {
+          return previous.value.requestHash === requestHash
+            ? ok({ detect_task_id: previous.value.task.id }, route)
+            : errorResponse(
+                invalid("this Idempotency-Key was already used with a different request body", "Idempotency-Key"),
+                route
+              )
+        }
+      }
+      // The drain may have begun while the body arrived.
+      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       if (callbackUrl !== undefined) {
         // The same address rules as media URLs, judged now so a refused receiver is a 422, not a silent failure.
         const checked = deps.fetcher.checkUrl(callbackUrl)
@@ -338,12 +370,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         mediaUrl: url,
         owner,
         idempotencyKey,
-        requestHash:
-          idempotencyKey === undefined
-            ? undefined
-            : createHash("sha256")
-                .update(`${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}`)
-                .digest("hex"),
+        requestHash,
         queueLimit: config.queueSize,
         ownerLimit: config.keyMaxTasks,
         callbackUrl,
@@ -600,8 +627,25 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const api = (request: Request): Effect.Effect<Response> => {
     const route = routeOf(request)
     const key = request.headers[Endpoints.headers.apiKey]
+    // Failed authentications are throttled per client address: guessing keys costs time, and a flood of wrong
+    // keys costs no hashing past the burst.
+    const address = `auth:${request.raw.socket?.remoteAddress ?? "unknown"}`
+    const blockedMs = authFailures.peek(address, deps.now())
+    if (blockedMs > 0) {
+      return Effect.succeed(
+        errorResponse(
+          new FaceDetError.RateLimited({
+            message: "too many requests with a missing or invalid API key from this address; wait and check the key",
+            retryAfterMs: blockedMs
+          }),
+          route,
+          true
+        )
+      )
+    }
     const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
     if (owner === undefined) {
+      authFailures.take(address, deps.now())
       return Effect.succeed(
         errorResponse(
           new FaceDetError.Unauthorized({
@@ -683,14 +727,14 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
                   path
                 )
               )
-            : Effect.map(store.depth, (depth) => ok({ status: "ready", ...depth }, path)).pipe(
+            : Effect.map(depth, (d) => ok({ status: "ready", ...d }, path)).pipe(
                 Effect.catchTag("StoreError", storeFailure(path))
               )
         case "/metrics":
-          return Effect.map(store.depth, (depth) => ({
+          return Effect.map(depth, (d) => ({
             status: 200,
             headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-            body: metrics.render(depth),
+            body: metrics.render(d),
             route: path
           })).pipe(Effect.catchTag("StoreError", storeFailure(path)))
         case "/openapi.json":

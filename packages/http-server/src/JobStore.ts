@@ -154,6 +154,8 @@ export interface Depth {
 export interface Swept {
   readonly tasks: number
   readonly files: ReadonlyArray<string>
+  /** The batch was full: more may be due (sweep again). */
+  readonly more?: boolean
 }
 
 /**
@@ -238,6 +240,11 @@ export interface Service {
     input: CreateInput
   ) => Effect.Effect<Created, QueueFull | OwnerQuotaExceeded | IdempotencyConflict | StoreError>
   readonly get: (id: string) => Effect.Effect<Option.Option<Task>, StoreError>
+  /** The task an API key created with this `Idempotency-Key`, and the digest of that request. */
+  readonly findIdempotent: (
+    owner: string,
+    key: string
+  ) => Effect.Effect<Option.Option<{ readonly task: Task; readonly requestHash: string | undefined }>, StoreError>
   /**
    * The next queued task, leased to `workerId` for `leaseMs`: fair across API keys (the oldest task of the key with
    * the fewest tasks running), so one key's backlog never starves the others.
@@ -262,7 +269,7 @@ export interface Service {
    * Deletes expired files' records and task records that ended more than `retentionMs` ago; returns the file paths
    * to remove from disk.
    */
-  readonly sweep: (retentionMs: number) => Effect.Effect<Swept, StoreError>
+  readonly sweep: (retentionMs: number, limit?: number) => Effect.Effect<Swept, StoreError>
   /** Bytes of live (unexpired) uploads of an API key, for its upload quota. */
   readonly uploadBytes: (owner: string) => Effect.Effect<number, StoreError>
   /** Renames an API key's id on every record (ids widened from 32 to 128 bits). */

@@ -24,7 +24,8 @@
  *
  * @since 0.1.0
  */
-import { rmdirSync, rmSync, statfsSync } from "node:fs"
+import { statfsSync } from "node:fs"
+import { rm, rmdir } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { parseArgs } from "node:util"
 import type * as DetectorError from "@facedet/detector/DetectorError"
@@ -270,23 +271,28 @@ export const make = (
       orphansCheckedAt = now
       return Effect.promise(() => Orphans.sweep(layout, now, config.mediaTtlMs))
     })
-    const sweep = store.sweep(config.taskRetentionMs).pipe(
-      Effect.tap((swept) =>
-        Effect.sync(() => {
-          for (const file of swept.files) {
-            const path = join(layout.root, file)
-            rmSync(path, { force: true })
-            // Crops live in a directory per task: drop it once empty.
-            if (file.startsWith("crops/")) {
-              try {
-                rmdirSync(dirname(path))
-              } catch {
-                // not empty yet, or already gone
-              }
-            }
-          }
-        })
-      ),
+    /** Removes a swept file, off the event loop (and its task's crop directory once empty). */
+    const removeFile = (file: string) =>
+      Effect.promise(async () => {
+        const path = join(layout.root, file)
+        await rm(path, { force: true })
+        if (file.startsWith("crops/")) await rmdir(dirname(path)).catch(() => undefined)
+      })
+    /** Batches of at most 500 records, each followed by its files' removal, until a batch comes back short. */
+    const sweepBatches = Effect.gen(function* () {
+      let tasks = 0
+      const files: Array<string> = []
+      for (let batch = 0; batch < 10_000; batch++) {
+        const swept = yield* store.sweep(config.taskRetentionMs, 500)
+        tasks += swept.tasks
+        yield* Effect.forEach(swept.files, removeFile, { concurrency: 8, discard: true })
+        files.push(...swept.files)
+        if (!swept.more) break
+        yield* Effect.yieldNow()
+      }
+      return { tasks, files } as Swept
+    })
+    const sweep = sweepBatches.pipe(
       Effect.tap(() =>
         Effect.flatMap(sweepOrphans, (n) =>
           Effect.sync(() => n > 0 && log(`facedet: removed ${n} file(s) that no task owned (left by a crash)`))

@@ -45,7 +45,15 @@ import { IdempotencyConflict, JobStore, LeaseLost, OwnerQuotaExceeded, QueueFull
 export interface Options {
   /** The data directory; the database is `<dataDir>/jobs.sqlite`. */
   readonly dataDir: string
+  /** Attempts a task gets (see `release`). Default 3. */
+  readonly maxAttempts?: number
 }
+
+/**
+ * How many times a task's attempt is refunded when a drain releases it: a task that outlasts every shutdown's
+ * grace period would otherwise be retried forever, start after start.
+ */
+export const releaseRefunds = 3
 
 /** Another live process holds this data directory's store. */
 export class DataDirLocked extends Data.TaggedError("DataDirLocked")<{ readonly dataDir: string }> {
@@ -129,7 +137,8 @@ CREATE TABLE IF NOT EXISTS webhook_secrets (
 const addedColumns: ReadonlyArray<readonly [string, string, string]> = [
   ["tasks", "callback_url", "TEXT"],
   ["tasks", "upload_token", "TEXT"],
-  ["media", "owner", "TEXT"]
+  ["media", "owner", "TEXT"],
+  ["tasks", "releases", "INTEGER NOT NULL DEFAULT 0"]
 ]
 
 interface Row {
@@ -318,8 +327,15 @@ export const make = (
          WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
       ),
       release: db.prepare(
-        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = max(attempts - 1, 0)
+        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, releases = releases + 1,
+           attempts = CASE WHEN releases < @refunds THEN max(attempts - 1, 0) ELSE attempts END
          WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
+      ),
+      releaseGiveUp: db.prepare(
+        `UPDATE tasks SET state = 'failed', finished_at = @now, error_code = @code, error_message = @message,
+           lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1, releases = releases + 1
+         WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence
+           AND releases >= @refunds AND attempts >= @maxAttempts`
       ),
       expired: db.prepare<[number], Row>("SELECT * FROM tasks WHERE state = 'running' AND lease_expires_at <= ?"),
       requeue: db.prepare(
@@ -336,8 +352,10 @@ export const make = (
          VALUES (@token, @kind, @path, @contentType, @size, @expiresAt, @taskId, @owner)`
       ),
       getMedia: db.prepare<[string, number], MediaRow>("SELECT * FROM media WHERE token = ? AND expires_at > ?"),
-      expiredMedia: db.prepare<[number], { path: string }>("SELECT path FROM media WHERE expires_at <= ?"),
-      deleteMedia: db.prepare("DELETE FROM media WHERE expires_at <= ?"),
+      expiredMedia: db.prepare<[number, number], { token: string; path: string }>(
+        "SELECT token, path FROM media WHERE expires_at <= ? LIMIT ?"
+      ),
+      deleteMediaToken: db.prepare<[string]>("DELETE FROM media WHERE token = ?"),
       // The outbox row of an ending task, in the ending transaction; `msg_` + the task id is stable across retries.
       outbox: db.prepare(
         `INSERT OR IGNORE INTO webhooks (id, task_id, owner, url, state, next_attempt_at, created_at)
@@ -380,7 +398,8 @@ export const make = (
         "DELETE FROM webhooks WHERE state != 'pending' AND task_id NOT IN (SELECT id FROM tasks)"
       ),
       deleteTasks: db.prepare(
-        "DELETE FROM tasks WHERE state IN ('succeeded', 'failed') AND finished_at <= ? AND (media_expires_at IS NULL OR media_expires_at <= ?)"
+        `DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE state IN ('succeeded', 'failed')
+           AND finished_at <= ? AND (media_expires_at IS NULL OR media_expires_at <= ?) LIMIT ?)`
       )
     }
 
@@ -503,12 +522,31 @@ export const make = (
         )
       )
 
+    const maxAttempts = options.maxAttempts ?? 3
+    // Past its refunds, a released attempt counts; a task out of attempts then fails instead of waiting for the
+    // next start (and its callback, if any, is due).
     const release = (c: Claim) =>
-      fenced(
-        "release",
-        c,
-        () => stmt.release.run(who(c)).changes,
-        () => undefined
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        fenced(
+          "release",
+          c,
+          db.transaction(() => {
+            const gaveUp = stmt.releaseGiveUp.run({
+              ...who(c),
+              now,
+              refunds: releaseRefunds,
+              maxAttempts,
+              code: TaskErrorCode.DetectTimeout,
+              message: "the task did not finish before the server stopped, again and again; giving up"
+            }).changes
+            if (gaveUp === 1) {
+              stmt.outbox.run({ id: c.task.id, now })
+              return gaveUp
+            }
+            return stmt.release.run({ ...who(c), refunds: releaseRefunds }).changes
+          }),
+          () => undefined
+        )
       )
 
     const requeueAt = (cutoff: number, now: number, maxAttempts: number): ReadonlyArray<Task> =>
@@ -560,17 +598,19 @@ export const make = (
         })
       )
 
-    const sweep = (retentionMs: number) =>
+    // One bounded batch per call: a sweep after a long pause never holds the write lock (and the event loop) for
+    // the whole backlog; the caller repeats while batches come back full.
+    const sweep = (retentionMs: number, limit = 500) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         run("sweep", () =>
           db
             .transaction(() => {
-              const files = stmt.expiredMedia.all(now).map((r) => r.path)
-              stmt.deleteMedia.run(now)
-              const tasks = stmt.deleteTasks.run(now - retentionMs, now).changes
+              const expired = stmt.expiredMedia.all(now, limit)
+              for (const r of expired) stmt.deleteMediaToken.run(r.token)
+              const tasks = stmt.deleteTasks.run(now - retentionMs, now, limit).changes
               stmt.deleteDeliveries.run()
               stmt.deleteRetiredSecrets.run(now)
-              return { tasks, files }
+              return { tasks, files: expired.map((r) => r.path), more: expired.length === limit || tasks === limit }
             })
             .immediate()
         )
@@ -633,6 +673,13 @@ export const make = (
       )
 
     return {
+      findIdempotent: (owner: string, key: string) =>
+        run("findIdempotent", () => {
+          const row = stmt.byIdem.get(owner, key)
+          return row
+            ? Option.some({ task: toTask(row), requestHash: row.request_hash ?? undefined })
+            : Option.none<{ readonly task: Task; readonly requestHash: string | undefined }>()
+        }),
       uploadBytes: (owner: string) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           run("uploadBytes", () => stmt.uploadBytes.get(owner, now)?.n ?? 0)

@@ -368,3 +368,62 @@ describe("connection exhaustion", () => {
     expect(answer.toLowerCase()).toContain("connection: close")
   })
 })
+
+describe("retries and drains", () => {
+  it("a retried create replays its task while the server drains (the replay comes before every other check)", async () => {
+    const server = await startServer(
+      { allowPrivateUrls: true, shutdownGraceMs: 5000 },
+      { dependencies: withDetector(fakeDetector({ detectImage: () => Effect.never })) }
+    )
+    try {
+      const uploaded = await upload(server.url, photo(1))
+      const body = { image_url: uploaded.body.data.url }
+      const headers = { "idempotency-key": "retry-me-1" }
+      const first = await call(`${server.url}${paths.image}`, { body, headers })
+      expect(first.status).toBe(200)
+      const id = first.body.data.detect_task_id
+      await waitFor(
+        async () => (await call(`${server.url}${paths.result}?detect_task_id=${id}`)).body.data.status === "processing",
+        "the task to start"
+      )
+      // The drain waits for the stuck task (up to 5 s): meanwhile the server still answers.
+      const draining = Effect.runPromise(server.server.drain)
+      await waitFor(async () => (await call(`${server.url}${paths.image}`, { body })).status === 455, "the drain")
+      const again = await call(`${server.url}${paths.image}`, { body, headers })
+      expect(again.status).toBe(200)
+      expect(again.body.data.detect_task_id).toBe(id)
+      await draining
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("a task that outlasts every drain is not refunded forever: it ends failed", async () => {
+    const dataDir = tempDir()
+    let id = ""
+    for (let start = 0; start < 8; start++) {
+      const server = await startServer(
+        { dataDir, shutdownGraceMs: 0, maxAttempts: 2 },
+        { dependencies: withDetector(fakeDetector({ detectImage: () => Effect.never })) }
+      )
+      try {
+        if (start === 0) {
+          const uploaded = await upload(server.url, photo(1))
+          id = (await call(`${server.url}${paths.image}`, { body: { image_url: uploaded.body.data.url } })).body.data
+            .detect_task_id
+        }
+        const status = async () => (await call(`${server.url}${paths.result}?detect_task_id=${id}`)).body.data
+        await waitFor(async () => ["processing", "failed"].includes((await status()).status), "a claim")
+        if ((await status()).status === "failed") {
+          expect((await status()).error.code).toBe("Detect.Timeout")
+          expect(start).toBeGreaterThanOrEqual(2)
+          return
+        }
+        await Effect.runPromise(server.server.drain)
+      } finally {
+        await server.close()
+      }
+    }
+    throw new Error("the task was released and refunded at every start")
+  }, 60_000)
+})
