@@ -79,6 +79,11 @@ export interface Task {
    * never has to recognise the URL again (the server's address may have changed since, e.g. after a restart).
    */
   readonly uploadToken: string | undefined
+  /**
+   * Runs alone: it was in flight when a process crashed beside other tasks, so if it is the one that kills the
+   * process, the next crash is charged to it (and only it).
+   */
+  readonly isolated: boolean
 }
 
 /** A worker's hold on a task: every write about the task must present it. */

@@ -138,7 +138,8 @@ const addedColumns: ReadonlyArray<readonly [string, string, string]> = [
   ["tasks", "callback_url", "TEXT"],
   ["tasks", "upload_token", "TEXT"],
   ["media", "owner", "TEXT"],
-  ["tasks", "releases", "INTEGER NOT NULL DEFAULT 0"]
+  ["tasks", "releases", "INTEGER NOT NULL DEFAULT 0"],
+  ["tasks", "isolate", "INTEGER NOT NULL DEFAULT 0"]
 ]
 
 interface Row {
@@ -160,6 +161,7 @@ interface Row {
   request_hash: string | null
   callback_url: string | null
   upload_token: string | null
+  isolate: number
 }
 
 const toTask = (r: Row): Task => ({
@@ -177,7 +179,8 @@ const toTask = (r: Row): Task => ({
   error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? "" },
   mediaExpiresAt: r.media_expires_at ?? undefined,
   callbackUrl: r.callback_url ?? undefined,
-  uploadToken: r.upload_token ?? undefined
+  uploadToken: r.upload_token ?? undefined,
+  isolated: r.isolate === 1
 })
 
 interface DeliveryRow {
@@ -340,6 +343,13 @@ export const make = (
       expired: db.prepare<[number], Row>("SELECT * FROM tasks WHERE state = 'running' AND lease_expires_at <= ?"),
       requeue: db.prepare(
         `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = @id AND state = 'running' AND fence = @fence`
+      ),
+      // After a crash with several tasks in flight nobody knows which one killed the process: each gets its attempt
+      // back and runs alone from now on, so the next crash names its culprit.
+      requeueSuspect: db.prepare(
+        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, isolate = 1,
+           attempts = max(attempts - @refund, 0)
          WHERE id = @id AND state = 'running' AND fence = @fence`
       ),
       giveUp: db.prepare(
@@ -549,12 +559,22 @@ export const make = (
         )
       )
 
-    const requeueAt = (cutoff: number, now: number, maxAttempts: number): ReadonlyArray<Task> =>
+    const requeueAt = (
+      cutoff: number,
+      now: number,
+      maxAttempts: number,
+      crashed: boolean
+    ): ReadonlyArray<Task> =>
       db
         .transaction(() => {
           const touched: Array<Task> = []
-          for (const row of stmt.expired.all(cutoff)) {
-            if (row.attempts >= maxAttempts) {
+          const rows = stmt.expired.all(cutoff)
+          // A process crash with one task in flight (or one running alone) charges that task; with several, none.
+          const shared = crashed && rows.length > 1
+          for (const row of rows) {
+            if (shared) {
+              stmt.requeueSuspect.run({ id: row.id, fence: row.fence, refund: 1 })
+            } else if (row.attempts >= maxAttempts) {
               stmt.giveUp.run({
                 id: row.id,
                 fence: row.fence,
@@ -563,6 +583,8 @@ export const make = (
                 message: `the worker processing this task stopped ${row.attempts} times (crash or timeout); giving up`
               })
               stmt.outbox.run({ id: row.id, now })
+            } else if (crashed) {
+              stmt.requeueSuspect.run({ id: row.id, fence: row.fence, refund: 0 })
             } else {
               stmt.requeue.run({ id: row.id, fence: row.fence })
             }
@@ -573,7 +595,7 @@ export const make = (
         .immediate()
 
     const requeueExpired = (maxAttempts: number) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => run("requeueExpired", () => requeueAt(now, now, maxAttempts)))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => run("requeueExpired", () => requeueAt(now, now, maxAttempts, false)))
 
     const depth = run("depth", () => {
       let queued = 0
@@ -726,7 +748,7 @@ export const make = (
       // Orphans of a dead process: the lock proves nobody else holds their leases, so every lease counts as expired.
       requeueOrphans: (maxAttempts: number) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          run("requeueOrphans", () => requeueAt(Number.MAX_SAFE_INTEGER, now, maxAttempts))
+          run("requeueOrphans", () => requeueAt(Number.MAX_SAFE_INTEGER, now, maxAttempts, true))
         )
     }
   })

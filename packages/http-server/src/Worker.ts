@@ -311,10 +311,38 @@ export const make = (
 
     let released = 0
 
+    // Every task holds one permit; an isolated task holds them all, so nothing runs beside it. Isolated tasks take
+    // their turn under a lock after giving their own permit back, so two of them never wait for each other.
+    const permits = yield* Effect.makeSemaphore(options.concurrency)
+    const isolation = yield* Effect.makeSemaphore(1)
+    let isolating = 0
+
+    /** Gives back this worker's permit, then, alone: waits for every task in flight to end (renewing the lease). */
+    const alone = (claim: Claim) =>
+      Effect.gen(function* () {
+        isolating++
+        yield* permits.release(1)
+        yield* isolation.withPermits(1)(
+          Effect.gen(function* () {
+            const got = yield* permits.take(options.concurrency).pipe(
+              Effect.as(true),
+              Effect.raceFirst(Effect.as(Effect.orElseSucceed(heartbeats(claim), () => undefined), false))
+            )
+            if (!got) return
+            yield* process1(claim).pipe(Effect.ensuring(permits.release(options.concurrency)))
+          })
+        )
+      }).pipe(Effect.ensuring(Effect.sync(() => isolating--)))
+
     const loop = (n: number) =>
       Effect.gen(function* () {
         const workerId = `${instance}:${n}`
         while (!stopping) {
+          if (isolating > 0) {
+            yield* signal.idle(pollMs)
+            continue
+          }
+          yield* permits.take(1)
           const claim = yield* store.claim(workerId, options.leaseMs).pipe(
             Effect.catchAll((e) =>
               Effect.sync(() => {
@@ -324,11 +352,15 @@ export const make = (
             )
           )
           if (Option.isNone(claim)) {
+            yield* permits.release(1)
             yield* signal.idle(pollMs)
             continue
           }
           inFlight++
-          yield* process1(claim.value).pipe(
+          const run = claim.value.task.isolated
+            ? alone(claim.value)
+            : process1(claim.value).pipe(Effect.ensuring(permits.release(1)))
+          yield* run.pipe(
             // A bug past the task's own error handling must not end this worker for good (the lease then runs out
             // and the reaper hands the task on).
             Effect.catchAllDefect((defect) =>

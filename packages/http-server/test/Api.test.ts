@@ -21,7 +21,8 @@ const base: Task = {
   error: undefined,
   mediaExpiresAt: undefined,
   callbackUrl: undefined,
-  uploadToken: undefined
+  uploadToken: undefined,
+  isolated: false
 }
 
 describe("Api.resultData", () => {

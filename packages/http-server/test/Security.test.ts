@@ -427,3 +427,128 @@ describe("retries and drains", () => {
     throw new Error("the task was released and refunded at every start")
   }, 60_000)
 })
+
+describe("attempts after a crash", () => {
+  const open = (dataDir: string) => SqliteJobStore.make({ dataDir })
+  const newTask = (id: string) => ({
+    id,
+    kind: "image" as const,
+    mediaUrl: "https://x.example/a.jpg",
+    owner: "k",
+    queueLimit: 100
+  })
+
+  it("a crash with several tasks in flight charges none of them; the next crash of a task running alone charges it", async () => {
+    const dataDir = tempDir()
+    const scoped = <A, E>(f: (store: Effect.Effect.Success<ReturnType<typeof open>>) => Effect.Effect<A, E>) =>
+      Effect.runPromise(Effect.scoped(Effect.flatMap(open(dataDir), f)))
+    // Two tasks running when the process dies (the store closes without ending them).
+    await scoped((store) =>
+      Effect.gen(function* () {
+        yield* store.create(newTask("poisontask0000000p"))
+        yield* store.create(newTask("healthytask000000h"))
+        yield* store.claim("w1", 60_000)
+        yield* store.claim("w2", 60_000)
+      })
+    )
+    const after = await scoped((store) =>
+      Effect.gen(function* () {
+        yield* store.requeueOrphans(3)
+        return [yield* store.get("poisontask0000000p"), yield* store.get("healthytask000000h")].map((t) =>
+          Option.getOrThrow(t)
+        )
+      })
+    )
+    expect(after.map((t) => [t.state, t.attempts, t.isolated])).toEqual([
+      ["queued", 0, true],
+      ["queued", 0, true]
+    ])
+    // The poison task now runs alone and kills the process three times: it fails; the healthy one was never charged.
+    for (let crash = 0; crash < 3; crash++) {
+      await scoped((store) =>
+        Effect.gen(function* () {
+          yield* store.requeueOrphans(3)
+          const claim = yield* store.claim("w", 60_000)
+          expect(Option.getOrThrow(claim).task.id).toBe("poisontask0000000p")
+        })
+      )
+    }
+    const final = await scoped((store) =>
+      Effect.gen(function* () {
+        yield* store.requeueOrphans(3)
+        return [yield* store.get("poisontask0000000p"), yield* store.get("healthytask000000h")].map((t) =>
+          Option.getOrThrow(t)
+        )
+      })
+    )
+    expect(final[0]!.state).toBe("failed")
+    expect(final[1]!.state).toBe("queued")
+    expect(final[1]!.attempts).toBe(0)
+  })
+
+  it("suspects run one at a time, nothing beside them", async () => {
+    const dataDir = tempDir()
+    const origin = await startOrigin({ "/a.jpg": { body: photo(1) } })
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const store = yield* open(dataDir)
+          for (let i = 0; i < 3; i++) {
+            yield* store.create({
+              ...newTask(`suspecttask00000${i}`),
+              mediaUrl: `${origin.url}/a.jpg`,
+              owner: ApiKeys.fromDigests([require("node:crypto").createHash("sha256").update(testKey).digest()], "env")
+                .legacyIds[0]![1]
+            })
+            yield* store.claim(`w${i}`, 60_000)
+          }
+        })
+      )
+    )
+    let active = 0
+    let most = 0
+    const detector = fakeDetector({
+      detectImage: () =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => {
+            active++
+            most = Math.max(most, active)
+          }),
+          () => Effect.zipRight(Effect.sleep("150 millis"), faces),
+          () => Effect.sync(() => active--)
+        )
+    })
+    const server = await startServer(
+      { dataDir, workers: 3, allowPrivateUrls: true },
+      { dependencies: withDetector(detector) }
+    )
+    try {
+      for (let i = 0; i < 3; i++)
+        expect((await waitTerminal(server.url, `suspecttask00000${i}`)).status).toBe("succeeded")
+      expect(most).toBe(1)
+    } finally {
+      await server.close()
+      await origin.close()
+    }
+  })
+})
+
+describe("failed authentication", () => {
+  it("is throttled per client address: past a burst of 20, wrong keys get 429 without being checked", async () => {
+    const server = await startServer({})
+    try {
+      const answers: Array<number> = []
+      for (let i = 0; i < 25; i++) {
+        answers.push(
+          (await call(`${server.url}${paths.result}?detect_task_id=x`, { key: `wrong-key-${i}-000000000` })).status
+        )
+      }
+      expect(answers.slice(0, 20).every((s) => s === 401)).toBe(true)
+      expect(answers.slice(20).every((s) => s === 429)).toBe(true)
+      const r = await call(`${server.url}${paths.result}?detect_task_id=x`, { key: "wrong-key-again-0000000" })
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    } finally {
+      await server.close()
+    }
+  })
+})
