@@ -559,12 +559,7 @@ export const make = (
         )
       )
 
-    const requeueAt = (
-      cutoff: number,
-      now: number,
-      maxAttempts: number,
-      crashed: boolean
-    ): ReadonlyArray<Task> =>
+    const requeueAt = (cutoff: number, now: number, maxAttempts: number, crashed: boolean): ReadonlyArray<Task> =>
       db
         .transaction(() => {
           const touched: Array<Task> = []
@@ -595,7 +590,9 @@ export const make = (
         .immediate()
 
     const requeueExpired = (maxAttempts: number) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => run("requeueExpired", () => requeueAt(now, now, maxAttempts, false)))
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        run("requeueExpired", () => requeueAt(now, now, maxAttempts, false))
+      )
 
     const depth = run("depth", () => {
       let queued = 0

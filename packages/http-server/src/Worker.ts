@@ -326,7 +326,12 @@ export const make = (
           Effect.gen(function* () {
             const got = yield* permits.take(options.concurrency).pipe(
               Effect.as(true),
-              Effect.raceFirst(Effect.as(Effect.orElseSucceed(heartbeats(claim), () => undefined), false))
+              Effect.raceFirst(
+                Effect.as(
+                  Effect.orElseSucceed(heartbeats(claim), () => undefined),
+                  false
+                )
+              )
             )
             if (!got) return
             yield* process1(claim).pipe(Effect.ensuring(permits.release(options.concurrency)))

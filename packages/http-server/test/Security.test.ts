@@ -214,7 +214,10 @@ describe("uploads that are no media", () => {
       const r = await upload(server.url, fake)
       expect(r.status).toBe(422)
       expect(r.body.message).toMatch(/not a supported image or video/)
-      expect(readdirSync(join(server.config.dataDir, "uploads"))).toEqual([])
+      await waitFor(
+        async () => readdirSync(join(server.config.dataDir, "uploads")).length === 0,
+        "the partial file's removal"
+      )
     } finally {
       await server.close()
     }

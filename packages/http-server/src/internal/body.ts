@@ -106,6 +106,8 @@ export const toFile = (
       settled = true
       req.unpipe(out)
       req.pause()
+      // The file may not be open yet (the stream opens it asynchronously): remove it once the stream is closed too.
+      out.once("close", () => rmSync(path, { force: true }))
       out.destroy()
       rmSync(path, { force: true })
       resume(Effect.fail(error))
