@@ -43,7 +43,7 @@ import type { JobStore } from "./JobStore.js"
 import type * as MediaFetcher from "./MediaFetcher.js"
 import { accepts, describe, imageFormats, sniff } from "./MediaFetcher.js"
 import type { Metrics } from "./Metrics.js"
-import type { RateLimiter } from "./RateLimiter.js"
+import * as RateLimiter from "./RateLimiter.js"
 import type { ServerConfig } from "./ServerConfig.js"
 
 /** What the routes need. */
@@ -52,7 +52,7 @@ export interface Deps {
   readonly store: JobStore["Type"]
   readonly fetcher: MediaFetcher.Service
   readonly apiKeys: ApiKeys
-  readonly limiter: RateLimiter
+  readonly limiter: RateLimiter.RateLimiter
   readonly metrics: Metrics
   readonly signals: Signals.TaskSignals
   readonly layout: DataDir.Layout
@@ -67,6 +67,8 @@ export interface Deps {
   readonly draining: () => boolean
   /** Told about server-side failures (a store error answered as a bare 500); never given keys. */
   readonly log?: (message: string, cause: unknown) => void
+  /** Free bytes on the data directory's disk (undefined: unknown); uploads answer 507 below the configured floor. */
+  readonly freeDiskBytes?: () => number | undefined
   /** The web console at `/` and the API reference at `/docs` (undefined: off, `FACEDET_CONSOLE=false`). */
   readonly console?: ConsoleAssets | undefined
 }
@@ -98,6 +100,9 @@ const ok = (data: unknown, route: string): Response => json(200, { code: 200, me
 const text = (body: string, route: string): Response => ({ status: 200, headers: jsonHeaders, body, route })
 
 const finishedCacheSize = 10_000
+
+/** Failed authentications per client address: a burst of 20, then one every 2 s. */
+const authFailureLimit = { perSecond: 0.5, burst: 20 } as const
 
 /** The envelope answer for an API error: status = code, `Retry-After` when the error says how long to wait. */
 export const errorResponse = (error: FaceDetError.FaceDetError, route: string, close = false): Response => {
@@ -196,6 +201,16 @@ export const webhookPayload = (task: Task, publicUrl: string): string =>
 /** The request handler of a server. */
 export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
   const { config, store, metrics } = deps
+  const authFailures = RateLimiter.make(authFailureLimit)
+  // Probes and scrapers poll these; the counts they show need not be fresher than a second.
+  let depthCache:
+    | { readonly at: number; readonly depth: { readonly queued: number; readonly running: number } }
+    | undefined
+  const depth = Effect.suspend(() => {
+    const now = deps.now()
+    if (depthCache !== undefined && now - depthCache.at < 1000) return Effect.succeed(depthCache.depth)
+    return Effect.tap(store.depth, (d) => Effect.sync(() => (depthCache = { at: now, depth: d })))
+  })
   let openApiText: string | undefined
   const openApi = () =>
     (openApiText ??= JSON.stringify(
@@ -266,8 +281,9 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const create = (request: Request, owner: string, kind: Kind, route: string) =>
     Effect.gen(function* () {
       const drainingMessage = "the server is shutting down and takes no new tasks; retry shortly"
-      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       const idempotencyKey = request.headers[Endpoints.headers.idempotencyKey]
+      // A retried create (same Idempotency-Key) replays its task even while draining: its body must be read first.
+      if (deps.draining() && idempotencyKey === undefined) return drainingAnswer(route, drainingMessage)
       if (
         idempotencyKey !== undefined &&
         (typeof idempotencyKey !== "string" || !idempotencyKeyPattern.test(idempotencyKey))
@@ -279,8 +295,6 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         )
       }
       const body = yield* readJson(request, route)
-      // The drain may have begun while the body arrived.
-      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       const decoded =
         kind === "image"
           ? Either.map(
@@ -294,6 +308,26 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       if (Either.isLeft(decoded)) return errorResponse(decoded.left, route)
       const field = kind === "image" ? "image_url" : "video_url"
       const [url, callbackUrl] = decoded.right
+      const requestHash =
+        idempotencyKey === undefined
+          ? undefined
+          : createHash("sha256")
+              .update(`${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}`)
+              .digest("hex")
+      if (idempotencyKey !== undefined) {
+        // The original task is the answer to a retry, whatever happened since (the upload expired, a drain began).
+        const previous = yield* store.findIdempotent(owner, idempotencyKey)
+        if (Option.isSome(previous)) {
+          return previous.value.requestHash === requestHash
+            ? ok({ detect_task_id: previous.value.task.id }, route)
+            : errorResponse(
+                invalid("this Idempotency-Key was already used with a different request body", "Idempotency-Key"),
+                route
+              )
+        }
+      }
+      // The drain may have begun while the body arrived.
+      if (deps.draining()) return drainingAnswer(route, drainingMessage)
       if (callbackUrl !== undefined) {
         // The same address rules as media URLs, judged now so a refused receiver is a 422, not a silent failure.
         const checked = deps.fetcher.checkUrl(callbackUrl)
@@ -304,7 +338,8 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       const token = uploadToken(url)
       if (token !== undefined) {
         const file = yield* store.getMedia(token)
-        if (Option.isNone(file) || file.value.kind !== "upload") {
+        // Another key's upload is as unknown as a missing one.
+        if (Option.isNone(file) || file.value.kind !== "upload" || (file.value.owner ?? owner) !== owner) {
           return errorResponse(
             invalid(
               `${field}: this upload URL is unknown or has expired (uploads last ${describeDuration(config.mediaTtlMs)})`,
@@ -335,14 +370,11 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         mediaUrl: url,
         owner,
         idempotencyKey,
-        requestHash:
-          idempotencyKey === undefined
-            ? undefined
-            : createHash("sha256")
-                .update(`${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}`)
-                .digest("hex"),
+        requestHash,
         queueLimit: config.queueSize,
-        callbackUrl
+        ownerLimit: config.keyMaxTasks,
+        callbackUrl,
+        uploadToken: token
       })
       if (created.created) {
         metrics.taskCreated(kind)
@@ -363,6 +395,13 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
     }).pipe(
       Effect.catchTags({
         QueueFull: (e) =>
+          Effect.succeed(
+            errorResponse(
+              new FaceDetError.RateLimited({ message: e.message, retryAfterMs: queueFullRetryAfterSeconds * 1000 }),
+              route
+            )
+          ),
+        OwnerQuotaExceeded: (e) =>
           Effect.succeed(
             errorResponse(
               new FaceDetError.RateLimited({ message: e.message, retryAfterMs: queueFullRetryAfterSeconds * 1000 }),
@@ -432,33 +471,86 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       return response
     }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 
-  const upload = (request: Request, route: string) =>
+  /** A server-side failure while storing an upload: a generic 500 for the client, the details for the log. */
+  const uploadFault = (route: string, cause: unknown) =>
+    Effect.sync(() => {
+      deps.log?.(`${route}: storing an upload failed`, cause)
+      return errorResponse(
+        new FaceDetError.ServerError({ message: "internal error: the upload could not be stored; retry shortly" }),
+        route,
+        true
+      )
+    })
+
+  const insufficientStorage = (route: string): Response =>
+    json(
+      507,
+      {
+        code: 507,
+        message: "the server is short of disk space and takes no uploads for now; retry later or send a media URL",
+        data: null
+      },
+      route,
+      { connection: "close" }
+    )
+
+  const upload = (request: Request, owner: string, route: string) =>
     Effect.gen(function* () {
       if (deps.draining()) return drainingAnswer(route, "the server is shutting down; retry shortly")
-      const limit = Math.max(config.maxImageBytes, config.maxVideoBytes)
+      const free = deps.freeDiskBytes?.()
+      if (free !== undefined && free < config.minFreeDiskBytes) return insufficientStorage(route)
+      const used = yield* store.uploadBytes(owner)
+      const quotaLeft = config.keyMaxUploadBytes - used
+      const declared = Number(request.headers["content-length"])
+      if (quotaLeft <= 0 || (Number.isFinite(declared) && declared > quotaLeft)) {
+        return errorResponse(
+          new FaceDetError.RateLimited({
+            message: `this API key's uploads hold ${used} bytes (limit ${config.keyMaxUploadBytes}) until they expire; detect or wait for them first`,
+            retryAfterMs: 60_000
+          }),
+          route,
+          true
+        )
+      }
+      const kindLimit = Math.max(config.maxImageBytes, config.maxVideoBytes)
       const token = TaskId.makeToken((n) => crypto.getRandomValues(new Uint8Array(n)))
       const path = join(deps.layout.uploads, token)
-      const stored = yield* Body.toFile(request.raw, path, limit).pipe(
-        Effect.mapError((e) =>
-          errorResponse(
-            invalid(e._tag === "BodyTooLarge" ? `the upload is larger than ${limit} bytes` : e.message, "body"),
-            route,
-            true
-          )
+      // Once the first bytes say what the file is, its kind's limit applies (an image stops at the image limit, not
+      // the video one), and bytes that are no media at all stop at once instead of filling the disk.
+      const limitFor = (head: Uint8Array): number | "refuse" => {
+        const format = sniff(head)
+        if (format === undefined) return "refuse"
+        return Math.min(
+          quotaLeft,
+          imageFormats.has(format) && !accepts("video", format) ? config.maxImageBytes : kindLimit
         )
+      }
+      const stored = yield* Body.toFile(request.raw, path, Math.min(kindLimit, quotaLeft), { limitFor }).pipe(
+        Effect.map((s) => ({ ok: true as const, stored: s })),
+        Effect.catchAll((e) => Effect.succeed({ ok: false as const, error: e }))
       )
-      const format = sniff(stored.head)
+      if (!stored.ok) {
+        const e = stored.error
+        if (e._tag === "BodyWriteFailed") return yield* uploadFault(route, e.cause)
+        const message =
+          e._tag === "BodyTooLarge"
+            ? `the upload is larger than ${e.limit} bytes`
+            : e._tag === "BodyRefused"
+              ? `the upload is not a supported image or video (it looks like ${describe(e.head)})`
+              : e.message
+        return errorResponse(invalid(message, "body"), route, true)
+      }
+      const format = sniff(stored.stored.head)
       const refuse = (message: string) =>
         Effect.sync(() => {
           Body.remove(path)
           return errorResponse(invalid(message, "body"), route)
         })
-      if (stored.size === 0) return yield* refuse("the upload is empty")
+      if (stored.stored.size === 0) return yield* refuse("the upload is empty")
       if (format === undefined) {
-        return yield* refuse(`the upload is not a supported image or video (it looks like ${describe(stored.head)})`)
-      }
-      if (!accepts("video", format) && imageFormats.has(format) && stored.size > config.maxImageBytes) {
-        return yield* refuse(`the image is larger than ${config.maxImageBytes} bytes`)
+        return yield* refuse(
+          `the upload is not a supported image or video (it looks like ${describe(stored.stored.head)})`
+        )
       }
       const now = yield* Clock.currentTimeMillis
       const expiresAt = now + config.mediaTtlMs
@@ -468,15 +560,16 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           kind: "upload",
           path: join("uploads", token),
           contentType: imageFormats.has(format) ? `image/${format}` : `video/${format}`,
-          size: stored.size,
-          expiresAt
+          size: stored.stored.size,
+          expiresAt,
+          owner
         })
         .pipe(Effect.tapError(() => Effect.sync(() => Body.remove(path))))
       return ok(
         {
           url: `${deps.publicUrl()}/uploads/${token}`,
           format,
-          size: stored.size,
+          size: stored.stored.size,
           expires_at: Timestamp.format(expiresAt)
         },
         route
@@ -534,8 +627,25 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const api = (request: Request): Effect.Effect<Response> => {
     const route = routeOf(request)
     const key = request.headers[Endpoints.headers.apiKey]
+    // Failed authentications are throttled per client address: guessing keys costs time, and a flood of wrong
+    // keys costs no hashing past the burst.
+    const address = `auth:${request.raw.socket?.remoteAddress ?? "unknown"}`
+    const blockedMs = authFailures.peek(address, deps.now())
+    if (blockedMs > 0) {
+      return Effect.succeed(
+        errorResponse(
+          new FaceDetError.RateLimited({
+            message: "too many requests with a missing or invalid API key from this address; wait and check the key",
+            retryAfterMs: blockedMs
+          }),
+          route,
+          true
+        )
+      )
+    }
     const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
     if (owner === undefined) {
+      authFailures.take(address, deps.now())
       return Effect.succeed(
         errorResponse(
           new FaceDetError.Unauthorized({
@@ -584,7 +694,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       if (path === paths.result && method === "GET") return yield* result(request, owner, route)
       if (path === paths.createImage && method === "POST") return yield* create(request, owner, "image", route)
       if (path === paths.createVideo && method === "POST") return yield* create(request, owner, "video", route)
-      if (path === paths.upload && method === "POST") return yield* upload(request, route)
+      if (path === paths.upload && method === "POST") return yield* upload(request, owner, route)
       if ((path === paths.createTask && method === "POST") || (path === paths.taskInfo && method === "GET")) {
         return errorResponse(
           new FaceDetError.FeatureDisabled({
@@ -617,14 +727,14 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
                   path
                 )
               )
-            : Effect.map(store.depth, (depth) => ok({ status: "ready", ...depth }, path)).pipe(
+            : Effect.map(depth, (d) => ok({ status: "ready", ...d }, path)).pipe(
                 Effect.catchTag("StoreError", storeFailure(path))
               )
         case "/metrics":
-          return Effect.map(store.depth, (depth) => ({
+          return Effect.map(depth, (d) => ({
             status: 200,
             headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-            body: metrics.render(depth),
+            body: metrics.render(d),
             route: path
           })).pipe(Effect.catchTag("StoreError", storeFailure(path)))
         case "/openapi.json":

@@ -74,6 +74,16 @@ export interface Task {
   readonly mediaExpiresAt: number | undefined
   /** Where a callback goes when the task ends (`callback_url`). */
   readonly callbackUrl: string | undefined
+  /**
+   * The upload the task reads, when its URL is one of this server's upload URLs: recorded at create, so a worker
+   * never has to recognise the URL again (the server's address may have changed since, e.g. after a restart).
+   */
+  readonly uploadToken: string | undefined
+  /**
+   * Runs alone: it was in flight when a process crashed beside other tasks, so if it is the one that kills the
+   * process, the next crash is charged to it (and only it).
+   */
+  readonly isolated: boolean
 }
 
 /** A worker's hold on a task: every write about the task must present it. */
@@ -98,6 +108,10 @@ export interface CreateInput {
   readonly queueLimit: number
   /** `callback_url`: the task's end writes a delivery to the outbox in the same transaction. */
   readonly callbackUrl?: string | undefined
+  /** The upload token when the media is an upload of this server. */
+  readonly uploadToken?: string | undefined
+  /** Past this many queued or running tasks of this owner, `create` fails with `OwnerQuotaExceeded`. */
+  readonly ownerLimit?: number | undefined
 }
 
 /** The outcome of a create: the task, and whether it is new or an idempotent replay. */
@@ -121,6 +135,8 @@ export interface MediaFile {
   readonly expiresAt: number
   /** The task that produced it (crops). */
   readonly taskId?: string | undefined
+  /** The API key (id) that uploaded it (uploads): only that key may detect it. */
+  readonly owner?: string | undefined
 }
 
 /** A successful detection to record. */
@@ -143,6 +159,8 @@ export interface Depth {
 export interface Swept {
   readonly tasks: number
   readonly files: ReadonlyArray<string>
+  /** The batch was full: more may be due (sweep again). */
+  readonly more?: boolean
 }
 
 /**
@@ -194,6 +212,16 @@ export class QueueFull extends Data.TaggedError("QueueFull")<{ readonly limit: n
   }
 }
 
+/** This API key has `limit` tasks queued or running already (one key must not fill the shared queue). */
+export class OwnerQuotaExceeded extends Data.TaggedError("OwnerQuotaExceeded")<{
+  readonly limit: number
+  readonly active: number
+}> {
+  override get message(): string {
+    return `this API key has ${this.active} tasks waiting or running (limit ${this.limit}); wait for some to end`
+  }
+}
+
 /** The idempotency key was used before with a different request body. */
 export class IdempotencyConflict extends Data.TaggedError("IdempotencyConflict")<{
   readonly key: string
@@ -213,9 +241,19 @@ export class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly taskId: 
 
 /** The store's operations. */
 export interface Service {
-  readonly create: (input: CreateInput) => Effect.Effect<Created, QueueFull | IdempotencyConflict | StoreError>
+  readonly create: (
+    input: CreateInput
+  ) => Effect.Effect<Created, QueueFull | OwnerQuotaExceeded | IdempotencyConflict | StoreError>
   readonly get: (id: string) => Effect.Effect<Option.Option<Task>, StoreError>
-  /** The oldest queued task, leased to `workerId` for `leaseMs`. */
+  /** The task an API key created with this `Idempotency-Key`, and the digest of that request. */
+  readonly findIdempotent: (
+    owner: string,
+    key: string
+  ) => Effect.Effect<Option.Option<{ readonly task: Task; readonly requestHash: string | undefined }>, StoreError>
+  /**
+   * The next queued task, leased to `workerId` for `leaseMs`: fair across API keys (the oldest task of the key with
+   * the fewest tasks running), so one key's backlog never starves the others.
+   */
   readonly claim: (workerId: string, leaseMs: number) => Effect.Effect<Option.Option<Claim>, StoreError>
   /** Extends the lease. */
   readonly heartbeat: (claim: Claim, leaseMs: number) => Effect.Effect<void, LeaseLost | StoreError>
@@ -236,7 +274,11 @@ export interface Service {
    * Deletes expired files' records and task records that ended more than `retentionMs` ago; returns the file paths
    * to remove from disk.
    */
-  readonly sweep: (retentionMs: number) => Effect.Effect<Swept, StoreError>
+  readonly sweep: (retentionMs: number, limit?: number) => Effect.Effect<Swept, StoreError>
+  /** Bytes of live (unexpired) uploads of an API key, for its upload quota. */
+  readonly uploadBytes: (owner: string) => Effect.Effect<number, StoreError>
+  /** Renames an API key's id on every record (ids widened from 32 to 128 bits). */
+  readonly renameOwner: (from: string, to: string) => Effect.Effect<void, StoreError>
   /**
    * Up to `limit` pending deliveries that are due and not held by another dispatcher, each leased for `leaseMs`
    * (a dispatcher that dies mid-attempt leaves the delivery to the next one after the lease).

@@ -34,6 +34,7 @@ import { type FileHandle, open, rm } from "node:fs/promises"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { Socket } from "node:net"
+import { networkInterfaces } from "node:os"
 import { rootCertificates } from "node:tls"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -221,6 +222,10 @@ export interface Options {
   readonly allowPrivate?: boolean
   /** CIDR blocks (or single addresses) reachable even though private, e.g. `["10.20.0.0/16"]`. Default none. */
   readonly allowedCidrs?: ReadonlyArray<string>
+  /** Ports media URLs may name; empty or absent: any (the address checks are what protect internal services). */
+  readonly allowedPorts?: ReadonlyArray<number>
+  /** This machine's addresses, refused like private ones. Default: every interface's (`os.networkInterfaces`). */
+  readonly ownAddresses?: ReadonlyArray<string>
   /** Byte limit of an image. Default 25 MiB. */
   readonly maxImageBytes?: number
   /** Byte limit of a video (or an animated GIF/WebP fetched as a video). Default 200 MiB. */
@@ -346,6 +351,8 @@ export interface Service {
   ) => Effect.Effect<FetchedFile, MediaFetchError>
   /** The options in force. */
   readonly options: ResolvedOptions
+  /** The address policy in force (callbacks follow the same). */
+  readonly policy: Ssrf.Policy
 }
 
 /** The media fetcher. */
@@ -391,7 +398,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, InvalidOptio
 const build = (resolved: ResolvedOptions, options: Options): Service => {
   const policy: Ssrf.Policy = {
     allowPrivate: resolved.allowPrivate,
-    allowedCidrs: resolved.allowedCidrs.map((c) => Address.parseCidr(c)!)
+    allowedCidrs: resolved.allowedCidrs.map((c) => Address.parseCidr(c)!),
+    allowedPorts: options.allowedPorts ?? [],
+    ownAddresses: options.ownAddresses
+      ? Ssrf.localAddresses({ given: options.ownAddresses.map((address) => ({ address })) })
+      : Ssrf.localAddresses(networkInterfaces())
   }
   const resolve: Ssrf.Resolve = options.lookup ?? ((hostname) => systemLookup(hostname, { all: true }))
   const ca =
@@ -676,7 +687,7 @@ const build = (resolved: ResolvedOptions, options: Options): Service => {
     )
   }
 
-  return { checkUrl, fetchBytes, fetchToFile, options: resolved }
+  return { checkUrl, fetchBytes, fetchToFile, options: resolved, policy }
 }
 
 const writeAll = async (handle: FileHandle, chunk: Buffer): Promise<void> => {

@@ -12,6 +12,8 @@
 export interface RateLimiter {
   /** Takes a token for `key` at `now` (ms): 0 when allowed, else how many ms until one is available. */
   readonly take: (key: string, now: number) => number
+  /** Like `take`, without taking: 0 when a token is available, else how many ms until one is. */
+  readonly peek: (key: string, now: number) => number
 }
 
 /** Options; `perSecond <= 0` turns limiting off. */
@@ -27,13 +29,19 @@ interface Bucket {
 
 /** A token-bucket limiter. */
 export const make = (options: Options): RateLimiter => {
-  if (options.perSecond <= 0) return { take: () => 0 }
+  if (options.perSecond <= 0) return { take: () => 0, peek: () => 0 }
   const perMs = options.perSecond / 1000
   const burst = Math.max(1, options.burst)
   const buckets = new Map<string, Bucket>()
   const fullAfterMs = burst / perMs
   let lastPrune = 0
   return {
+    peek: (key, now) => {
+      const bucket = buckets.get(key)
+      if (!bucket) return 0
+      const tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs)
+      return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / perMs)
+    },
     take: (key, now) => {
       if (now - lastPrune > 60_000 && buckets.size > 1000) {
         lastPrune = now

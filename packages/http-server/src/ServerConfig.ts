@@ -76,6 +76,20 @@ export interface ServerConfig {
   readonly webhookInitialDelayMs: number
   /** Serve the web console at `/` and the API reference at `/docs`. `FACEDET_CONSOLE`, default true. */
   readonly console: boolean
+  /** Most tasks one API key may have queued or running. `FACEDET_KEY_MAX_TASKS`, default 1000. */
+  readonly keyMaxTasks: number
+  /** Most bytes of live uploads one API key may hold. `FACEDET_KEY_MAX_UPLOAD_BYTES`, default 1 GiB. */
+  readonly keyMaxUploadBytes: number
+  /** Uploads are refused with 507 when the data directory's disk has less free. `FACEDET_MIN_FREE_DISK_BYTES`, 1 GiB. */
+  readonly minFreeDiskBytes: number
+  /** Most open connections; more are closed at once. `FACEDET_MAX_CONNECTIONS`, default 1024. */
+  readonly maxConnections: number
+  /** A request's headers must arrive within this. `FACEDET_HEADERS_TIMEOUT_SECONDS`, default 10. */
+  readonly headersTimeoutMs: number
+  /** Idle keep-alive connections close after this (below a load balancer's 60 s). `FACEDET_KEEP_ALIVE_SECONDS`, 5. */
+  readonly keepAliveTimeoutMs: number
+  /** Ports media and callback URLs may use; empty: any. `FACEDET_ALLOWED_PORTS` (e.g. `80,443`). */
+  readonly allowedPorts: ReadonlyArray<number>
 }
 
 /** The defaults, as documented in the README. */
@@ -97,7 +111,13 @@ export const defaults = {
   maxJsonBytes: 64 * 1024,
   maxImageBytes: 25 * 1024 * 1024,
   maxVideoBytes: 200 * 1024 * 1024,
-  webhookInitialDelayMs: 5_000
+  webhookInitialDelayMs: 5_000,
+  keyMaxTasks: 1000,
+  keyMaxUploadBytes: 1024 * 1024 * 1024,
+  minFreeDiskBytes: 1024 * 1024 * 1024,
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000
 } as const
 
 /** One bad setting: which variable (or option) and what is wrong with it. */
@@ -142,7 +162,14 @@ export const envNames = {
   maxVideoBytes: "FACEDET_MAX_VIDEO_BYTES",
   webhookSecrets: "FACEDET_WEBHOOK_SECRETS",
   webhookInitialDelayMs: "FACEDET_WEBHOOK_RETRY_INITIAL_SECONDS",
-  console: "FACEDET_CONSOLE"
+  console: "FACEDET_CONSOLE",
+  keyMaxTasks: "FACEDET_KEY_MAX_TASKS",
+  keyMaxUploadBytes: "FACEDET_KEY_MAX_UPLOAD_BYTES",
+  minFreeDiskBytes: "FACEDET_MIN_FREE_DISK_BYTES",
+  maxConnections: "FACEDET_MAX_CONNECTIONS",
+  headersTimeoutMs: "FACEDET_HEADERS_TIMEOUT_SECONDS",
+  keepAliveTimeoutMs: "FACEDET_KEEP_ALIVE_SECONDS",
+  allowedPorts: "FACEDET_ALLOWED_PORTS"
 } as const satisfies { readonly [K in keyof ServerConfig]: string }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -269,6 +296,16 @@ export const fromEnv = (
     webhookSecrets.push({ key: k, secret: v })
   }
 
+  const portSource = overrides.allowedPorts ?? raw("allowedPorts")?.split(",") ?? []
+  const allowedPorts: Array<number> = []
+  for (const p of portSource) {
+    const text = String(p).trim()
+    if (text === "") continue
+    const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
+    if (port >= 1 && port <= 65535) allowedPorts.push(port)
+    else bad("allowedPorts", `expected ports 1..65535 separated by commas, got ${JSON.stringify(text)}`)
+  }
+
   const s = 1000
   const config: ServerConfig = {
     port,
@@ -295,6 +332,13 @@ export const fromEnv = (
     maxVideoBytes: num("maxVideoBytes", defaults.maxVideoBytes, { min: 1024, max: 2 ** 40, integer: true }),
     webhookSecrets,
     console: flag("console", true),
+    keyMaxTasks: num("keyMaxTasks", defaults.keyMaxTasks, { min: 1, max: 10_000_000, integer: true }),
+    keyMaxUploadBytes: num("keyMaxUploadBytes", defaults.keyMaxUploadBytes, { min: 1024, max: 2 ** 50, integer: true }),
+    minFreeDiskBytes: num("minFreeDiskBytes", defaults.minFreeDiskBytes, { min: 0, max: 2 ** 60, integer: true }),
+    maxConnections: num("maxConnections", defaults.maxConnections, { min: 1, max: 1_000_000, integer: true }),
+    headersTimeoutMs: num("headersTimeoutMs", defaults.headersTimeoutMs, { min: 0.1, max: 600, unit: s }),
+    keepAliveTimeoutMs: num("keepAliveTimeoutMs", defaults.keepAliveTimeoutMs, { min: 0.1, max: 3600, unit: s }),
+    allowedPorts,
     webhookInitialDelayMs: num("webhookInitialDelayMs", defaults.webhookInitialDelayMs, {
       min: 0.01,
       max: 3600,

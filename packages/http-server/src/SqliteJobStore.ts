@@ -39,13 +39,21 @@ import type {
   Success,
   Task
 } from "./JobStore.js"
-import { IdempotencyConflict, JobStore, LeaseLost, QueueFull, StoreError } from "./JobStore.js"
+import { IdempotencyConflict, JobStore, LeaseLost, OwnerQuotaExceeded, QueueFull, StoreError } from "./JobStore.js"
 
 /** Options of the SQLite store. */
 export interface Options {
   /** The data directory; the database is `<dataDir>/jobs.sqlite`. */
   readonly dataDir: string
+  /** Attempts a task gets (see `release`). Default 3. */
+  readonly maxAttempts?: number
 }
+
+/**
+ * How many times a task's attempt is refunded when a drain releases it: a task that outlasts every shutdown's
+ * grace period would otherwise be retried forever, start after start.
+ */
+export const releaseRefunds = 3
 
 /** Another live process holds this data directory's store. */
 export class DataDirLocked extends Data.TaggedError("DataDirLocked")<{ readonly dataDir: string }> {
@@ -86,6 +94,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   completions INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_queue ON tasks (state, created_at);
+CREATE INDEX IF NOT EXISTS tasks_owner ON tasks (state, owner);
 CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (state, lease_expires_at);
 CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (finished_at);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idem ON tasks (owner, idem_key) WHERE idem_key IS NOT NULL;
@@ -125,7 +134,13 @@ CREATE TABLE IF NOT EXISTS webhook_secrets (
 `
 
 /** Columns added after the first release: (table, column, definition), applied when missing. */
-const addedColumns: ReadonlyArray<readonly [string, string, string]> = [["tasks", "callback_url", "TEXT"]]
+const addedColumns: ReadonlyArray<readonly [string, string, string]> = [
+  ["tasks", "callback_url", "TEXT"],
+  ["tasks", "upload_token", "TEXT"],
+  ["media", "owner", "TEXT"],
+  ["tasks", "releases", "INTEGER NOT NULL DEFAULT 0"],
+  ["tasks", "isolate", "INTEGER NOT NULL DEFAULT 0"]
+]
 
 interface Row {
   id: string
@@ -145,6 +160,8 @@ interface Row {
   media_expires_at: number | null
   request_hash: string | null
   callback_url: string | null
+  upload_token: string | null
+  isolate: number
 }
 
 const toTask = (r: Row): Task => ({
@@ -161,7 +178,9 @@ const toTask = (r: Row): Task => ({
   faces: r.faces === null ? undefined : (JSON.parse(r.faces) as ReadonlyArray<StoredFace>),
   error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? "" },
   mediaExpiresAt: r.media_expires_at ?? undefined,
-  callbackUrl: r.callback_url ?? undefined
+  callbackUrl: r.callback_url ?? undefined,
+  uploadToken: r.upload_token ?? undefined,
+  isolated: r.isolate === 1
 })
 
 interface DeliveryRow {
@@ -200,6 +219,7 @@ interface MediaRow {
   size: number
   expires_at: number
   task_id: string | null
+  owner: string | null
 }
 
 const toMedia = (r: MediaRow): MediaFile => ({
@@ -209,7 +229,8 @@ const toMedia = (r: MediaRow): MediaFile => ({
   contentType: r.content_type,
   size: r.size,
   expiresAt: r.expires_at,
-  taskId: r.task_id ?? undefined
+  taskId: r.task_id ?? undefined,
+  owner: r.owner ?? undefined
 })
 
 const isBusy = (e: unknown): boolean =>
@@ -236,6 +257,8 @@ export const make = (
             db.pragma("locking_mode = EXCLUSIVE")
             db.pragma("journal_mode = WAL")
             db.pragma("synchronous = FULL")
+            // A checkpointed WAL is truncated back to this size instead of keeping its peak size on disk.
+            db.pragma("journal_size_limit = 67108864")
             db.exec("BEGIN IMMEDIATE")
             db.exec(schema)
             for (const [table, column, definition] of addedColumns) {
@@ -261,19 +284,35 @@ export const make = (
 
     const stmt = {
       insert: db.prepare(
-        `INSERT INTO tasks (id, kind, media_url, owner, state, created_at, idem_key, request_hash, callback_url)
-         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash, @callbackUrl)`
+        `INSERT INTO tasks (id, kind, media_url, owner, state, created_at, idem_key, request_hash, callback_url,
+           upload_token)
+         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash, @callbackUrl, @uploadToken)`
       ),
       byIdem: db.prepare<[string, string], Row>("SELECT * FROM tasks WHERE owner = ? AND idem_key = ?"),
       get: db.prepare<[string], Row>("SELECT * FROM tasks WHERE id = ?"),
       active: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'running')"),
+      activeOf: db.prepare<[string, string], { n: number }>(
+        "SELECT (SELECT count(*) FROM tasks WHERE state = 'queued' AND owner = ?) + (SELECT count(*) FROM tasks WHERE state = 'running' AND owner = ?) AS n"
+      ),
+      uploadBytes: db.prepare<[string, number], { n: number }>(
+        "SELECT coalesce(sum(size), 0) AS n FROM media WHERE kind = 'upload' AND owner = ? AND expires_at > ?"
+      ),
+      renameTasks: db.prepare("UPDATE tasks SET owner = @to WHERE owner = @from"),
+      renameMedia: db.prepare("UPDATE media SET owner = @to WHERE owner = @from"),
+      renameSecrets: db.prepare("UPDATE OR IGNORE webhook_secrets SET owner = @to WHERE owner = @from"),
+      renameDeliveries: db.prepare("UPDATE webhooks SET owner = @to WHERE owner = @from"),
       depth: db.prepare<[], { state: string; n: number }>(
         "SELECT state, count(*) AS n FROM tasks WHERE state IN ('queued', 'running') GROUP BY state"
       ),
       claim: db.prepare<[{ worker: string; until: number; now: number }], Row>(
         `UPDATE tasks SET state = 'running', lease_owner = @worker, lease_expires_at = @until, fence = fence + 1,
            attempts = attempts + 1, started_at = coalesce(started_at, @now)
-         WHERE id = (SELECT id FROM tasks WHERE state = 'queued' ORDER BY created_at, rowid LIMIT 1)
+         WHERE id = (
+           -- Fair across keys: each key's oldest queued task, then the key with the fewest tasks running.
+           WITH heads AS (SELECT owner, min(rowid) AS rid FROM tasks WHERE state = 'queued' GROUP BY owner)
+           SELECT t.id FROM heads h JOIN tasks t ON t.rowid = h.rid
+           ORDER BY (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.owner = h.owner), t.rowid
+           LIMIT 1)
          RETURNING *`
       ),
       heartbeat: db.prepare(
@@ -291,12 +330,26 @@ export const make = (
          WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
       ),
       release: db.prepare(
-        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, attempts = max(attempts - 1, 0)
+        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, releases = releases + 1,
+           attempts = CASE WHEN releases < @refunds THEN max(attempts - 1, 0) ELSE attempts END
          WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
+      ),
+      releaseGiveUp: db.prepare(
+        `UPDATE tasks SET state = 'failed', finished_at = @now, error_code = @code, error_message = @message,
+           lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1, releases = releases + 1
+         WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence
+           AND releases >= @refunds AND attempts >= @maxAttempts`
       ),
       expired: db.prepare<[number], Row>("SELECT * FROM tasks WHERE state = 'running' AND lease_expires_at <= ?"),
       requeue: db.prepare(
         `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = @id AND state = 'running' AND fence = @fence`
+      ),
+      // After a crash with several tasks in flight nobody knows which one killed the process: each gets its attempt
+      // back and runs alone from now on, so the next crash names its culprit.
+      requeueSuspect: db.prepare(
+        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, isolate = 1,
+           attempts = max(attempts - @refund, 0)
          WHERE id = @id AND state = 'running' AND fence = @fence`
       ),
       giveUp: db.prepare(
@@ -305,12 +358,14 @@ export const make = (
          WHERE id = @id AND state = 'running' AND fence = @fence`
       ),
       putMedia: db.prepare(
-        `INSERT OR REPLACE INTO media (token, kind, path, content_type, size, expires_at, task_id)
-         VALUES (@token, @kind, @path, @contentType, @size, @expiresAt, @taskId)`
+        `INSERT OR REPLACE INTO media (token, kind, path, content_type, size, expires_at, task_id, owner)
+         VALUES (@token, @kind, @path, @contentType, @size, @expiresAt, @taskId, @owner)`
       ),
       getMedia: db.prepare<[string, number], MediaRow>("SELECT * FROM media WHERE token = ? AND expires_at > ?"),
-      expiredMedia: db.prepare<[number], { path: string }>("SELECT path FROM media WHERE expires_at <= ?"),
-      deleteMedia: db.prepare("DELETE FROM media WHERE expires_at <= ?"),
+      expiredMedia: db.prepare<[number, number], { token: string; path: string }>(
+        "SELECT token, path FROM media WHERE expires_at <= ? LIMIT ?"
+      ),
+      deleteMediaToken: db.prepare<[string]>("DELETE FROM media WHERE token = ?"),
       // The outbox row of an ending task, in the ending transaction; `msg_` + the task id is stable across retries.
       outbox: db.prepare(
         `INSERT OR IGNORE INTO webhooks (id, task_id, owner, url, state, next_attempt_at, created_at)
@@ -353,7 +408,8 @@ export const make = (
         "DELETE FROM webhooks WHERE state != 'pending' AND task_id NOT IN (SELECT id FROM tasks)"
       ),
       deleteTasks: db.prepare(
-        "DELETE FROM tasks WHERE state IN ('succeeded', 'failed') AND finished_at <= ? AND (media_expires_at IS NULL OR media_expires_at <= ?)"
+        `DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks WHERE state IN ('succeeded', 'failed')
+           AND finished_at <= ? AND (media_expires_at IS NULL OR media_expires_at <= ?) LIMIT ?)`
       )
     }
 
@@ -362,7 +418,7 @@ export const make = (
 
     const create = (input: CreateInput) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const tx = db.transaction((): Created | QueueFull | IdempotencyConflict => {
+        const tx = db.transaction((): Created | QueueFull | OwnerQuotaExceeded | IdempotencyConflict => {
           if (input.idempotencyKey !== undefined) {
             const previous = stmt.byIdem.get(input.owner, input.idempotencyKey)
             if (previous) {
@@ -373,6 +429,10 @@ export const make = (
           }
           const depth = stmt.active.get()?.n ?? 0
           if (depth >= input.queueLimit) return new QueueFull({ limit: input.queueLimit, depth })
+          if (input.ownerLimit !== undefined) {
+            const active = stmt.activeOf.get(input.owner, input.owner)?.n ?? 0
+            if (active >= input.ownerLimit) return new OwnerQuotaExceeded({ limit: input.ownerLimit, active })
+          }
           stmt.insert.run({
             id: input.id,
             kind: input.kind,
@@ -381,13 +441,14 @@ export const make = (
             now,
             idem: input.idempotencyKey ?? null,
             hash: input.requestHash ?? null,
-            callbackUrl: input.callbackUrl ?? null
+            callbackUrl: input.callbackUrl ?? null,
+            uploadToken: input.uploadToken ?? null
           })
           return { task: toTask(stmt.get.get(input.id)!), created: true }
         })
         return Effect.flatMap(
           run("create", () => tx.immediate()),
-          (result): Effect.Effect<Created, QueueFull | IdempotencyConflict> =>
+          (result): Effect.Effect<Created, QueueFull | OwnerQuotaExceeded | IdempotencyConflict> =>
             "_tag" in result ? Effect.fail(result) : Effect.succeed(result)
         )
       })
@@ -443,7 +504,12 @@ export const make = (
             }).changes
             if (changes !== 1) return changes
             for (const file of s.files) {
-              stmt.putMedia.run({ ...file, expiresAt: now + s.ttlMs, taskId: file.taskId ?? c.task.id })
+              stmt.putMedia.run({
+                ...file,
+                expiresAt: now + s.ttlMs,
+                taskId: file.taskId ?? c.task.id,
+                owner: file.owner ?? null
+              })
             }
             stmt.outbox.run({ id: c.task.id, now })
             return changes
@@ -466,20 +532,44 @@ export const make = (
         )
       )
 
+    const maxAttempts = options.maxAttempts ?? 3
+    // Past its refunds, a released attempt counts; a task out of attempts then fails instead of waiting for the
+    // next start (and its callback, if any, is due).
     const release = (c: Claim) =>
-      fenced(
-        "release",
-        c,
-        () => stmt.release.run(who(c)).changes,
-        () => undefined
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        fenced(
+          "release",
+          c,
+          db.transaction(() => {
+            const gaveUp = stmt.releaseGiveUp.run({
+              ...who(c),
+              now,
+              refunds: releaseRefunds,
+              maxAttempts,
+              code: TaskErrorCode.DetectTimeout,
+              message: "the task did not finish before the server stopped, again and again; giving up"
+            }).changes
+            if (gaveUp === 1) {
+              stmt.outbox.run({ id: c.task.id, now })
+              return gaveUp
+            }
+            return stmt.release.run({ ...who(c), refunds: releaseRefunds }).changes
+          }),
+          () => undefined
+        )
       )
 
-    const requeueAt = (cutoff: number, now: number, maxAttempts: number): ReadonlyArray<Task> =>
+    const requeueAt = (cutoff: number, now: number, maxAttempts: number, crashed: boolean): ReadonlyArray<Task> =>
       db
         .transaction(() => {
           const touched: Array<Task> = []
-          for (const row of stmt.expired.all(cutoff)) {
-            if (row.attempts >= maxAttempts) {
+          const rows = stmt.expired.all(cutoff)
+          // A process crash with one task in flight (or one running alone) charges that task; with several, none.
+          const shared = crashed && rows.length > 1
+          for (const row of rows) {
+            if (shared) {
+              stmt.requeueSuspect.run({ id: row.id, fence: row.fence, refund: 1 })
+            } else if (row.attempts >= maxAttempts) {
               stmt.giveUp.run({
                 id: row.id,
                 fence: row.fence,
@@ -488,6 +578,8 @@ export const make = (
                 message: `the worker processing this task stopped ${row.attempts} times (crash or timeout); giving up`
               })
               stmt.outbox.run({ id: row.id, now })
+            } else if (crashed) {
+              stmt.requeueSuspect.run({ id: row.id, fence: row.fence, refund: 0 })
             } else {
               stmt.requeue.run({ id: row.id, fence: row.fence })
             }
@@ -498,7 +590,9 @@ export const make = (
         .immediate()
 
     const requeueExpired = (maxAttempts: number) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => run("requeueExpired", () => requeueAt(now, now, maxAttempts)))
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        run("requeueExpired", () => requeueAt(now, now, maxAttempts, false))
+      )
 
     const depth = run("depth", () => {
       let queued = 0
@@ -512,7 +606,7 @@ export const make = (
 
     const putMedia = (file: MediaFile) =>
       run("putMedia", () => {
-        stmt.putMedia.run({ ...file, taskId: file.taskId ?? null })
+        stmt.putMedia.run({ ...file, taskId: file.taskId ?? null, owner: file.owner ?? null })
       })
 
     const getMedia = (token: string) =>
@@ -523,17 +617,19 @@ export const make = (
         })
       )
 
-    const sweep = (retentionMs: number) =>
+    // One bounded batch per call: a sweep after a long pause never holds the write lock (and the event loop) for
+    // the whole backlog; the caller repeats while batches come back full.
+    const sweep = (retentionMs: number, limit = 500) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         run("sweep", () =>
           db
             .transaction(() => {
-              const files = stmt.expiredMedia.all(now).map((r) => r.path)
-              stmt.deleteMedia.run(now)
-              const tasks = stmt.deleteTasks.run(now - retentionMs, now).changes
+              const expired = stmt.expiredMedia.all(now, limit)
+              for (const r of expired) stmt.deleteMediaToken.run(r.token)
+              const tasks = stmt.deleteTasks.run(now - retentionMs, now, limit).changes
               stmt.deleteDeliveries.run()
               stmt.deleteRetiredSecrets.run(now)
-              return { tasks, files }
+              return { tasks, files: expired.map((r) => r.path), more: expired.length === limit || tasks === limit }
             })
             .immediate()
         )
@@ -596,6 +692,27 @@ export const make = (
       )
 
     return {
+      findIdempotent: (owner: string, key: string) =>
+        run("findIdempotent", () => {
+          const row = stmt.byIdem.get(owner, key)
+          return row
+            ? Option.some({ task: toTask(row), requestHash: row.request_hash ?? undefined })
+            : Option.none<{ readonly task: Task; readonly requestHash: string | undefined }>()
+        }),
+      uploadBytes: (owner: string) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          run("uploadBytes", () => stmt.uploadBytes.get(owner, now)?.n ?? 0)
+        ),
+      renameOwner: (from: string, to: string) =>
+        run("renameOwner", () =>
+          db
+            .transaction(() => {
+              for (const st of [stmt.renameTasks, stmt.renameMedia, stmt.renameSecrets, stmt.renameDeliveries]) {
+                st.run({ from, to })
+              }
+            })
+            .immediate()
+        ),
       claimDeliveries,
       setDeliveryBody: (id: string, body: string) =>
         run("setDeliveryBody", () => {
@@ -628,7 +745,7 @@ export const make = (
       // Orphans of a dead process: the lock proves nobody else holds their leases, so every lease counts as expired.
       requeueOrphans: (maxAttempts: number) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          run("requeueOrphans", () => requeueAt(Number.MAX_SAFE_INTEGER, now, maxAttempts))
+          run("requeueOrphans", () => requeueAt(Number.MAX_SAFE_INTEGER, now, maxAttempts, true))
         )
     }
   })

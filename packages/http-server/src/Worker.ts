@@ -79,35 +79,39 @@ export class TaskFailure extends Data.TaggedError("TaskFailure")<{ readonly erro
 
 const fail = (code: string, message: string) => new TaskFailure({ error: { code, message } })
 
-/** The task error for a fetch failure. */
-export const fromFetchError = (e: MediaFetchError): TaskFailure => {
-  switch (e._tag) {
-    case "Forbidden":
-      return fail(TaskErrorCode.Forbidden, e.message)
-    case "TooLarge":
-      return fail(TaskErrorCode.TooLarge, e.message)
-    case "Timeout":
-      return fail(TaskErrorCode.DownloadTimeout, e.message)
-    case "UnsupportedFormat":
-      return fail(TaskErrorCode.UnsupportedFormat, e.message)
-    case "DownloadFailed":
-    case "InvalidUrl":
-      return fail(TaskErrorCode.DownloadFailed, e.message)
-  }
-}
+/**
+ * The one message of every download failure. Distinct answers for "refused address", "connection refused",
+ * "timed out" or "not an image" would let a user map ports and internal names through the server; the details go
+ * to the log (`describeFetchFailure`), the user gets this and the code.
+ */
+export const downloadFailedMessage =
+  "the media could not be downloaded from this URL (unreachable, not allowed, too slow, too large, or not a supported image or video); check the URL, or upload the file instead"
 
-/** The task error for a detector failure. */
+/** The task error for a fetch failure: always `Media.DownloadFailed` with one message (see above). */
+export const fromFetchError = (_e: MediaFetchError): TaskFailure =>
+  fail(TaskErrorCode.DownloadFailed, downloadFailedMessage)
+
+/** What the log says about a fetch failure (the user's answer never does). */
+export const describeFetchFailure = (e: MediaFetchError): string => `${e._tag}: ${e.message}`
+
+/**
+ * The task error for a detector failure. Messages are fixed per kind: the detector's own (ffmpeg's output, file
+ * paths) go to the log only.
+ */
 export const fromDetectorError = (e: DetectorError): TaskFailure => {
   switch (e._tag) {
     case "UnsupportedMedia":
-      return fail(TaskErrorCode.UnsupportedFormat, e.message)
+      return fail(TaskErrorCode.UnsupportedFormat, "the file is not an image or video format this server reads")
     case "CorruptMedia":
     case "VideoDecodeFailed":
-      return fail(TaskErrorCode.Corrupt, e.message)
+      return fail(TaskErrorCode.Corrupt, "the media could not be decoded (corrupt, truncated or unsupported encoding)")
     case "MediaTooLarge":
-      return fail(TaskErrorCode.TooLarge, e.message)
+      return fail(
+        TaskErrorCode.TooLarge,
+        "the media is larger than this server accepts (pixels, frames or duration); send a smaller one"
+      )
     case "ModelLoadFailed":
-      return fail(TaskErrorCode.Internal, e.message)
+      return fail(TaskErrorCode.Internal, "the server failed while processing this task")
   }
 }
 
@@ -133,8 +137,18 @@ export const make = (
     let stopping = false
     let inFlight = 0
 
+    const fetchFailure = (task: Task) => (e: MediaFetchError) => {
+      hooks.onError(`task ${task.id}: download failed`, new Error(describeFetchFailure(e)))
+      return fromFetchError(e)
+    }
+    const detectorFailure = (task: Task) => (e: DetectorError) => {
+      hooks.onError(`task ${task.id}: detection failed`, new Error(`${e._tag}: ${e.message}`))
+      return fromDetectorError(e)
+    }
+
     const loadMedia = (task: Task): Effect.Effect<Media, TaskFailure> => {
-      const token = options.uploadToken(task.mediaUrl)
+      // Recorded at create; tasks queued by an older version are recognised by their URL.
+      const token = task.uploadToken ?? options.uploadToken(task.mediaUrl)
       if (token !== undefined) {
         return Effect.flatMap(
           Effect.orDie(store.getMedia(token)),
@@ -154,13 +168,13 @@ export const make = (
       }
       if (task.kind === "image") {
         return fetcher.fetchBytes(task.mediaUrl, { kind: "image" }).pipe(
-          Effect.mapError(fromFetchError),
+          Effect.mapError(fetchFailure(task)),
           Effect.map((r): Media => ({ _tag: "Bytes", bytes: r.bytes }))
         )
       }
       const path = join(options.layout.tmp, `${task.id}-${TaskId.makeToken(random, 8)}`)
       return fetcher.fetchToFile(task.mediaUrl, { kind: "video", path }).pipe(
-        Effect.mapError(fromFetchError),
+        Effect.mapError(fetchFailure(task)),
         Effect.map((r): Media => ({ _tag: "File", path: r.path, temporary: true }))
       )
     }
@@ -184,7 +198,7 @@ export const make = (
     /** An image: detected without crops; the source is kept and the crops are written after the task completes. */
     const detectImage = (task: Task, bytes: Uint8Array) =>
       Effect.gen(function* () {
-        const detection = yield* Effect.mapError(detector.detectImage(bytes, { crops: false }), fromDetectorError)
+        const detection = yield* Effect.mapError(detector.detectImage(bytes, { crops: false }), detectorFailure(task))
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces = detection.faces.map(stored)
         crops.keepSource(task.id, bytes)
@@ -212,7 +226,7 @@ export const make = (
     /** A video or animated image: the detector's own crops (each person's best frame), written before completing. */
     const detectVideo = (task: Task, path: string) =>
       Effect.gen(function* () {
-        const detection = yield* Effect.mapError(detector.detectVideo(path), fromDetectorError)
+        const detection = yield* Effect.mapError(detector.detectVideo(path), detectorFailure(task))
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces: Array<StoredFace> = []
         const files: Array<Omit<MediaFile, "expiresAt">> = []
@@ -297,10 +311,43 @@ export const make = (
 
     let released = 0
 
+    // Every task holds one permit; an isolated task holds them all, so nothing runs beside it. Isolated tasks take
+    // their turn under a lock after giving their own permit back, so two of them never wait for each other.
+    const permits = yield* Effect.makeSemaphore(options.concurrency)
+    const isolation = yield* Effect.makeSemaphore(1)
+    let isolating = 0
+
+    /** Gives back this worker's permit, then, alone: waits for every task in flight to end (renewing the lease). */
+    const alone = (claim: Claim) =>
+      Effect.gen(function* () {
+        isolating++
+        yield* permits.release(1)
+        yield* isolation.withPermits(1)(
+          Effect.gen(function* () {
+            const got = yield* permits.take(options.concurrency).pipe(
+              Effect.as(true),
+              Effect.raceFirst(
+                Effect.as(
+                  Effect.orElseSucceed(heartbeats(claim), () => undefined),
+                  false
+                )
+              )
+            )
+            if (!got) return
+            yield* process1(claim).pipe(Effect.ensuring(permits.release(options.concurrency)))
+          })
+        )
+      }).pipe(Effect.ensuring(Effect.sync(() => isolating--)))
+
     const loop = (n: number) =>
       Effect.gen(function* () {
         const workerId = `${instance}:${n}`
         while (!stopping) {
+          if (isolating > 0) {
+            yield* signal.idle(pollMs)
+            continue
+          }
+          yield* permits.take(1)
           const claim = yield* store.claim(workerId, options.leaseMs).pipe(
             Effect.catchAll((e) =>
               Effect.sync(() => {
@@ -310,11 +357,15 @@ export const make = (
             )
           )
           if (Option.isNone(claim)) {
+            yield* permits.release(1)
             yield* signal.idle(pollMs)
             continue
           }
           inFlight++
-          yield* process1(claim.value).pipe(
+          const run = claim.value.task.isolated
+            ? alone(claim.value)
+            : process1(claim.value).pipe(Effect.ensuring(permits.release(1)))
+          yield* run.pipe(
             // A bug past the task's own error handling must not end this worker for good (the lease then runs out
             // and the reaper hands the task on).
             Effect.catchAllDefect((defect) =>

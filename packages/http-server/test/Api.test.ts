@@ -20,7 +20,9 @@ const base: Task = {
   faces: undefined,
   error: undefined,
   mediaExpiresAt: undefined,
-  callbackUrl: undefined
+  callbackUrl: undefined,
+  uploadToken: undefined,
+  isolated: false
 }
 
 describe("Api.resultData", () => {

@@ -32,7 +32,7 @@ describe("ApiKeys", () => {
     Effect.gen(function* () {
       const keys = yield* ApiKeys.load({ keys: ["alpha-key-0123456789", "beta-key-0123456789"], dataDir: tempDir() })
       expect(keys.source).toBe("env")
-      expect(keys.verify("alpha-key-0123456789")).toMatch(/^[0-9a-f]{8}$/)
+      expect(keys.verify("alpha-key-0123456789")).toMatch(/^[0-9a-f]{32}$/)
       expect(keys.verify("beta-key-0123456789")).not.toBe(keys.verify("alpha-key-0123456789"))
       expect(keys.verify("gamma-key-0123456789")).toBeUndefined()
     })

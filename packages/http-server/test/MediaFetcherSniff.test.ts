@@ -39,6 +39,8 @@ describe("sniff", () => {
     const ebml = (docType: string) =>
       bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x80 | docType.length], docType)
     expect(MediaFetcher.sniff(ebml("matroska"))).toBe("mkv")
+    // The EBML magic followed by zeros (no DocType) is not a video: it used to pass, letting 200 MiB of zeros in.
+    expect(MediaFetcher.sniff(bytes([0x1a, 0x45, 0xdf, 0xa3], "\u0000".repeat(252)))).toBeUndefined()
     expect(MediaFetcher.sniff(ebml("webm"))).toBe("webm")
     // Animated WebP (VP8X with the animation flag) is still WebP.
     expect(MediaFetcher.sniff(bytes("RIFF", be32(0), "WEBPVP8X", [10, 0, 0, 0, 0x12, 0, 0, 0]))).toBe("webp")

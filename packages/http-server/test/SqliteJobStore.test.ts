@@ -146,7 +146,7 @@ describe("SqliteJobStore", () => {
       yield* TestClock.adjust(3_600_001)
       expect(Option.isNone(yield* store.getMedia("T".repeat(32)))).toBe(true)
       const swept = yield* store.sweep(24 * 3_600_000)
-      expect(swept).toEqual({ tasks: 0, files: ["crops/a/0.jpg"] })
+      expect(swept).toEqual({ tasks: 0, files: ["crops/a/0.jpg"], more: false })
       yield* TestClock.adjust(24 * 3_600_000)
       expect((yield* store.sweep(24 * 3_600_000)).tasks).toBe(1)
       expect(Option.isNone(yield* store.get("a"))).toBe(true)

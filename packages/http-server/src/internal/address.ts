@@ -98,7 +98,8 @@ const descriptions: Record<string, string> = {
   siteLocal: "a site-local IPv6 address (private network)",
   as112: "an AS112 address",
   amt: "an AMT relay address",
-  unparsable: "not a valid IP address"
+  unparsable: "not a valid IP address",
+  own: "this server's own address"
 }
 
 /** A sentence fragment for a refused range, e.g. "a loopback address". */
@@ -145,6 +146,15 @@ const rangeOf = (address: Address): string => {
  * Classifies one address. `allowedCidrs` are exceptions (a private deployment's own network, or a test origin):
  * an address inside one passes whatever its range.
  */
+/** Whether an address lies in one of `cidrs`. */
+export const inAnyCidr = (text: string, cidrs: ReadonlyArray<Cidr>): boolean => {
+  const parsed = parse(text)
+  if (parsed === undefined) return false
+  const effective =
+    parsed.kind() === "ipv6" && (parsed as IPv6).isIPv4MappedAddress() ? (parsed as IPv6).toIPv4Address() : parsed
+  return cidrs.some((cidr) => within(effective, cidr) || within(parsed, cidr))
+}
+
 export const classify = (text: string, allowedCidrs: ReadonlyArray<Cidr> = []): Verdict => {
   const parsed = parse(text)
   if (parsed === undefined)

@@ -16,6 +16,20 @@ export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<{ readonly li
 }
 
 /** The client went away or the body could not be stored. */
+/** The first bytes are no supported media: the upload stops there. */
+export class BodyRefused extends Data.TaggedError("BodyRefused")<{ readonly head: Uint8Array }> {
+  override get message(): string {
+    return "the upload is not a supported image or video"
+  }
+}
+
+/** Writing the body to disk failed (disk full, too many open files...): the server's fault. */
+export class BodyWriteFailed extends Data.TaggedError("BodyWriteFailed")<{ readonly cause: unknown }> {
+  override get message(): string {
+    return `the upload could not be written: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+  }
+}
+
 export class BodyFailed extends Data.TaggedError("BodyFailed")<{ readonly cause: unknown }> {
   override get message(): string {
     return `the request body could not be read: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
@@ -71,23 +85,39 @@ export const toFile = (
   req: IncomingMessage,
   path: string,
   limit: number,
-  headLength = 256
-): Effect.Effect<Stored, BodyTooLarge | BodyFailed> =>
-  Effect.async<Stored, BodyTooLarge | BodyFailed>((resume) => {
+  options: {
+    readonly headLength?: number
+    /** Called once the first `headLength` bytes are in: a tighter limit for what they show, or "refuse". */
+    readonly limitFor?: (head: Uint8Array) => number | "refuse"
+  } = {}
+): Effect.Effect<Stored, BodyTooLarge | BodyRefused | BodyFailed | BodyWriteFailed> =>
+  Effect.async<Stored, BodyTooLarge | BodyRefused | BodyFailed | BodyWriteFailed>((resume) => {
     if (declaredTooLarge(req, limit)) return resume(Effect.fail(new BodyTooLarge({ limit })))
+    const headLength = options.headLength ?? 256
     const out = createWriteStream(path, { mode: 0o600, flags: "wx" })
     let size = 0
+    let current = limit
     const head: Array<Buffer> = []
     let headSize = 0
+    let judged = options.limitFor === undefined
     let settled = false
-    const fail = (error: BodyTooLarge | BodyFailed) => {
+    const fail = (error: BodyTooLarge | BodyRefused | BodyFailed | BodyWriteFailed) => {
       if (settled) return
       settled = true
       req.unpipe(out)
       req.pause()
+      // The file may not be open yet (the stream opens it asynchronously): remove it once the stream is closed too.
+      out.once("close", () => rmSync(path, { force: true }))
       out.destroy()
       rmSync(path, { force: true })
       resume(Effect.fail(error))
+    }
+    const judge = () => {
+      judged = true
+      const verdict = options.limitFor!(Buffer.concat(head))
+      if (verdict === "refuse") return fail(new BodyRefused({ head: Buffer.concat(head) }))
+      current = Math.min(current, verdict)
+      if (declaredTooLarge(req, current)) fail(new BodyTooLarge({ limit: current }))
     }
     req.on("data", (chunk: Buffer) => {
       size += chunk.length
@@ -95,11 +125,16 @@ export const toFile = (
         head.push(chunk.subarray(0, headLength - headSize))
         headSize += Math.min(chunk.length, headLength - headSize)
       }
-      if (size > limit) fail(new BodyTooLarge({ limit }))
+      if (!judged && headSize >= headLength) judge()
+      if (size > current) fail(new BodyTooLarge({ limit: current }))
+    })
+    req.once("end", () => {
+      if (!judged && !settled) judge()
     })
     req.once("error", (cause) => fail(new BodyFailed({ cause })))
     req.once("aborted", () => fail(new BodyFailed({ cause: new Error("the client aborted the upload") })))
-    out.once("error", (cause) => fail(new BodyFailed({ cause })))
+    // The disk's failure (full, EMFILE...), not the client's: the caller answers 500 and logs the cause.
+    out.once("error", (cause) => fail(new BodyWriteFailed({ cause })))
     out.once("finish", () => {
       if (settled) return
       settled = true

@@ -102,7 +102,14 @@ const reasons: Readonly<Record<number, string>> = { 455: "Service Unavailable", 
 
 const write = (res: ServerResponse, response: Response, head: boolean): void => {
   const headers: Record<string, string | number> = { ...response.headers }
-  if (response.close) headers.connection = "close"
+  // A body the handler did not read (an open route, a refusal) would keep the connection busy for as long as the
+  // client cares to drip it: answer, then close.
+  if (response.close || (!res.req.complete && hasBody(res.req))) {
+    headers.connection = "close"
+    res.once("finish", () => res.req.socket?.destroySoon?.())
+  }
+  // JSON and text are never to be sniffed into something else.
+  headers["x-content-type-options"] ??= "nosniff"
   const reason = reasons[response.status] ?? STATUS_CODES[response.status] ?? "Unknown"
   const body = response.body
   if (typeof body === "string" || body instanceof Uint8Array) {
@@ -125,6 +132,12 @@ const write = (res: ServerResponse, response: Response, head: boolean): void => 
   })
   // The file vanished between stat and open (swept): nothing was sent yet, so the connection is all we can end.
   stream.once("error", () => res.destroy())
+}
+
+/** Whether a request announces a body (a length above zero, or chunks). */
+const hasBody = (req: IncomingMessage): boolean => {
+  const length = req.headers["content-length"]
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined
 }
 
 const internalError: Response = {
@@ -171,6 +184,12 @@ export const listen = (options: {
   readonly handle: (request: Request) => Effect.Effect<Response>
   readonly observe: (route: string, status: number, seconds: number) => void
   readonly onDefect: (cause: unknown) => void
+  /** Open connections past this are closed at once. Default 1024. */
+  readonly maxConnections?: number
+  /** A request's headers must arrive within this. Default 10 s. */
+  readonly headersTimeoutMs?: number
+  /** Idle keep-alive connections close after this. Default 5 s. */
+  readonly keepAliveTimeoutMs?: number
 }): Effect.Effect<Listening, ListenFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
@@ -214,11 +233,25 @@ export const listen = (options: {
       })
     }
 
+    const headersTimeout = options.headersTimeoutMs ?? 10_000
     const server = createServer(
-      { keepAliveTimeout: 5_000, requestTimeout: 600_000, headersTimeout: 30_000, maxHeaderSize: maxHeaderBytes },
+      {
+        keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+        // Whole requests: uploads of large videos need minutes; every other route reads its body under its own,
+        // shorter deadline, and an idle socket is closed after `idleTimeoutMs` without a byte.
+        requestTimeout: 600_000,
+        headersTimeout,
+        // Node checks both deadlines on this interval (30 s by default, which would let a slow client keep a
+        // socket three times longer than the headers timeout says).
+        connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+        maxHeaderSize: maxHeaderBytes
+      },
       listener
     )
     server.timeout = idleTimeoutMs
+    // Each connection holds a file descriptor: past the cap they are refused, so keyless clients cannot starve the
+    // process of descriptors (its store, uploads and crops need them).
+    server.maxConnections = options.maxConnections ?? 1024
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
       // Mid-answer on this connection (a pipelined request): raw bytes would corrupt the answer being written.
       const answering = (socket as { _httpMessage?: ServerResponse })._httpMessage?.headersSent === true

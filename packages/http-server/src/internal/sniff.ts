@@ -102,7 +102,10 @@ const classify = (bytes: Uint8Array): Classified => {
   if (startsWith(bytes, [0x1a, 0x45, 0xdf, 0xa3])) {
     const docType = ebmlDocType(bytes)
     if (docType === "webm") return { format: "webm" }
-    if (docType === "matroska" || docType === undefined) return { format: "mkv" }
+    // The four magic bytes alone prove nothing (zeros after them passed as MKV): a real file names its DocType
+    // within its first bytes.
+    if (docType === "matroska") return { format: "mkv" }
+    if (docType === undefined) return { other: "ebml-without-doctype" }
     return { other: `ebml-${docType}` }
   }
   return { other: name(bytes) }

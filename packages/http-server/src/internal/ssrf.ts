@@ -17,7 +17,45 @@ import * as Address from "./address.js"
 export interface Policy {
   readonly allowPrivate: boolean
   readonly allowedCidrs: ReadonlyArray<Address.Cidr>
+  /** Ports URLs may name (empty or absent: any). */
+  readonly allowedPorts?: ReadonlyArray<number> | undefined
+  /**
+   * This machine's own addresses (every interface's): refused like private ones, so a URL cannot reach services
+   * that listen on the server's public address.
+   */
+  readonly ownAddresses?: ReadonlySet<string> | undefined
 }
+
+/** Every address of this machine's interfaces, in `URL`'s normal form. */
+export const localAddresses = (
+  interfaces: Record<string, ReadonlyArray<{ readonly address: string }> | undefined>
+): ReadonlySet<string> => {
+  const out = new Set<string>()
+  for (const list of Object.values(interfaces)) {
+    for (const entry of list ?? []) out.add(normal(entry.address))
+  }
+  return out
+}
+
+/** An address as `URL` would print it (lower case, IPv6 compressed, no zone). */
+const normal = (address: string): string => {
+  const bare = address.split("%")[0]!
+  if (!bare.includes(":")) return bare
+  try {
+    return new URL(`http://[${bare}]/`).hostname.slice(1, -1)
+  } catch {
+    return bare.toLowerCase()
+  }
+}
+
+/**
+ * One of this machine's public addresses (its loopback and private ones are refused anyway), unless the operator
+ * allowed it by CIDR.
+ */
+const isOwn = (policy: Policy, address: string): boolean =>
+  policy.ownAddresses?.has(normal(address)) === true &&
+  Address.classify(address).allowed &&
+  !Address.inAnyCidr(address, policy.allowedCidrs)
 
 /** Resolves a host name to every address it has. */
 export type Resolve = (
@@ -101,12 +139,24 @@ export const checkParsed = (url: URL, policy: Policy): UrlCheck => {
   }
   if (url.hostname === "") return { _tag: "Invalid", reason: "the URL has no host" }
   if (url.port === "0") return { _tag: "Invalid", reason: "port 0 is not a valid port" }
+  const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
+  if (!policy.allowPrivate && policy.allowedPorts !== undefined && policy.allowedPorts.length > 0) {
+    if (!policy.allowedPorts.includes(port)) {
+      return {
+        _tag: "Invalid",
+        reason: `port ${port} is not allowed here (allowed: ${policy.allowedPorts.join(", ")})`
+      }
+    }
+  }
   const host = url.hostname
   const bare = host.startsWith("[") ? host.slice(1, -1) : host.replace(/\.+$/, "")
   const family = isIP(bare)
   if (family === 4 || family === 6) {
     const target: Target = { _tag: "Literal", address: bare, family }
     if (policy.allowPrivate) return { _tag: "Ok", url, host, target }
+    if (isOwn(policy, bare)) {
+      return { _tag: "Refused", url, host, range: "own", address: bare, reason: `${bare} is this server's own address` }
+    }
     const verdict = Address.classify(bare, policy.allowedCidrs)
     if (verdict.allowed) return { _tag: "Ok", url, host, target }
     return {
@@ -164,6 +214,9 @@ export const guardedLookup =
           for (const answer of answers) {
             const family = answer.family === 6 || answer.address.includes(":") ? 6 : 4
             if (!policy.allowPrivate) {
+              if (isOwn(policy, answer.address)) {
+                return callback(new RefusedAddressError(hostname, answer.address, "own"), "")
+              }
               const verdict = Address.classify(answer.address, policy.allowedCidrs)
               if (!verdict.allowed)
                 return callback(new RefusedAddressError(hostname, verdict.address, verdict.range), "")
