@@ -135,7 +135,9 @@ export const make = (options: Options, hooks: Hooks): Effect.Effect<Dispatcher, 
         } else {
           const secrets = yield* store.webhookSecrets(d.owner)
           if (secrets.length === 0) {
-            outcome = { _tag: "Failed", status: undefined, error: "the API key has no webhook signing secret" }
+            // The create that made the task writes the key's first secret just after it: try again shortly.
+            const error = "the API key has no webhook signing secret yet"
+            outcome = decide(d, { _tag: "NoAnswer", reason: error, permanent: false }, yield* Clock.currentTimeMillis)
           } else {
             const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
             const signature = yield* Webhook.sign(secrets, d.id, timestamp, body.value)

@@ -331,7 +331,9 @@ export const make = (
                   Effect.orElseSucceed(heartbeats(claim), () => undefined),
                   false
                 )
-              )
+              ),
+              // A drain while it waits hands the task straight back, like one interrupted mid-work.
+              Effect.onInterrupt(() => Effect.ignore(store.release(claim)))
             )
             if (!got) return
             yield* process1(claim).pipe(Effect.ensuring(permits.release(options.concurrency)))
