@@ -17,10 +17,12 @@ import * as Cli from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
 import * as Output from "./Output.js"
 
-const plainText = !process.stdout.isTTY || process.env.NO_COLOR !== undefined
+// NO_COLOR counts only when set to something (https://no-color.org): an empty value leaves colours on.
+const noColor = (process.env.NO_COLOR ?? "") !== ""
+const plainText = !process.stdout.isTTY || noColor
 const logger = Logger.replace(
   Logger.defaultLogger,
-  Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true && process.env.NO_COLOR === undefined })
+  Logger.prettyLogger({ stderr: true, colors: process.stderr.isTTY === true && !noColor })
 )
 
 Cli.run(process.argv, { plainText }).pipe(

@@ -27,6 +27,7 @@
 import { statfsSync } from "node:fs"
 import { rm, rmdir } from "node:fs/promises"
 import { dirname, join } from "node:path"
+import { createRequire } from "node:module"
 import { parseArgs } from "node:util"
 import type * as DetectorError from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
@@ -473,7 +474,11 @@ export const run = (
   return Effect.asVoid(Effect.raceFirst(serve(config, { log, onReady: ready }), stopOnSignal))
 }
 
-const usage = `usage: facedet-server [--port N] [--host ADDRESS] [--data-dir DIR]
+/** This package's version, read from its package.json (one directory above both `src/` and `dist/`). */
+export const packageVersion = (): string =>
+  (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
+
+const usage = `usage: facedet-server [--port N] [--host ADDRESS] [--data-dir DIR] [--version]
 
 Starts the crun.ai-compatible face-detection server. Every setting also has an environment variable
 (FACEDET_PORT, FACEDET_HOST, FACEDET_DATA_DIR, FACEDET_PUBLIC_URL, FACEDET_API_KEYS, ...: see the README).`
@@ -488,6 +493,7 @@ export const main = async (
     host?: string | undefined
     "data-dir"?: string | undefined
     help?: boolean | undefined
+    version?: boolean | undefined
   }
   try {
     flags = parseArgs({
@@ -496,7 +502,8 @@ export const main = async (
         port: { type: "string" },
         host: { type: "string" },
         "data-dir": { type: "string" },
-        help: { type: "boolean", short: "h" }
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" }
       },
       strict: true,
       allowPositionals: false
@@ -507,6 +514,10 @@ export const main = async (
   }
   if (flags.help) {
     process.stdout.write(`${usage}\n`)
+    return 0
+  }
+  if (flags.version) {
+    process.stdout.write(`facedet-server ${packageVersion()}\n`)
     return 0
   }
   const overrides: { -readonly [K in keyof ServerConfig.Overrides]: ServerConfig.Overrides[K] } = {}

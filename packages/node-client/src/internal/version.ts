@@ -1,5 +1,6 @@
 /**
- * The package version sent in `User-Agent` (a test keeps it equal to package.json's).
+ * The package version sent in `User-Agent`: written from package.json by `scripts/version.mjs` at every build (a
+ * test keeps the two equal).
  */
 export const version = "0.0.0"
 
