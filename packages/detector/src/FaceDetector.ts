@@ -77,7 +77,7 @@ export interface DetectorOptions {
   /** JPEG quality of crops. Default 88. */
   readonly cropQuality?: number
   readonly video?: VideoOptions
-  /** ffmpeg binary; default: `ffmpeg` on PATH, else the one from `@ffmpeg-installer/ffmpeg`. */
+  /** ffmpeg binary; default: `ffmpeg` on PATH (`@ffmpeg-installer/ffmpeg` only with FACEDET_FFMPEG_FALLBACK=npm). */
   readonly ffmpegPath?: string
   /** Model file; default: the copy shipped in this package. Its checksum must match the pin either way. */
   readonly modelPath?: string

@@ -231,17 +231,25 @@ const isExecutable = (path: string): boolean => {
   }
 }
 
-/** The ffmpeg to run: the configured one, `ffmpeg` on PATH, else `@ffmpeg-installer/ffmpeg`'s static binary. */
-export const locateFfmpeg = (configured?: string): string | undefined => {
+/**
+ * The ffmpeg to run: the configured one (`FACEDET_FFMPEG_PATH`), else `ffmpeg` on PATH (the system's, kept up to
+ * date by its package manager). The static binary of `@ffmpeg-installer/ffmpeg` is a 2018 build that would decode
+ * untrusted video, so it is used only when asked for with `FACEDET_FFMPEG_FALLBACK=npm` (and installed).
+ */
+export const locateFfmpeg = (
+  configured?: string,
+  env: Readonly<Record<string, string | undefined>> = process.env
+): string | undefined => {
   if (configured !== undefined) return configured
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
     if (dir !== "" && isExecutable(join(dir, "ffmpeg"))) return join(dir, "ffmpeg")
   }
+  if (env.FACEDET_FFMPEG_FALLBACK !== "npm") return undefined
   try {
     const installer = createRequire(import.meta.url)("@ffmpeg-installer/ffmpeg") as { path?: string }
     if (installer.path !== undefined && isExecutable(installer.path)) return installer.path
   } catch {
-    // No binary for this platform.
+    // Not installed, or no binary for this platform.
   }
   return undefined
 }
@@ -445,7 +453,8 @@ const videoFile = (
     const binary = locateFfmpeg(options.ffmpegPath)
     if (binary === undefined) {
       return yield* new VideoDecodeFailed({
-        detail: "ffmpeg not found: install it (apt-get install ffmpeg) or set FACEDET_FFMPEG_PATH",
+        detail:
+          "ffmpeg not found: install it (apt-get install ffmpeg) or set FACEDET_FFMPEG_PATH (FACEDET_FFMPEG_FALLBACK=npm uses @ffmpeg-installer/ffmpeg's old static build, if installed)",
         stderr: ""
       })
     }

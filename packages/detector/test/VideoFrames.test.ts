@@ -93,5 +93,10 @@ describe("VideoFrames", () => {
   it("finds an ffmpeg (PATH or the npm static build) unless one is configured", () => {
     expect(VideoFrames.locateFfmpeg("/opt/custom/ffmpeg")).toBe("/opt/custom/ffmpeg")
     expect(VideoFrames.locateFfmpeg()).toMatch(/ffmpeg$/)
+    // Without ffmpeg on PATH, the npm static build is used only when asked for.
+    expect(VideoFrames.locateFfmpeg(undefined, { PATH: "/nonexistent" })).toBeUndefined()
+    expect(VideoFrames.locateFfmpeg(undefined, { PATH: "/nonexistent", FACEDET_FFMPEG_FALLBACK: "npm" })).toMatch(
+      /@ffmpeg-installer.*ffmpeg$/
+    )
   })
 })
