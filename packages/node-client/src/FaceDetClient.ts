@@ -84,6 +84,8 @@ export interface Options {
   readonly poll?: PollPolicy.Options | undefined
   /** Replaces `facedet-node-client/<version>`. Never sent from browsers. */
   readonly userAgent?: string | undefined
+  /** Headers sent with every request (e.g. a proxy's); they cannot replace `x-api-key`. */
+  readonly defaultHeaders?: Readonly<Record<string, string>> | undefined
 }
 
 /**

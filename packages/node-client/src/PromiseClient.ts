@@ -17,13 +17,15 @@
  */
 import { FaceDetError as Core, type DetectTask, type PollPolicy, type RetryPolicy, type SwapTask } from "@facedet/core"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as FaceDetClient from "./FaceDetClient.js"
-import { currentDispatch } from "./internal/transport.js"
+import { checkHeaders } from "./internal/settings.js"
+import { type CallOverrides, currentCallOverrides, currentDispatch } from "./internal/transport.js"
 import type { UploadData } from "./Upload.js"
 
 /**
@@ -33,9 +35,9 @@ import type { UploadData } from "./Upload.js"
  * @category Models
  */
 export interface ClientOptions {
-  /** The API key, sent as `x-api-key` (never logged). */
-  readonly apiKey: string
-  /** Default `https://api.crun.ai`; a facedet server's URL otherwise. */
+  /** The API key, sent as `x-api-key` (never logged). Default: `FACEDET_API_KEY` where the runtime has an environment. */
+  readonly apiKey?: string | undefined
+  /** Default `FACEDET_BASE_URL`, else `https://api.crun.ai`; a facedet server's URL otherwise. */
   readonly baseUrl?: string | undefined
   /** Retries after the first attempt of a call. Default 2 (a persistent 500 on a read is tried 3 times). */
   readonly maxRetries?: number | undefined
@@ -51,6 +53,8 @@ export interface ClientOptions {
   readonly poll?: PollPolicy.Options | undefined
   /** Replaces `facedet-node-client/<version>`. */
   readonly userAgent?: string | undefined
+  /** Headers sent with every request; a call's `headers` win over them, and neither can replace `x-api-key`. */
+  readonly defaultHeaders?: Readonly<Record<string, string>> | undefined
 }
 
 /**
@@ -60,13 +64,28 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Aborting rejects the call at once with `TransportError` `reason: "Aborted"`. */
   readonly signal?: AbortSignal | undefined
+  /** This call's retries after its first attempt, instead of the client's `maxRetries`. */
+  readonly maxRetries?: number | undefined
+  /** Extra headers for this call's requests (they cannot replace `x-api-key`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * A single request's call: `timeoutMs` bounds each attempt, instead of the client's.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface RequestCallOptions extends CallOptions {
+  /** Per-attempt timeout of this call in ms. */
+  readonly timeoutMs?: number | undefined
 }
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface CreateCallOptions extends CallOptions, FaceDetClient.CreateOptions {}
+export interface CreateCallOptions extends RequestCallOptions, FaceDetClient.CreateOptions {}
 
 /**
  * @since 0.1.0
@@ -115,7 +134,7 @@ export interface PromiseClient {
   /** Creates a video / animated GIF detection: `{ detect_task_id }`. */
   detectVideo(videoUrl: string, options?: CreateCallOptions): Promise<DetectTask.CreateData>
   /** The task's current `data`, as on the wire; a `failed` task resolves (it is data here). */
-  getResult(detectTaskId: string, options?: CallOptions): Promise<DetectTask.ResultData>
+  getResult(detectTaskId: string, options?: RequestCallOptions): Promise<DetectTask.ResultData>
   /** Waits for the task: its `succeeded` data; rejects with `DetectionFailed`, `WaitTimeout`, ... */
   waitForResult(detectTaskId: string, options?: WaitCallOptions<DetectTask.ResultData>): Promise<DetectTask.Succeeded>
   /** Creates a detection and waits for it. */
@@ -123,7 +142,7 @@ export interface PromiseClient {
   /** Creates a face-swap task: `{ task_id }` (multi-face swaps are checked against what this client detected). */
   createTask(request: FaceDetClient.SwapRequest, options?: CreateCallOptions): Promise<SwapTask.CreateTaskData>
   /** Any task's info. */
-  getTaskInfo(taskId: string, options?: CallOptions): Promise<SwapTask.TaskInfoData>
+  getTaskInfo(taskId: string, options?: RequestCallOptions): Promise<SwapTask.TaskInfoData>
   /** Waits until `TaskInfo` shows a terminal status; resolves with that data, a failed one included. */
   waitForTask(
     taskId: string,
@@ -137,7 +156,7 @@ export interface PromiseClient {
    * Whether the server is a facedet server (it has the upload call) and whether it long-polls: from the answers
    * this client already had, or one small request before the first. Rejects only when no answer comes.
    */
-  serverInfo(options?: CallOptions): Promise<FaceDetClient.ServerInfo>
+  serverInfo(options?: RequestCallOptions): Promise<FaceDetClient.ServerInfo>
 }
 
 /**
@@ -162,8 +181,35 @@ const aborted = (requestSent: boolean, cause: unknown) =>
  * Runs one call: resolves with its value, rejects with its `FaceDetError`, or, when `signal` aborts, rejects at
  * once with an `Aborted` `TransportError` while the call is interrupted (its sleeps and requests stop).
  */
-const run = <A>(effect: Effect.Effect<A, Core.FaceDetError>, signal: AbortSignal | undefined): Promise<A> =>
+const run = <A>(
+  effect: Effect.Effect<A, Core.FaceDetError>,
+  options: CallOptions,
+  attemptTimeoutMs?: number | undefined
+): Promise<A> =>
   new Promise<A>((resolve, reject) => {
+    const signal = options.signal
+    const issues: Array<{ path: string; message: string }> = []
+    const { maxRetries, headers } = options
+    if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 100)) {
+      issues.push({ path: "maxRetries", message: "must be an integer from 0 to 100" })
+    }
+    if (attemptTimeoutMs !== undefined && !(Number.isFinite(attemptTimeoutMs) && attemptTimeoutMs > 0)) {
+      issues.push({ path: "timeoutMs", message: "must be a positive, finite number of milliseconds" })
+    }
+    checkHeaders(issues, "headers", headers)
+    if (issues.length > 0) {
+      reject(new Core.ValidationError({ issues }))
+      return
+    }
+    const overrides: CallOverrides | undefined =
+      maxRetries === undefined && headers === undefined && attemptTimeoutMs === undefined
+        ? undefined
+        : {
+            maxRetries,
+            headers,
+            ...(attemptTimeoutMs === undefined ? {} : { timeout: Duration.millis(attemptTimeoutMs) })
+          }
+    if (overrides !== undefined) effect = Effect.locally(effect, currentCallOverrides, overrides)
     if (signal?.aborted) {
       reject(aborted(false, signal.reason))
       return
@@ -198,6 +244,18 @@ const waitOptions = <A>(options: WaitCallOptions<A>) => ({
   kind: options.kind
 })
 
+/** The runtime's environment variables where it has them (Node, Bun, Deno's Node compatibility); none in browsers. */
+const environment = (): Readonly<Record<string, string | undefined>> => {
+  try {
+    const env = (globalThis as { readonly process?: { readonly env?: Record<string, string | undefined> } }).process
+      ?.env
+    return env ?? {}
+  } catch {
+    // Deno without --allow-env throws on access.
+    return {}
+  }
+}
+
 /**
  * Creates a client over `fetch` (the global one, or `options.fetch`). Throws a `ValidationError` (a
  * `FaceDetError`) naming a bad option, e.g. a missing API key.
@@ -205,11 +263,19 @@ const waitOptions = <A>(options: WaitCallOptions<A>) => ({
  * @since 0.1.0
  * @category Constructors
  */
-export const createFaceDetClient = (options: ClientOptions): PromiseClient => {
-  const { fetch, timeoutMs, ...rest } = options ?? ({} as ClientOptions)
+export const createFaceDetClient = (options: ClientOptions = {}): PromiseClient => {
+  const { fetch, timeoutMs, apiKey, baseUrl, ...rest } = options ?? ({} as ClientOptions)
+  const env = environment()
+  const key = apiKey ?? env.FACEDET_API_KEY
+  const base = baseUrl ?? env.FACEDET_BASE_URL
   const built = Effect.runSync(
     Effect.either(
-      FaceDetClient.make({ ...rest, timeout: timeoutMs }).pipe(Effect.provide(FaceDetClient.fetchHttpClient(fetch)))
+      FaceDetClient.make({
+        ...rest,
+        apiKey: key as string,
+        ...(base === undefined || base === "" ? {} : { baseUrl: base }),
+        timeout: timeoutMs
+      }).pipe(Effect.provide(FaceDetClient.fetchHttpClient(fetch)))
     )
   )
   if (Either.isLeft(built)) throw promiseNames(built.left)
@@ -217,26 +283,26 @@ export const createFaceDetClient = (options: ClientOptions): PromiseClient => {
   return {
     baseUrl: service.baseUrl,
     service,
-    detectImage: (imageUrl, o = {}) => run(service.detectImage(imageUrl, o), o.signal),
-    detectVideo: (videoUrl, o = {}) => run(service.detectVideo(videoUrl, o), o.signal),
-    getResult: (detectTaskId, o = {}) => run(service.getResult(detectTaskId), o.signal),
-    waitForResult: (detectTaskId, o = {}) => run(service.waitForResult(detectTaskId, waitOptions(o)), o.signal),
+    detectImage: (imageUrl, o = {}) => run(service.detectImage(imageUrl, o), o, o.timeoutMs),
+    detectVideo: (videoUrl, o = {}) => run(service.detectVideo(videoUrl, o), o, o.timeoutMs),
+    getResult: (detectTaskId, o = {}) => run(service.getResult(detectTaskId), o, o.timeoutMs),
+    waitForResult: (detectTaskId, o = {}) => run(service.waitForResult(detectTaskId, waitOptions(o)), o),
     detectFaces: (media, o = {}) =>
       run(
         service.detectFaces(media, {
           ...waitOptions(o),
           idempotencyKey: o.idempotencyKey,
+          callbackUrl: o.callbackUrl,
           onCreated: sync(o.onCreated)
         }),
-        o.signal
+        o
       ),
-    createTask: (request, o = {}) => run(service.createTask(request, o), o.signal),
-    getTaskInfo: (taskId, o = {}) => run(service.getTaskInfo(taskId), o.signal),
-    waitForTask: (taskId, o = {}) =>
-      run(service.waitForTask(taskId, { timeout: o.timeoutMs, onUpdate: sync(o.onUpdate) }), o.signal),
+    createTask: (request, o = {}) => run(service.createTask(request, o), o, o.timeoutMs),
+    getTaskInfo: (taskId, o = {}) => run(service.getTaskInfo(taskId), o, o.timeoutMs),
+    waitForTask: (taskId, o = {}) => run(service.waitForTask(taskId, { timeout: o.timeoutMs, onUpdate: sync(o.onUpdate) }), o),
     uploadMedia: (bytes, contentType, o = {}) =>
-      run(service.uploadMedia(bytes, contentType, { timeout: o.timeoutMs }), o.signal),
+      run(service.uploadMedia(bytes, contentType, { timeout: o.timeoutMs }), o),
     detection: (detectId) => Option.getOrUndefined(Effect.runSync(service.detection(detectId))),
-    serverInfo: (o = {}) => run(service.serverInfo, o.signal)
+    serverInfo: (o = {}) => run(service.serverInfo, o, o.timeoutMs)
   }
 }

@@ -19,6 +19,27 @@ export interface Settings {
   readonly retry: Omit<RetryPolicy.Options, "maxRetries" | "while">
   readonly poll: PollPolicy.Options
   readonly userAgent: string | undefined
+  /** Sent with every request (before the API key, which they cannot replace). */
+  readonly defaultHeaders: Readonly<Record<string, string>>
+}
+
+/** Checks header names and values: tokens for names, no control characters in values (header injection). */
+export const checkHeaders = (
+  issues: Array<{ path: string; message: string }>,
+  path: string,
+  headers: Readonly<Record<string, string>> | undefined
+): void => {
+  if (headers === undefined) return
+  if (typeof headers !== "object" || headers === null) {
+    issues.push({ path, message: "must be an object of header names to string values" })
+    return
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) issues.push({ path, message: `"${name}" is not a header name` })
+    else if (typeof value !== "string" || controlChars.test(value)) {
+      issues.push({ path, message: `the value of ${name} must be a string without control characters` })
+    }
+  }
 }
 
 /** The per-request timeout when none is given: detection calls answer in well under a second. */
@@ -109,6 +130,7 @@ export const resolve = (options: Options): Either.Either<Settings, FaceDetError.
   if (options.userAgent !== undefined && (options.userAgent === "" || controlChars.test(options.userAgent))) {
     issues.push({ path: "userAgent", message: "must be a non-empty string without control characters" })
   }
+  checkHeaders(issues, "defaultHeaders", options.defaultHeaders)
   if (issues.length > 0 || key === undefined || baseUrl === undefined || timeout === undefined) {
     return Either.left(new FaceDetError.ValidationError({ issues }))
   }
@@ -120,6 +142,7 @@ export const resolve = (options: Options): Either.Either<Settings, FaceDetError.
     retryCreates: options.retryCreates ?? false,
     retry: options.retry ?? {},
     poll: options.poll ?? {},
-    userAgent: options.userAgent ?? (isBrowser() ? undefined : userAgent)
+    userAgent: options.userAgent ?? (isBrowser() ? undefined : userAgent),
+    defaultHeaders: options.defaultHeaders ?? {}
   })
 }

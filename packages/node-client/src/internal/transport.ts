@@ -67,6 +67,18 @@ export interface Transport {
  * Set by the Promise API around a call: marked when a request is handed to the HTTP client, so an abort can say
  * whether anything may have reached the server (`TransportError.requestSent`).
  */
+/** Per-call settings over the client's (the Promise API's `timeoutMs`, `maxRetries`, `headers`). */
+export interface CallOverrides {
+  readonly timeout?: Duration.Duration | undefined
+  readonly maxRetries?: number | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/** The current call's overrides, set with `Effect.locally` around one call. */
+export const currentCallOverrides: FiberRef.FiberRef<CallOverrides | undefined> = FiberRef.unsafeMake<
+  CallOverrides | undefined
+>(undefined)
+
 export const currentDispatch: FiberRef.FiberRef<{ sent: boolean } | undefined> = FiberRef.unsafeMake<
   { sent: boolean } | undefined
 >(undefined)
@@ -220,6 +232,14 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
       HttpClient.mapRequest((request) =>
         request.pipe(
           HttpClientRequest.prependUrl(settings.baseUrl),
+          // Default headers fill in what a call's own headers left unset.
+          (r) => {
+            let out = r
+            for (const [name, value] of Object.entries(settings.defaultHeaders)) {
+              if (out.headers[name.toLowerCase()] === undefined) out = HttpClientRequest.setHeader(out, name, value)
+            }
+            return out
+          },
           HttpClientRequest.setHeader(Endpoints.headers.apiKey, Redacted.value(settings.apiKey)),
           HttpClientRequest.acceptJson,
           settings.userAgent === undefined ? (r) => r : HttpClientRequest.setHeader("user-agent", settings.userAgent)
@@ -232,13 +252,18 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
     // Named in a timeout's message (a call's own request still has a relative URL at this point).
     const host = new URL(settings.baseUrl).host
 
-    const attempt = <A>(call: Call<A>): Effect.Effect<Answer<A>, FaceDetError.FaceDetError> => {
-      const budget = call.timeout ?? settings.timeout
+    const attempt = <A>(
+      call: Call<A>,
+      overrides: CallOverrides | undefined
+    ): Effect.Effect<Answer<A>, FaceDetError.FaceDetError> => {
+      const budget = overrides?.timeout ?? call.timeout ?? settings.timeout
       return Effect.gen(function* () {
         const startedAt = yield* Clock.currentTimeMillis
         const dispatch = yield* FiberRef.get(currentDispatch)
         if (dispatch) dispatch.sent = true
-        const response = yield* Effect.mapError(client.execute(call.request), fromHttpClientError)
+        const request =
+          overrides?.headers === undefined ? call.request : HttpClientRequest.setHeaders(call.request, overrides.headers)
+        const response = yield* Effect.mapError(client.execute(request), fromHttpClientError)
         const advertised = advertisedLongPoll(response.headers)
         yield* Ref.update(server, (known) => ({
           answered: true,
@@ -278,13 +303,15 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
     }
 
     const send = <A>(call: Call<A>): Effect.Effect<Answer<A>, FaceDetError.FaceDetError> =>
-      Effect.retry(
-        attempt(call),
-        RetryPolicy.make({
-          ...settings.retry,
-          maxRetries: settings.maxRetries,
-          while: call.kind === "create" && !settings.retryCreates ? createRetryable : FaceDetError.isRetryable
-        })
+      Effect.flatMap(FiberRef.get(currentCallOverrides), (overrides) =>
+        Effect.retry(
+          attempt(call, overrides),
+          RetryPolicy.make({
+            ...settings.retry,
+            maxRetries: overrides?.maxRetries ?? settings.maxRetries,
+            while: call.kind === "create" && !settings.retryCreates ? createRetryable : FaceDetError.isRetryable
+          })
+        )
       )
 
     return {
