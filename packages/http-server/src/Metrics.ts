@@ -5,13 +5,19 @@
  *   `FaceSwap.Detect.Failed`), plus `facedet_tasks_created_total{kind}`;
  * - `facedet_queue_depth{state}`: tasks queued and running (read from the store at scrape time);
  * - `facedet_detection_seconds{kind}`: time from claim to result, a histogram;
- * - `facedet_http_request_duration_seconds{route, code}`: a histogram per route template and answered code.
+ * - `facedet_http_request_duration_seconds{route, code}`: a histogram per route template and answered code;
+ * - callbacks: `facedet_webhook_attempts_total{outcome}`, `facedet_webhook_delivery_seconds`;
+ * - the process: CPU seconds, resident memory, V8 heap and external memory, open file descriptors, start time, and
+ *   the event loop's delay (p50, p90, p99, max) sampled every 20 ms.
  *
  * Hand-rolled rather than `prom-client`: four metric families, no dependency, and recording stays a few array
  * increments on the request path.
  *
  * @since 0.1.0
  */
+
+import { readdirSync } from "node:fs"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 
 const httpBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const deliveryBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 3600, 21_600, 86_400]
@@ -56,8 +62,21 @@ export interface Metrics {
   readonly render: (depth: { readonly queued: number; readonly running: number }) => string
 }
 
+/** Open file descriptors of this process (Linux: /proc/self/fd), or undefined elsewhere. */
+const openFds = (): number | undefined => {
+  try {
+    return readdirSync("/proc/self/fd").length
+  } catch {
+    return undefined
+  }
+}
+
 /** A new, empty registry. */
 export const make = (): Metrics => {
+  // Event-loop delay, sampled every 20 ms: the first sign of a CPU-bound handler or a blocking call.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+  loopDelay.enable()
+  const startedAt = Date.now() / 1000
   const created = new Map<string, number>()
   const ended = new Map<string, { kind: string; outcome: string; n: number }>()
   const detection = new Map<string, Histogram>()
@@ -122,6 +141,35 @@ export const make = (): Metrics => {
       for (const e of http.values()) {
         histogramLines("facedet_http_request_duration_seconds", { route: e.route, code: String(e.code) }, e.h, out)
       }
+      const memory = process.memoryUsage()
+      const cpu = process.cpuUsage()
+      out.push("# HELP process_cpu_seconds_total User and system CPU time of the process.")
+      out.push("# TYPE process_cpu_seconds_total counter")
+      out.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`)
+      out.push("# HELP process_resident_memory_bytes Resident set size.")
+      out.push("# TYPE process_resident_memory_bytes gauge")
+      out.push(`process_resident_memory_bytes ${memory.rss}`)
+      out.push("# HELP nodejs_heap_used_bytes V8 heap in use.")
+      out.push("# TYPE nodejs_heap_used_bytes gauge")
+      out.push(`nodejs_heap_used_bytes ${memory.heapUsed}`)
+      out.push("# HELP nodejs_external_memory_bytes Memory of C++ objects bound to JavaScript (buffers, rasters).")
+      out.push("# TYPE nodejs_external_memory_bytes gauge")
+      out.push(`nodejs_external_memory_bytes ${memory.external}`)
+      const fds = openFds()
+      if (fds !== undefined) {
+        out.push("# HELP process_open_fds Open file descriptors.")
+        out.push("# TYPE process_open_fds gauge")
+        out.push(`process_open_fds ${fds}`)
+      }
+      out.push("# HELP process_start_time_seconds Start of the process, Unix seconds.")
+      out.push("# TYPE process_start_time_seconds gauge")
+      out.push(`process_start_time_seconds ${Math.floor(startedAt)}`)
+      out.push("# HELP nodejs_eventloop_delay_seconds Event-loop delay since the start (20 ms resolution).")
+      out.push("# TYPE nodejs_eventloop_delay_seconds summary")
+      for (const q of [0.5, 0.9, 0.99]) {
+        out.push(`nodejs_eventloop_delay_seconds{quantile="${q}"} ${loopDelay.percentile(q * 100) / 1e9}`)
+      }
+      out.push(`nodejs_eventloop_delay_seconds_max ${loopDelay.max / 1e9}`)
       out.push(
         "# HELP facedet_webhook_attempts_total Callback delivery attempts by outcome (delivered, retry, failed)."
       )

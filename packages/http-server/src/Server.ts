@@ -93,6 +93,40 @@ export type StartError =
 export type Log = (line: string) => void
 
 const defaultLog: Log = (line) => process.stderr.write(`${line}\n`)
+const stdoutLog: Log = (line) => process.stdout.write(`${line}\n`)
+
+/**
+ * The log of a configuration: text lines as given, or (`FACEDET_LOG_FORMAT=json`) one JSON object per event with
+ * `time`, `level` and `msg` (plus the access log's fields), on stdout unless a sink is given. Lines never hold keys
+ * or secrets: callers log key ids, never keys.
+ */
+export const logger = (config: ServerConfig.ServerConfig, sink?: Log): Log => {
+  if (config.logFormat === "text") return sink ?? defaultLog
+  const out = sink ?? stdoutLog
+  return (line) => {
+    const msg = line.replace(/^facedet: /, "")
+    const level = /\b(failed|failure|error|refused)\b/i.test(msg) ? "error" : "info"
+    out(JSON.stringify({ time: new Date().toISOString(), level, msg }))
+  }
+}
+
+/** An access-log line: JSON fields, or a short text line. */
+const accessLine = (config: ServerConfig.ServerConfig, sink: Log) => (e: HttpEdge.AccessEntry) =>
+  config.logFormat === "json"
+    ? sink(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: "info",
+          msg: "request",
+          request_id: e.requestId,
+          method: e.method,
+          route: e.route,
+          status: e.status,
+          ms: e.ms,
+          remote: e.remote
+        })
+      )
+    : sink(`facedet: ${e.method} ${e.route} ${e.status} ${e.ms} ms id=${e.requestId}`)
 
 /** How a server is built, beyond its configuration (tests and embedding). */
 export interface Options {
@@ -128,7 +162,8 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<Service, StartError, Scope.Scope | JobStore | FaceDetector | MediaFetcher.MediaFetcher> =>
   Effect.gen(function* () {
-    const log = options.log ?? defaultLog
+    const sink = options.log ?? (config.logFormat === "json" ? stdoutLog : defaultLog)
+    const log = logger(config, sink)
     const store = yield* JobStore
     const fetcher = yield* MediaFetcher.MediaFetcher
     const layout = DataDir.layout(config.dataDir)
@@ -227,6 +262,7 @@ export const make = (
       port: config.port,
       handle,
       observe: metrics.httpRequest,
+      access: config.accessLog ? accessLine(config, sink) : undefined,
       maxConnections: config.maxConnections,
       headersTimeoutMs: config.headersTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
@@ -419,7 +455,7 @@ export const serve = (
 ): Effect.Effect<never, StartError> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const log = options.log ?? defaultLog
+      const log = logger(config, options.log)
       const context = yield* Layer.build(layer(config, options))
       const server = Context.get(context, Server)
       if (options.onReady) yield* options.onReady(server)
@@ -457,7 +493,7 @@ export const run = (
   config: ServerConfig.ServerConfig,
   options: { readonly log?: Log } = {}
 ): Effect.Effect<void, StartError> => {
-  const log = options.log ?? defaultLog
+  const log = logger(config, options.log)
   const stopOnSignal = Effect.tap(waitForSignal, (signal) =>
     Effect.sync(() => {
       log(`facedet: ${signal}`)
@@ -469,7 +505,15 @@ export const run = (
       process.once("SIGTERM", force)
     })
   )
-  const ready = (server: Service) => Effect.sync(() => void process.stdout.write(`${banner(server, config)}\n`))
+  // JSON logs get a "listening" event; the human banner (which may show a generated key once) goes to stderr there,
+  // so a key never lands in a log pipeline.
+  const ready = (server: Service) =>
+    Effect.sync(() => {
+      if (config.logFormat === "json") {
+        process.stderr.write(`${banner(server, config)}\n`)
+        log(`facedet server listening on ${server.url}`)
+      } else process.stdout.write(`${banner(server, config)}\n`)
+    })
   // The signal wins the race; `serve` is interrupted and drains before the race returns.
   return Effect.asVoid(Effect.raceFirst(serve(config, { log, onReady: ready }), stopOnSignal))
 }

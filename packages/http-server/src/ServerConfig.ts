@@ -90,6 +90,10 @@ export interface ServerConfig {
   readonly keepAliveTimeoutMs: number
   /** Ports media and callback URLs may use; empty: any. `FACEDET_ALLOWED_PORTS` (e.g. `80,443`). */
   readonly allowedPorts: ReadonlyArray<number>
+  /** `text` (lines on stderr, the default) or `json` (one object per line on stdout). `FACEDET_LOG_FORMAT`. */
+  readonly logFormat: "text" | "json"
+  /** A log line per answered request. `FACEDET_ACCESS_LOG`, default true with JSON logs, false with text. */
+  readonly accessLog: boolean
 }
 
 /** The defaults, as documented in the README. */
@@ -169,7 +173,9 @@ export const envNames = {
   maxConnections: "FACEDET_MAX_CONNECTIONS",
   headersTimeoutMs: "FACEDET_HEADERS_TIMEOUT_SECONDS",
   keepAliveTimeoutMs: "FACEDET_KEEP_ALIVE_SECONDS",
-  allowedPorts: "FACEDET_ALLOWED_PORTS"
+  allowedPorts: "FACEDET_ALLOWED_PORTS",
+  logFormat: "FACEDET_LOG_FORMAT",
+  accessLog: "FACEDET_ACCESS_LOG"
 } as const satisfies { readonly [K in keyof ServerConfig]: string }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -250,7 +256,7 @@ export const fromEnv = (
     }
   }
 
-  const flag = (key: "allowPrivateUrls" | "console", fallback: boolean): boolean => {
+  const flag = (key: "allowPrivateUrls" | "console" | "accessLog", fallback: boolean): boolean => {
     const given = overrides[key]
     if (typeof given === "boolean") return given
     const text = raw(key)?.toLowerCase()
@@ -306,6 +312,11 @@ export const fromEnv = (
     else bad("allowedPorts", `expected ports 1..65535 separated by commas, got ${JSON.stringify(text)}`)
   }
 
+  const formatText = typeof overrides.logFormat === "string" ? overrides.logFormat : raw("logFormat")?.toLowerCase()
+  let logFormat: "text" | "json" = "text"
+  if (formatText === "json" || formatText === "text") logFormat = formatText
+  else if (formatText !== undefined) bad("logFormat", `expected text or json, got ${JSON.stringify(formatText)}`)
+
   const s = 1000
   const config: ServerConfig = {
     port,
@@ -339,6 +350,8 @@ export const fromEnv = (
     headersTimeoutMs: num("headersTimeoutMs", defaults.headersTimeoutMs, { min: 0.1, max: 600, unit: s }),
     keepAliveTimeoutMs: num("keepAliveTimeoutMs", defaults.keepAliveTimeoutMs, { min: 0.1, max: 3600, unit: s }),
     allowedPorts,
+    logFormat,
+    accessLog: flag("accessLog", logFormat === "json"),
     webhookInitialDelayMs: num("webhookInitialDelayMs", defaults.webhookInitialDelayMs, {
       min: 0.01,
       max: 3600,

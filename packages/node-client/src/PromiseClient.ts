@@ -299,7 +299,8 @@ export const createFaceDetClient = (options: ClientOptions = {}): PromiseClient 
       ),
     createTask: (request, o = {}) => run(service.createTask(request, o), o, o.timeoutMs),
     getTaskInfo: (taskId, o = {}) => run(service.getTaskInfo(taskId), o, o.timeoutMs),
-    waitForTask: (taskId, o = {}) => run(service.waitForTask(taskId, { timeout: o.timeoutMs, onUpdate: sync(o.onUpdate) }), o),
+    waitForTask: (taskId, o = {}) =>
+      run(service.waitForTask(taskId, { timeout: o.timeoutMs, onUpdate: sync(o.onUpdate) }), o),
     uploadMedia: (bytes, contentType, o = {}) =>
       run(service.uploadMedia(bytes, contentType, { timeout: o.timeoutMs }), o),
     detection: (detectId) => Option.getOrUndefined(Effect.runSync(service.detection(detectId))),

@@ -54,6 +54,29 @@ class EdgeRequest implements Request {
   }
 }
 
+/** One access-log entry: the route template, never the path itself (face and upload paths carry tokens). */
+export interface AccessEntry {
+  readonly requestId: string
+  readonly method: string
+  readonly route: string
+  readonly status: number
+  readonly ms: number
+  readonly remote: string | undefined
+}
+
+/** A client's `x-request-id` is kept when it is a short token; otherwise the server makes one. */
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
+const idPrefix = Math.floor(Math.random() * 0xffffffff)
+  .toString(16)
+  .padStart(8, "0")
+let idSequence = 0
+const requestIdOf = (req: IncomingMessage): string => {
+  const given = req.headers["x-request-id"]
+  return typeof given === "string" && requestIdPattern.test(given)
+    ? given
+    : `${idPrefix}-${(++idSequence).toString(36)}`
+}
+
 /** A response body: text, bytes, or a file streamed from disk. */
 export type Body = string | Uint8Array | { readonly file: string; readonly size: number }
 
@@ -100,8 +123,8 @@ export interface Listening {
 /** Reason phrases Node does not know (crun.ai's own codes). */
 const reasons: Readonly<Record<number, string>> = { 455: "Service Unavailable", 505: "Feature Disabled" }
 
-const write = (res: ServerResponse, response: Response, head: boolean): void => {
-  const headers: Record<string, string | number> = { ...response.headers }
+const write = (res: ServerResponse, response: Response, head: boolean, requestId: string): void => {
+  const headers: Record<string, string | number> = { ...response.headers, "x-request-id": requestId }
   // A body the handler did not read (an open route, a refusal) would keep the connection busy for as long as the
   // client cares to drip it: answer, then close.
   if (response.close || (!res.req.complete && hasBody(res.req))) {
@@ -183,6 +206,8 @@ export const listen = (options: {
   readonly port: number
   readonly handle: (request: Request) => Effect.Effect<Response>
   readonly observe: (route: string, status: number, seconds: number) => void
+  /** Told about every answered request, for the access log: never the query, headers or path (tokens). */
+  readonly access?: ((entry: AccessEntry) => void) | undefined
   readonly onDefect: (cause: unknown) => void
   /** Open connections past this are closed at once. Default 1024. */
   readonly maxConnections?: number
@@ -206,12 +231,25 @@ export const listen = (options: {
         q === -1 ? "" : url.slice(q + 1),
         req
       )
+      const requestId = requestIdOf(req)
+      const answered = (response: Response) => {
+        const seconds = (performance.now() - started) / 1000
+        options.observe(response.route, response.status, seconds)
+        options.access?.({
+          requestId,
+          method: req.method ?? "GET",
+          route: response.route,
+          status: response.status,
+          ms: Math.round(seconds * 10_000) / 10,
+          remote: req.socket.remoteAddress
+        })
+      }
       const effect = options.handle(request)
       // An answer known without running anything (`Effect.succeed`, which is an Exit) is written at once: no fiber.
       if (Exit.isExit(effect) && Exit.isSuccess(effect)) {
         const response = (effect as Exit.Success<Response, never>).value
-        write(res, response, head)
-        options.observe(response.route, response.status, (performance.now() - started) / 1000)
+        write(res, response, head, requestId)
+        answered(response)
         return
       }
       const fiber = runFork(effect)
@@ -228,8 +266,8 @@ export const listen = (options: {
         if (Exit.isSuccess(exit)) response = exit.value
         else if (!Exit.isInterrupted(exit)) options.onDefect(exit.cause)
         else return
-        write(res, response, head)
-        options.observe(response.route, response.status, (performance.now() - started) / 1000)
+        write(res, response, head, requestId)
+        answered(response)
       })
     }
 

@@ -262,7 +262,9 @@ export const make = (settings: Settings): Effect.Effect<Transport, never, HttpCl
         const dispatch = yield* FiberRef.get(currentDispatch)
         if (dispatch) dispatch.sent = true
         const request =
-          overrides?.headers === undefined ? call.request : HttpClientRequest.setHeaders(call.request, overrides.headers)
+          overrides?.headers === undefined
+            ? call.request
+            : HttpClientRequest.setHeaders(call.request, overrides.headers)
         const response = yield* Effect.mapError(client.execute(request), fromHttpClientError)
         const advertised = advertisedLongPoll(response.headers)
         yield* Ref.update(server, (known) => ({
