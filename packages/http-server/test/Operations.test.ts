@@ -9,7 +9,7 @@ describe("JSON logs, request ids and the access log", () => {
   })
   afterAll(() => server.close())
 
-  it("echoes a client's x-request-id, or makes a unique one", async () => {
+  it("echoes a client's x-request-id, or (the access log being on) makes a unique one", async () => {
     const given = await call(`${server.url}${paths.result}?detect_task_id=abc`, {
       headers: { "x-request-id": "req-42.a" }
     })
@@ -37,13 +37,17 @@ describe("JSON logs, request ids and the access log", () => {
 })
 
 describe("text logs", () => {
-  it("have no access log by default; FACEDET_ACCESS_LOG turns on a short line per request", async () => {
+  it("have no access log by default (and no generated request ids); FACEDET_ACCESS_LOG turns on a line per request", async () => {
     const quiet = await startServer({})
     const loud = await startServer({ accessLog: true })
     try {
       await call(`${quiet.url}/healthz`)
       await call(`${loud.url}/healthz`, { headers: { "x-request-id": "r1" } })
       expect(quiet.logs.some((l) => l.includes("/healthz"))).toBe(false)
+      expect((await call(`${quiet.url}/healthz`)).headers.get("x-request-id")).toBeNull()
+      expect(
+        (await call(`${quiet.url}/healthz`, { headers: { "x-request-id": "mine" } })).headers.get("x-request-id")
+      ).toBe("mine")
       expect(loud.logs.some((l) => /^facedet: GET \/healthz 200 [\d.]+ ms id=r1$/.test(l))).toBe(true)
     } finally {
       await quiet.close()
