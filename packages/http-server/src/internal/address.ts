@@ -142,31 +142,34 @@ const rangeOf = (address: Address): string => {
   return named
 }
 
+/** The address the kernel dials: the IPv4 address inside an IPv4-mapped one, else the address itself. */
+const effectiveOf = (parsed: Address): Address =>
+  parsed.kind() === "ipv6" && (parsed as IPv6).isIPv4MappedAddress() ? (parsed as IPv6).toIPv4Address() : parsed
+
+/** Whether `parsed` (or the address it stands for) lies in one of `cidrs`. */
+const inCidrs = (parsed: Address, cidrs: ReadonlyArray<Cidr>): boolean => {
+  const effective = effectiveOf(parsed)
+  return cidrs.some((cidr) => within(effective, cidr) || within(parsed, cidr))
+}
+
+/** Whether an address lies in one of `cidrs`. */
+export const inAnyCidr = (text: string, cidrs: ReadonlyArray<Cidr>): boolean => {
+  const parsed = parse(text)
+  return parsed !== undefined && inCidrs(parsed, cidrs)
+}
+
 /**
  * Classifies one address. `allowedCidrs` are exceptions (a private deployment's own network, or a test origin):
  * an address inside one passes whatever its range.
  */
-/** Whether an address lies in one of `cidrs`. */
-export const inAnyCidr = (text: string, cidrs: ReadonlyArray<Cidr>): boolean => {
-  const parsed = parse(text)
-  if (parsed === undefined) return false
-  const effective =
-    parsed.kind() === "ipv6" && (parsed as IPv6).isIPv4MappedAddress() ? (parsed as IPv6).toIPv4Address() : parsed
-  return cidrs.some((cidr) => within(effective, cidr) || within(parsed, cidr))
-}
-
 export const classify = (text: string, allowedCidrs: ReadonlyArray<Cidr> = []): Verdict => {
   const parsed = parse(text)
   if (parsed === undefined)
     return { allowed: false, address: text, family: text.includes(":") ? 6 : 4, range: "unparsable" }
   const family = parsed.kind() === "ipv4" ? 4 : 6
   const address = parsed.kind() === "ipv6" ? (parsed as IPv6).toRFC5952String() : parsed.toString()
-  // The kernel dials the IPv4 address inside an IPv4-mapped one: judge that.
-  const effective =
-    parsed.kind() === "ipv6" && (parsed as IPv6).isIPv4MappedAddress() ? (parsed as IPv6).toIPv4Address() : parsed
-  if (allowedCidrs.some((cidr) => within(effective, cidr) || within(parsed, cidr))) {
-    return { allowed: true, address, family }
-  }
+  if (inCidrs(parsed, allowedCidrs)) return { allowed: true, address, family }
+  const effective = effectiveOf(parsed)
   const range = rangeOf(effective)
   if (range === "unicast") return { allowed: true, address, family }
   return { allowed: false, address, family, range: effective === parsed ? range : `ipv4Mapped:${range}` }

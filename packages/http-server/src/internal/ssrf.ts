@@ -37,16 +37,8 @@ export const localAddresses = (
   return out
 }
 
-/** An address as `URL` would print it (lower case, IPv6 compressed, no zone). */
-const normal = (address: string): string => {
-  const bare = address.split("%")[0]!
-  if (!bare.includes(":")) return bare
-  try {
-    return new URL(`http://[${bare}]/`).hostname.slice(1, -1)
-  } catch {
-    return bare.toLowerCase()
-  }
-}
+/** An address in the one spelling `Address.classify` reports (IPv6 compressed, no zone), for set lookups. */
+const normal = (address: string): string => Address.classify(address.split("%")[0]!).address
 
 /**
  * One of this machine's public addresses (its loopback and private ones are refused anyway), unless the operator
