@@ -191,7 +191,7 @@ describe("limits", () => {
 describe("uploads over the limit", () => {
   it("refuses an upload that streams past the limit, and one whose Content-Length says so before a byte", async () => {
     const uploads = join(app.config.dataDir, "uploads")
-    // Names, not a count: a refused upload's partial file may still be going away from an earlier test.
+    // A refused upload is removed before its answer, so no new file may remain once the three answers are in.
     const before = new Set(readdirSync(uploads))
     // No Content-Length (a stream): cut off once past 2 MiB, the partial file removed.
     const chunks = new ReadableStream({

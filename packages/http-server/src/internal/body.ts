@@ -106,11 +106,15 @@ export const toFile = (
       settled = true
       req.unpipe(out)
       req.pause()
-      // The file may not be open yet (the stream opens it asynchronously): remove it once the stream is closed too.
-      out.once("close", () => rmSync(path, { force: true }))
+      // The stream opens the file asynchronously, so it may appear after a remove made now: answer only once the
+      // stream is closed and the file gone, so a refused upload leaves nothing behind when the client hears of it.
+      const done = () => {
+        rmSync(path, { force: true })
+        resume(Effect.fail(error))
+      }
+      if (out.closed) return done()
+      out.once("close", done)
       out.destroy()
-      rmSync(path, { force: true })
-      resume(Effect.fail(error))
     }
     const judge = () => {
       judged = true
