@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as DetectCommand from "./DetectCommand.js"
+import * as HelpText from "./internal/helpText.js"
 import * as ExitCode from "./ExitCode.js"
 import type * as FacesCommand from "./FacesCommand.js"
 import * as HumanDuration from "./HumanDuration.js"
@@ -308,6 +309,20 @@ export const withPlainText = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Eff
     })
   )
 
+const commandNames: ReadonlySet<string> = new Set(["detect", "result", "serve", "faces", "download"])
+
+/** `@effect/cli`'s help pages as `facedet` shows them (see `internal/helpText`). */
+const withHelpText =
+  (path: ReadonlyArray<string>) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Console.consoleWith((console) =>
+      Console.withConsole(self, {
+        ...console,
+        log: (...args) =>
+          console.log(...args.map((a) => (typeof a === "string" ? HelpText.rewrite(a, "facedet", path) : a)))
+      })
+    )
+
 /**
  * Runs a command line (`process.argv`: the first two entries are node and the script) and returns its exit code
  * (see {@link ExitCode}). Every failure has been printed on stderr by then; an interruption (Ctrl-C) is left to
@@ -320,7 +335,9 @@ export const run = (
   argv: ReadonlyArray<string>,
   options: { readonly plainText?: boolean } = {}
 ): Effect.Effect<ExitCode.ExitCode, never, Environment> => {
+  const path = HelpText.commandPath(argv.slice(2), commandNames)
   const program = Command.run(command, { name: "facedet", version, executable: "facedet" })(argv).pipe(
+    withHelpText(path),
     Effect.as(ExitCode.ExitCode.Success as ExitCode.ExitCode),
     Effect.catchAll((error) => {
       // @effect/cli has printed its own usage errors already.

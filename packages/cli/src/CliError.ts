@@ -124,6 +124,26 @@ export class LocalDetectorUnavailable extends Data.TaggedError("LocalDetectorUna
 }> {}
 
 /**
+ * A command needs a package that `@facedet/cli` lists as an optional peer and that is not installed: the detector
+ * (for `--local`) or the server (for `serve`). Users who only talk to crun.ai or a facedet server never download
+ * them.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class OptionalPackageMissing extends Data.TaggedError("OptionalPackageMissing")<{
+  /** The missing package, e.g. `@facedet/detector`. */
+  readonly packageName: string
+  /** What needed it, e.g. `facedet detect --local`. */
+  readonly feature: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `${this.feature} needs ${this.packageName}, which is not installed`
+  }
+}
+
+/**
  * Every error of the command itself.
  *
  * @since 0.1.0
@@ -139,3 +159,4 @@ export type CliError =
   | CropDownloadFailed
   | ServeFailed
   | LocalDetectorUnavailable
+  | OptionalPackageMissing

@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import { UploadUnsupported, UsageError } from "./CliError.js"
 import * as FaceCrops from "./FaceCrops.js"
 import * as HumanDuration from "./HumanDuration.js"
+import * as Optional from "./internal/optional.js"
 import { present, validityOf } from "./internal/present.js"
 import type { Reported } from "./internal/report.js"
 import { report } from "./internal/report.js"
@@ -149,8 +150,12 @@ const uploadTimeout = (bytes: number): Duration.Duration => Duration.seconds(30 
 const local = (args: Args) =>
   Effect.gen(function* () {
     const output = yield* Output
-    // Loaded only here: the detector brings onnxruntime and sharp, which other commands do not need.
-    const Local = yield* Effect.promise(() => import("./LocalDetection.js"))
+    // Loaded only here: the detector (an optional peer) brings onnxruntime and sharp, which other commands do not need.
+    const Local = yield* Optional.load(
+      "@facedet/detector",
+      "facedet detect --local",
+      () => import("./LocalDetection.js")
+    )
     yield* output.status(`detecting faces in ${args.source} on this machine`)
     const started = Date.now()
     const outcome = yield* Local.detect({

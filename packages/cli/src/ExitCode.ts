@@ -93,6 +93,7 @@ export const ofCliError = (error: CliError): ExitCode => {
     case "FileError":
     case "MediaError":
     case "UploadUnsupported":
+    case "OptionalPackageMissing":
       return ExitCode.Usage
     case "MissingApiKey":
       return ExitCode.Unauthorized

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import * as MediaFormat from "@facedet/detector/MediaFormat"
+import * as MediaFormat from "@facedet/core/MediaFormat"
 
 /**
  * @since 0.1.0

@@ -235,6 +235,11 @@ export const error = (e: Renderable, context: ErrorContext = {}): ReadonlyArray<
         hint(`wait for it with --wait, or: ${resumeCommand(e.detectTaskId)}`)
       }
       break
+    case "OptionalPackageMissing":
+      hint(
+        `install it beside the CLI: \`npm i -g ${e.packageName}\` for a global facedet, or \`npm i ${e.packageName}\` in your project`
+      )
+      break
     case "ServeFailed":
       if (e.configuration) hint("see `facedet serve --help` for the flags and environment variables")
       break
@@ -262,7 +267,8 @@ const cliTags = new Set([
   "TaskNotSucceeded",
   "CropDownloadFailed",
   "ServeFailed",
-  "LocalDetectorUnavailable"
+  "LocalDetectorUnavailable",
+  "OptionalPackageMissing"
 ])
 
 /**

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { ServeFailed } from "./CliError.js"
 import type { Reported } from "./internal/report.js"
+import * as Optional from "./internal/optional.js"
 import { report } from "./internal/report.js"
 import { Output } from "./Output.js"
 
@@ -38,7 +39,11 @@ export const run = (args: Args): Effect.Effect<void, Reported, Output> =>
   Effect.gen(function* () {
     const output = yield* Output
     // Loaded only here: the server brings SQLite, the detector and its native runtimes.
-    const { Server, ServerConfig } = yield* Effect.promise(() => import("@facedet/http-server"))
+    const { Server, ServerConfig } = yield* Optional.load(
+      "@facedet/http-server",
+      "facedet serve",
+      () => import("@facedet/http-server")
+    )
     const config = ServerConfig.fromEnv(process.env, args, { port: "--port", host: "--host", dataDir: "--data-dir" })
     if (Either.isLeft(config)) {
       return yield* new ServeFailed({ configuration: true, message: config.left.message, cause: config.left })

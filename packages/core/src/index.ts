@@ -38,3 +38,4 @@ export * as Wire from "./Wire.js"
 export * as OpenApi from "./OpenApi.js"
 /** Signed callbacks of ended tasks (Standard Webhooks): payload, signing, verification, retry delays. */
 export * as Webhook from "./Webhook.js"
+export * as MediaFormat from "./MediaFormat.js"

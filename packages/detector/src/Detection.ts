@@ -2,6 +2,7 @@
  * What the detector returns: faces with their box, score, MediaPipe's six landmarks and a JPEG crop, for an image
  * or for a video (where each face is one person tracked across the sampled frames).
  */
+import type { ImageFormat, VideoFormat } from "@facedet/core/MediaFormat"
 
 /** A point `[x, y]` in source pixels. */
 export type Point = readonly [x: number, y: number]
@@ -40,11 +41,7 @@ export interface DetectedFace {
   readonly lastSeenMs?: number
 }
 
-/** The image formats the detector decodes. */
-export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "avif" | "tiff"
-
-/** The moving-picture formats `detectVideo` accepts. */
-export type VideoFormat = "gif" | "webp" | "mp4" | "mov" | "webm" | "mkv"
+export type { ImageFormat, VideoFormat } from "@facedet/core/MediaFormat"
 
 /** Faces found in one still image (the first frame of an animated one). */
 export interface ImageDetection {
