@@ -111,6 +111,7 @@ for (const pkg of ["core", "detector", "http-server"]) {
 const tarballs = readdirSync(join(context, "packages"))
   .filter((f) => f.endsWith(".tgz"))
   .map((f) => `/tmp/packages/${f}`)
+const hostCa = process.env.NODE_EXTRA_CA_CERTS ?? "/etc/ssl/certs/ca-certificates.crt"
 const started = Date.now()
 sh(
   "podman",
@@ -123,6 +124,8 @@ sh(
     `BASE=${base}`,
     "--build-arg",
     `FACEDET_PACKAGES=${tarballs.join(" ")}`,
+    // This machine reaches the registry through a TLS-inspecting proxy whose CA the host trusts.
+    ...(existsSync(hostCa) ? ["--secret", `id=npm_ca,src=${hostCa}`] : []),
     "-t",
     image,
     context
