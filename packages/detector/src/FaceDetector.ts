@@ -196,10 +196,10 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         const rects = faces.map((f) => Crop.rect(f.box, width, height))
         const needed = Math.min(1, Math.max(...rects.map((r) => o.cropSize / r[2])))
         const source = needed <= available.scale * 1.05 ? available : { raster: yield* renderAt(needed), scale: needed }
-        const crops = yield* Effect.forEach(
-          rects,
-          (r) => Crop.encode(source.raster, Crop.scaled(r, source.scale, source.raster), cropOptions),
-          { concurrency: 2 }
+        const crops = yield* Crop.encodeAll(
+          source.raster,
+          rects.map((r) => Crop.scaled(r, source.scale, source.raster)),
+          cropOptions
         )
         return faces.map((f, i) => ({ ...f, crop: crops[i]! }))
       })

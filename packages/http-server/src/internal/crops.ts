@@ -113,10 +113,10 @@ export const make = (
         { width: Math.max(1, Math.round(info.width * scale)), height: Math.max(1, Math.round(info.height * scale)) },
         limits
       )
-      return yield* Effect.forEach(
-        rects,
-        (r) => Crop.encode(raster, Crop.scaled(r, scale, raster), { size: o.cropSize, quality: o.cropQuality }),
-        { concurrency: 2 }
+      return yield* Crop.encodeAll(
+        raster,
+        rects.map((r) => Crop.scaled(r, scale, raster)),
+        { size: o.cropSize, quality: o.cropQuality }
       )
     })
 

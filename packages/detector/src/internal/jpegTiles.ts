@@ -1,0 +1,337 @@
+/**
+ * One JPEG per tile from one JPEG of all the tiles stacked vertically.
+ *
+ * Why: sharp's fixed cost per JPEG (pipeline and encoder set-up, about 1 ms) is most of what a 256x256 face crop
+ * costs to encode. Encoding the crops of an image as one tall strip pays it once; this module then cuts the strip's
+ * entropy-coded data at tile boundaries, without decoding a pixel: a baseline JPEG's MCUs are coded one after the
+ * other, so a tile whose height is a multiple of the MCU height is a contiguous run of bits. Only the first DC
+ * coefficient of each component depends on the tile before (DC values are coded as differences), so those three
+ * codes are re-encoded against zero; every other bit is copied.
+ *
+ * It needs baseline Huffman coding with every DC category in its tables (libjpeg's standard tables, which sharp
+ * writes with `optimiseCoding: false`), no restart markers and one scan; anything else throws `Unsupported`, and
+ * the caller encodes tile by tile instead.
+ */
+
+/** The strip is not a JPEG this module can cut (the caller falls back to one encode per tile). */
+export class Unsupported extends Error {}
+
+interface Huffman {
+  /** Decoding: `symbols` in code order; codes of length L are `minCode[L]`..`maxCode[L]`, from `valPtr[L]`. */
+  readonly symbols: Uint8Array
+  readonly minCode: Int32Array
+  readonly maxCode: Int32Array
+  readonly valPtr: Int32Array
+  /** Encoding: code and length per symbol (length 0: not in the table). */
+  readonly code: Int32Array
+  readonly length: Uint8Array
+  /** The next `fastBits` bits -> (length << 8 | symbol) of the code they start with, 0 when it is longer. */
+  readonly fast: Uint16Array
+}
+
+/** Codes up to this long (nearly all of them) decode with one table lookup. */
+const fastBits = 10
+
+const huffman = (counts: Uint8Array, symbols: Uint8Array): Huffman => {
+  const minCode = new Int32Array(17)
+  const maxCode = new Int32Array(18).fill(-1)
+  const valPtr = new Int32Array(17)
+  const code = new Int32Array(256)
+  const length = new Uint8Array(256)
+  const fast = new Uint16Array(1 << fastBits)
+  let next = 0
+  let k = 0
+  for (let l = 1; l <= 16; l++) {
+    valPtr[l] = k
+    minCode[l] = next
+    for (let i = 0; i < counts[l - 1]!; i++, k++, next++) {
+      const symbol = symbols[k]!
+      code[symbol] = next
+      length[symbol] = l
+      if (l <= fastBits) {
+        const shift = fastBits - l
+        for (let j = next << shift, end = (next + 1) << shift; j < end; j++) fast[j] = (l << 8) | symbol
+      }
+    }
+    maxCode[l] = counts[l - 1]! > 0 ? next - 1 : -1
+    next <<= 1
+  }
+  return { symbols, minCode, maxCode, valPtr, code, length, fast }
+}
+
+/**
+ * Reads bits (most significant first) from entropy-coded data whose stuffed zero bytes were removed, followed by
+ * at least four 0xFF bytes (so a read near the end needs no bounds check; JPEG pads with 1-bits too).
+ */
+class BitReader {
+  pos = 0
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** The next `n` (1..24) bits, without consuming them. */
+  peek(n: number): number {
+    const byte = this.pos >>> 3
+    const b = this.bytes
+    const word = (b[byte]! << 24) | (b[byte + 1]! << 16) | (b[byte + 2]! << 8) | b[byte + 3]!
+    return (word << (this.pos & 7)) >>> (32 - n)
+  }
+
+  read(n: number): number {
+    if (n === 0) return 0
+    const v = this.peek(n)
+    this.pos += n
+    return v
+  }
+
+  decode(h: Huffman): number {
+    const f = h.fast[this.peek(fastBits)]!
+    if (f !== 0) {
+      this.pos += f >>> 8
+      return f & 0xff
+    }
+    let c = this.read(fastBits + 1)
+    for (let l = fastBits + 1; l <= 16; l++) {
+      if (c <= h.maxCode[l]!) return h.symbols[h.valPtr[l]! + c - h.minCode[l]!]!
+      c = (c << 1) | this.read(1)
+    }
+    throw new Unsupported("bad Huffman code")
+  }
+}
+
+/** Writes bits into a growing buffer, stuffing a zero byte after every 0xFF. */
+class BitWriter {
+  private out: Uint8Array
+  private size = 0
+  private acc = 0
+  private bits = 0
+  constructor(capacity: number) {
+    this.out = new Uint8Array(Math.max(1024, capacity))
+  }
+
+  private byte(b: number): void {
+    if (this.size + 2 > this.out.length) {
+      const grown = new Uint8Array(this.out.length * 2)
+      grown.set(this.out)
+      this.out = grown
+    }
+    this.out[this.size++] = b
+    if (b === 0xff) this.out[this.size++] = 0
+  }
+
+  /** Writes the low `n` (<= 24) bits of `v`. */
+  write(v: number, n: number): void {
+    this.acc = (this.acc << n) | (v & ((1 << n) - 1))
+    this.bits += n
+    while (this.bits >= 8) {
+      this.bits -= 8
+      this.byte((this.acc >>> this.bits) & 0xff)
+    }
+    this.acc &= (1 << this.bits) - 1
+  }
+
+  /** Pads the last byte with 1-bits and returns the bytes. */
+  finish(): Uint8Array {
+    if (this.bits > 0) this.write(0xff, 8 - this.bits)
+    return this.out.subarray(0, this.size)
+  }
+}
+
+interface Component {
+  readonly id: number
+  readonly h: number
+  readonly v: number
+}
+
+/** The category (bit length) of a DC difference and its extra bits, as JPEG codes them. */
+const category = (v: number): number => (v === 0 ? 0 : 32 - Math.clz32(Math.abs(v)))
+
+/**
+ * Splits `jpeg` (`count` tiles of equal height stacked vertically) into one JPEG per tile, top to bottom.
+ * Throws `Unsupported` for a JPEG it cannot cut.
+ */
+export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Unsupported("not a JPEG")
+  const dc = new Map<number, Huffman>()
+  const ac = new Map<number, Huffman>()
+  let components: Array<Component> = []
+  let width = 0
+  let height = 0
+  let sofAt = -1
+  let scan: Array<{ component: Component; dc: number; ac: number }> = []
+  let i = 2
+  // Header segments up to the scan.
+  for (;;) {
+    if (jpeg[i] !== 0xff) throw new Unsupported("bad marker")
+    const marker = jpeg[i + 1]!
+    const length = (jpeg[i + 2]! << 8) | jpeg[i + 3]!
+    const body = i + 4
+    if (marker === 0xc0 || marker === 0xc1) {
+      sofAt = i
+      height = (jpeg[body + 1]! << 8) | jpeg[body + 2]!
+      width = (jpeg[body + 3]! << 8) | jpeg[body + 4]!
+      components = []
+      for (let c = 0, n = jpeg[body + 5]!; c < n; c++) {
+        const at = body + 6 + c * 3
+        components.push({ id: jpeg[at]!, h: jpeg[at + 1]! >> 4, v: jpeg[at + 1]! & 15 })
+      }
+    } else if (marker >= 0xc2 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      throw new Unsupported("not baseline")
+    } else if (marker === 0xdd) {
+      throw new Unsupported("restart markers")
+    } else if (marker === 0xc4) {
+      let at = body
+      while (at < i + 2 + length) {
+        const klass = jpeg[at]! >> 4
+        const id = jpeg[at]! & 15
+        const counts = jpeg.subarray(at + 1, at + 17)
+        const total = counts.reduce((a, b) => a + b, 0)
+        const table = huffman(counts, jpeg.subarray(at + 17, at + 17 + total))
+        ;(klass === 0 ? dc : ac).set(id, table)
+        at += 17 + total
+      }
+    } else if (marker === 0xda) {
+      const n = jpeg[body]!
+      scan = []
+      for (let c = 0; c < n; c++) {
+        const id = jpeg[body + 1 + c * 2]!
+        const tables = jpeg[body + 2 + c * 2]!
+        const component = components.find((x) => x.id === id)
+        if (component === undefined) throw new Unsupported("unknown component")
+        scan.push({ component, dc: tables >> 4, ac: tables & 15 })
+      }
+      i += 2 + length
+      break
+    }
+    i += 2 + length
+  }
+  if (sofAt < 0 || scan.length !== components.length) throw new Unsupported("not one interleaved scan")
+  const hMax = Math.max(...components.map((c) => c.h))
+  const vMax = Math.max(...components.map((c) => c.v))
+  const tileHeight = height / count
+  if (!Number.isInteger(tileHeight) || tileHeight % (8 * vMax) !== 0) throw new Unsupported("tiles off the MCU grid")
+  const header = jpeg.subarray(0, i)
+
+  // The entropy-coded data, unstuffed, up to EOI, then the reader's padding.
+  const data = new Uint8Array(jpeg.length - i + 4)
+  let n = 0
+  for (let j = i; j < jpeg.length; j++) {
+    const b = jpeg[j]!
+    if (b === 0xff) {
+      const next = jpeg[j + 1]!
+      if (next === 0x00) {
+        data[n++] = 0xff
+        j++
+        continue
+      }
+      if (next === 0xd9) break
+      throw new Unsupported("a marker inside the scan")
+    }
+    data[n++] = b
+  }
+  data.fill(0xff, n)
+  const reader = new BitReader(data)
+  const table = (tables: Map<number, Huffman>, id: number): Huffman => {
+    const found = tables.get(id)
+    if (found === undefined) throw new Unsupported("missing Huffman table")
+    return found
+  }
+  const dcTables = scan.map((s) => table(dc, s.dc))
+  const acTables = scan.map((s) => table(ac, s.ac))
+
+  const mcusPerRow = Math.ceil(width / (8 * hMax))
+  const mcusPerTile = mcusPerRow * (tileHeight / (8 * vMax))
+  const pred = new Int32Array(scan.length)
+  /** Per tile: where it starts, and each component's first DC code (position, length, value against zero). */
+  const tiles: Array<{ start: number; patches: Array<{ at: number; length: number; value: number; table: Huffman }> }> =
+    []
+  // The walk over every coefficient, with the reader's state in locals: this loop is most of the module's time.
+  const bytes = data
+  /** 32 bits from bit `at` on (at least 25 of them valid). */
+  const word = (at: number): number => {
+    const b = at >>> 3
+    return ((bytes[b]! << 24) | (bytes[b + 1]! << 16) | (bytes[b + 2]! << 8) | bytes[b + 3]!) << (at & 7)
+  }
+  /** Decodes one symbol at `pos`: (code length << 8) | symbol. */
+  const symbol = (h: Huffman, at: number): number => {
+    const f = h.fast[word(at) >>> (32 - fastBits)]!
+    if (f !== 0) return f
+    reader.pos = at
+    const s = reader.decode(h)
+    return ((reader.pos - at) << 8) | s
+  }
+  let pos = 0
+  for (let mcu = 0; mcu < mcusPerTile * count; mcu++) {
+    const first = mcu % mcusPerTile === 0
+    if (first) tiles.push({ start: pos, patches: [] })
+    for (let c = 0; c < scan.length; c++) {
+      const { h, v } = scan[c]!.component
+      const dcTable = dcTables[c]!
+      const acTable = acTables[c]!
+      for (let b = 0; b < h * v; b++) {
+        const at = pos
+        const d = symbol(dcTable, pos)
+        pos += d >>> 8
+        const s = d & 0xff
+        let diff = 0
+        if (s > 0) {
+          const bits = word(pos) >>> (32 - s)
+          pos += s
+          diff = bits < 1 << (s - 1) ? bits - (1 << s) + 1 : bits
+        }
+        pred[c] = pred[c]! + diff
+        if (first && b === 0) {
+          tiles[tiles.length - 1]!.patches.push({ at, length: pos - at, value: pred[c]!, table: dcTable })
+        }
+        for (let k = 1; k < 64; ) {
+          const a = symbol(acTable, pos)
+          const rs = a & 0xff
+          const size = rs & 15
+          pos += (a >>> 8) + size
+          if (size === 0) {
+            if (rs !== 0xf0) break
+            k += 16
+          } else k += (rs >> 4) + 1
+        }
+      }
+    }
+  }
+  reader.pos = pos
+  const end = reader.pos
+
+  // Each tile: the header with the tile's height, its bits with the first DC codes re-coded, EOI.
+  return tiles.map((tile, t) => {
+    const stop = t + 1 < tiles.length ? tiles[t + 1]!.start : end
+    const writer = new BitWriter(((stop - tile.start) >>> 3) + 64)
+    const copy = (from: number, to: number) => {
+      let pos = from
+      while (to - pos >= 24) {
+        reader.pos = pos
+        writer.write(reader.peek(24), 24)
+        pos += 24
+      }
+      if (to > pos) {
+        reader.pos = pos
+        writer.write(reader.peek(to - pos), to - pos)
+      }
+    }
+    let cursor = tile.start
+    for (const patch of tile.patches) {
+      copy(cursor, patch.at)
+      const s = category(patch.value)
+      if (patch.table.length[s] === 0) throw new Unsupported("a DC category missing from the table")
+      writer.write(patch.table.code[s]!, patch.table.length[s]!)
+      if (s > 0) writer.write(patch.value >= 0 ? patch.value : patch.value + (1 << s) - 1, s)
+      cursor = patch.at + patch.length
+    }
+    copy(cursor, stop)
+    const bits = writer.finish()
+    const out = new Uint8Array(header.length + bits.length + 2)
+    out.set(header)
+    const heightAt = sofAt + 5
+    out[heightAt] = tileHeight >> 8
+    out[heightAt + 1] = tileHeight & 0xff
+    out.set(bits, header.length)
+    out[out.length - 2] = 0xff
+    out[out.length - 1] = 0xd9
+    return out
+  })
+}
