@@ -101,6 +101,18 @@ export interface Service {
    * from the file's bytes. Interrupting the effect kills ffmpeg.
    */
   readonly detectVideo: (path: string, options?: VideoOptions) => Effect.Effect<VideoDetection, DetectorError>
+  /**
+   * `detectImage` without crops, and `crops`: the faces' crops, in order, as `detectImage` makes them, encoded when
+   * run from the raster this detection decoded (no second decode). A server can record the faces first and encode
+   * the crops after; run `crops` soon, since it holds the raster until then.
+   */
+  readonly detectImageDeferringCrops: (bytes: Uint8Array) => Effect.Effect<
+    {
+      readonly detection: ImageDetection
+      readonly crops: Effect.Effect<Array<Uint8Array>, DetectorError>
+    },
+    DetectorError
+  >
   /** A square JPEG crop around `box` (source pixels) of an image, as `detectImage` makes them. */
   readonly encodeCrop: (bytes: Uint8Array, box: Box) => Effect.Effect<Uint8Array, DetectorError>
   /** The options in force, defaults filled in. */
@@ -204,7 +216,8 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         return faces.map((f, i) => ({ ...f, crop: crops[i]! }))
       })
 
-    const detectImage = (bytes: Uint8Array, imageOptions: ImageOptions = {}) =>
+    /** Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster. */
+    const search = (bytes: Uint8Array) =>
       Effect.gen(function* () {
         const info = yield* ImageDecoder.probe(bytes, limits)
         const plan = Tiling.plan(info.width, info.height, { minFaceSize: o.minFaceSize, maxTiles: o.maxTiles })
@@ -212,29 +225,39 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         const raster = yield* ImageDecoder.render(bytes, info, { width: finest.width, height: finest.height }, limits)
         const rasters = yield* Search.levelRasters(raster, plan)
         const candidates = yield* Search.run(pool, plan, rasters, o.minScore)
-        let faces = candidates.map(toFace)
-        if (imageOptions.crops ?? true) {
-          const renderAt = (scale: number) =>
-            ImageDecoder.render(
-              bytes,
-              info,
-              {
-                width: Math.max(1, Math.round(info.width * scale)),
-                height: Math.max(1, Math.round(info.height * scale))
-              },
-              limits
-            )
-          faces = yield* cropFaces(faces, info.width, info.height, { raster, scale: finest.scale }, renderAt)
-        }
-        const result: ImageDetection = {
+        const detection: ImageDetection = {
           kind: "image",
           width: info.width,
           height: info.height,
           format: info.format,
-          faces: numberLeftToRight(faces)
+          faces: numberLeftToRight(candidates.map(toFace))
         }
-        return result
+        const renderAt = (scale: number) =>
+          ImageDecoder.render(
+            bytes,
+            info,
+            {
+              width: Math.max(1, Math.round(info.width * scale)),
+              height: Math.max(1, Math.round(info.height * scale))
+            },
+            limits
+          )
+        const crops = cropFaces(detection.faces, info.width, info.height, { raster, scale: finest.scale }, renderAt)
+        return { detection, crops }
       })
+
+    const detectImage = (bytes: Uint8Array, imageOptions: ImageOptions = {}) =>
+      Effect.flatMap(search(bytes), ({ detection, crops }) =>
+        (imageOptions.crops ?? true)
+          ? Effect.map(crops, (faces): ImageDetection => ({ ...detection, faces }))
+          : Effect.succeed(detection)
+      )
+
+    const detectImageDeferringCrops = (bytes: Uint8Array) =>
+      Effect.map(search(bytes), ({ detection, crops }) => ({
+        detection,
+        crops: Effect.map(crops, (faces) => faces.map((f) => f.crop!))
+      }))
 
     const encodeCrop = (bytes: Uint8Array, box: Box) =>
       Effect.gen(function* () {
@@ -267,7 +290,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         toFace
       )
 
-    return { detectImage, detectVideo, encodeCrop, options: o } satisfies Service
+    return { detectImage, detectImageDeferringCrops, detectVideo, encodeCrop, options: o } satisfies Service
   })
 
 /** The detector as a layer; the model loads (and warms up) when the layer is built. */

@@ -64,6 +64,13 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
       expect(isJpeg(again)).toBe(true)
       const without = yield* detector.detectImage(Media.photo(3), { crops: false })
       expect(without.faces.every((f) => f.crop === undefined)).toBe(true)
+      // Deferred: the same faces now, the same crop bytes later.
+      const deferred = yield* detector.detectImageDeferringCrops(Media.photo(3))
+      expect(deferred.detection).toEqual(without)
+      const crops = yield* deferred.crops
+      expect(crops.map((c) => Buffer.from(c).toString("base64"))).toEqual(
+        result.faces.map((f) => Buffer.from(f.crop!).toString("base64"))
+      )
     })
   )
 

@@ -195,10 +195,16 @@ export const make = (
 
     const cropFile = (taskId: string, faceId: number) => join(options.layout.crops, taskId, `${faceId}.jpg`)
 
-    /** An image: detected without crops; the source is kept and the crops are written after the task completes. */
+    /**
+     * An image: the task completes with its faces, then the crops are encoded from the raster still in memory and
+     * written; the source is kept until they are (after a crash, a link encodes its crop from it).
+     */
     const detectImage = (task: Task, bytes: Uint8Array) =>
       Effect.gen(function* () {
-        const detection = yield* Effect.mapError(detector.detectImage(bytes, { crops: false }), detectorFailure(task))
+        const { detection, crops: encoded } = yield* Effect.mapError(
+          detector.detectImageDeferringCrops(bytes),
+          detectorFailure(task)
+        )
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces = detection.faces.map(stored)
         crops.keepSource(task.id, bytes)
@@ -220,7 +226,7 @@ export const make = (
         })
         const jobs = faces.map((f) => ({ taskId: task.id, box: f.box, path: cropFile(task.id, f.id) }))
         const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
-        return { success, afterwards: crops.writeAll(task.id, bytes, jobs) }
+        return { success, afterwards: crops.writeAll(task.id, bytes, jobs, encoded) }
       })
 
     /** A video or animated image: the detector's own crops (each person's best frame), written before completing. */

@@ -21,6 +21,7 @@ const setup = (gate: Effect.Effect<void> = Effect.void) => {
   const detector: FaceDetector.Service = {
     detectImage: () => Effect.die("unused"),
     detectVideo: () => Effect.die("unused"),
+    detectImageDeferringCrops: () => Effect.die("unused"),
     encodeCrop: () =>
       Effect.zipRight(
         gate,

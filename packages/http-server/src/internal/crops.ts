@@ -1,10 +1,11 @@
 /**
  * Face crops of images, encoded after the task is recorded as succeeded rather than before.
  *
- * Why: encoding a JPEG per face costs as much as the detection itself on a group photo (seven faces of a 500x375
- * photo: ~30 ms of ~53 ms), and a client waiting on the task does not need the bytes of a crop to see its result,
- * only its link. So an image task is detected without crops, its source bytes are kept under `sources/`, the task
- * is completed (links included), and the same worker then writes the crops. A link requested before its crop is
+ * Why: the crops of a group photo cost a good part of the detection itself (seven faces of a 500x375 photo: about
+ * 20 ms beside 28), and a client waiting on the task does not need the bytes of a crop to see its result, only its
+ * link. So an image task is detected without crops, its source bytes are kept under `sources/`, the task is
+ * completed (links included), and the same worker then encodes the crops from the raster the detector still holds
+ * (`detectImageDeferringCrops`: no second decode). A link requested before its crop is
  * written waits for that encoding (or, after a crash between the two steps, encodes it from the kept source): a
  * link always answers with the crop. Files are written through a temporary name and a rename, so a reader never
  * sees half a JPEG and two writers of the same crop are harmless.
@@ -37,8 +38,16 @@ export interface CropWriter {
   readonly sourcePath: (taskId: string) => string
   /** Keeps an image task's source bytes for the crops (written before the task completes). */
   readonly keepSource: (taskId: string, bytes: Uint8Array) => void
-  /** Writes every crop of a task from its bytes, then drops the kept source. */
-  readonly writeAll: (taskId: string, bytes: Uint8Array, jobs: ReadonlyArray<CropJob>) => Effect.Effect<void>
+  /**
+   * Writes every crop of a task, then drops the kept source: from `encoded` (the crops of `jobs`, in order, which
+   * the detector encodes from the raster it still holds), or else by decoding `bytes` again.
+   */
+  readonly writeAll: (
+    taskId: string,
+    bytes: Uint8Array,
+    jobs: ReadonlyArray<CropJob>,
+    encoded?: Effect.Effect<ReadonlyArray<Uint8Array>, unknown>
+  ) => Effect.Effect<void>
   /** True when the crop exists (now, or once the encoding in progress or started here finishes). */
   readonly ensure: (job: CropJob) => Effect.Effect<boolean>
 }
@@ -131,7 +140,7 @@ export const make = (
   return {
     sourcePath,
     keepSource: (taskId, bytes) => writeAtomic(join(layout.root, sourcePath(taskId)), bytes),
-    writeAll: (taskId, bytes, jobs) =>
+    writeAll: (taskId, bytes, jobs, encoded) =>
       Effect.gen(function* () {
         // Claim every crop not already being written, encode them from one decode, then release the waiters.
         const mine = jobs.filter((j) => !inFlight.has(j.path) && !existsSync(j.path))
@@ -140,7 +149,11 @@ export const make = (
           inFlight.set(j.path, d)
           return d
         })
-        yield* (mine.length === 0 ? Effect.succeed([]) : encodeBatch(bytes, mine)).pipe(
+        const batch =
+          encoded === undefined
+            ? encodeBatch(bytes, mine)
+            : Effect.map(encoded, (all) => mine.map((j) => all[jobs.indexOf(j)]!))
+        yield* (mine.length === 0 ? Effect.succeed([]) : batch).pipe(
           Effect.map((jpegs) => {
             for (const [i, jpeg] of jpegs.entries()) writeAtomic(mine[i]!.path, jpeg)
             return true

@@ -1,0 +1,44 @@
+/**
+ * The bound the server's figures are judged against, measured in the bench's own process while the server is idle:
+ * the detector alone (configured from the environment, as the server configures it), crops included, on the same
+ * photo. `singleMs`: the median time of one detection on an idle detector (what create -> succeeded cannot beat);
+ * `tasksPerSecond`: detections with crops per second with one in flight per core (what 1,000 tasks cannot beat).
+ */
+import { availableParallelism } from "node:os"
+import { FaceDetector } from "@facedet/detector"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+export const detectorAlone = async (photo: Uint8Array) => {
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const context = await Effect.runPromise(Layer.buildWithScope(FaceDetector.layerConfig, scope))
+    const detect = Effect.provide(
+      Effect.flatMap(FaceDetector.FaceDetector, (d) => d.detectImage(photo)),
+      context
+    )
+    for (let i = 0; i < 10; i++) await Effect.runPromise(detect)
+    const single: Array<number> = []
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now()
+      await Effect.runPromise(detect)
+      single.push(performance.now() - t)
+    }
+    const n = 200
+    const t0 = performance.now()
+    await Effect.runPromise(
+      Effect.forEach(Array.from({ length: n }), () => detect, { concurrency: availableParallelism() })
+    )
+    return { singleMs: median(single), tasksPerSecond: n / ((performance.now() - t0) / 1000) }
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
