@@ -245,7 +245,7 @@ export const make = (
       publicUrl: () => publicUrl,
       wake: workers.wake,
       draining: () => draining,
-      log: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`),
+      log: (message, cause) => log(`facedet: ${message}${cause === undefined ? "" : `: ${describe(cause)}`}`),
       console: consoleAssets,
       freeDiskBytes: () => {
         try {
