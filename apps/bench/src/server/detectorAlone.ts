@@ -2,7 +2,8 @@
  * The bound the server's figures are judged against, measured in the bench's own process while the server is idle:
  * the detector alone (configured from the environment, as the server configures it), crops included, on the same
  * photo. `singleMs`: the median time of one detection on an idle detector (what create -> succeeded cannot beat);
- * `tasksPerSecond`: detections with crops per second with one in flight per core (what 1,000 tasks cannot beat).
+ * `boundPerSecond`: every core doing one such detection after another (the bound the 1,000 tasks are judged by);
+ * `tasksPerSecond`: what one process achieves driving the detector with one detection in flight per core.
  */
 import { availableParallelism } from "node:os"
 import { FaceDetector } from "@facedet/detector"
@@ -37,7 +38,12 @@ export const detectorAlone = async (photo: Uint8Array) => {
     await Effect.runPromise(
       Effect.forEach(Array.from({ length: n }), () => detect, { concurrency: availableParallelism() })
     )
-    return { singleMs: median(single), tasksPerSecond: n / ((performance.now() - t0) / 1000) }
+    const singleMs = median(single)
+    return {
+      singleMs,
+      boundPerSecond: (availableParallelism() * 1000) / singleMs,
+      tasksPerSecond: n / ((performance.now() - t0) / 1000)
+    }
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }

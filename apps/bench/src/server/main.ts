@@ -10,6 +10,9 @@
  *    ratio >= 0.5, p99 <= 20 ms);
  * 3. 1,000 image tasks queued at once: all succeed, none lost or duplicated (completion counts read from the store
  *    after shutdown), peak server RSS from /proc (target <= 500 MB);
+ *    1 and 3 are also judged against the detector alone, measured in this process while the server is idle
+ *    (`detectorAlone`): create -> succeeded at most 8 ms over one detection with crops, and 1,000 tasks at least
+ *    0.8 of the detector's own rate with crops;
  * 4. callbacks to a loopback receiver: the time from a task's end (its long-poll answer reaching the client) to its
  *    callback reaching the receiver, p50 and p99 over 30 tasks one at a time; and the dispatcher's own rate: 80
  *    deliveries held back by a receiver that does not answer until every task has ended, then released at once,
@@ -320,6 +323,7 @@ const main = async () => {
     },
     detectorAlone: {
       singleWithCropsMs: round(alone.singleMs),
+      boundPerSecond: round(alone.boundPerSecond, 1),
       tasksPerSecondWithCrops: round(alone.tasksPerSecond, 1)
     },
     endToEnd: {
@@ -353,7 +357,10 @@ const main = async () => {
       allQueuedInMs: round(queuedMs, 0),
       allDoneInMs: round(drainedMs, 0),
       tasksPerSecond: round(n / (drainedMs / 1000), 1),
-      ofDetectorBound: round(n / (drainedMs / 1000) / alone.tasksPerSecond, 2),
+      // The issue's bound: every core running one detection with crops after another, nothing else.
+      ofDetectorBound: round(n / (drainedMs / 1000) / alone.boundPerSecond, 2),
+      // One process driving the detector at one detection per core: what a single server process can hope for.
+      ofDetectorInProcess: round(n / (drainedMs / 1000) / alone.tasksPerSecond, 2),
       targetOfDetectorBound: 0.8,
       peakServerRssMb: rssMb,
       targetRssMb: 500,
@@ -395,7 +402,7 @@ const main = async () => {
     ],
     [
       "  ... tasks/s, of the detector-bound rate",
-      `${results.burst.tasksPerSecond}/s, ${results.burst.ofDetectorBound} of ${results.detectorAlone.tasksPerSecondWithCrops}/s`,
+      `${results.burst.tasksPerSecond}/s: ${results.burst.ofDetectorBound} of ${results.detectorAlone.boundPerSecond}/s (cores / one detection), ${results.burst.ofDetectorInProcess} of ${results.detectorAlone.tasksPerSecondWithCrops}/s (in one process)`,
       ">= 0.8"
     ],
     ["peak server RSS", `${rssMb} MB`, "<= 500 MB"],
