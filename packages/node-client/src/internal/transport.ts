@@ -63,10 +63,6 @@ export interface Transport {
   readonly server: Effect.Effect<ServerState>
 }
 
-/**
- * Set by the Promise API around a call: marked when a request is handed to the HTTP client, so an abort can say
- * whether anything may have reached the server (`TransportError.requestSent`).
- */
 /** Per-call settings over the client's (the Promise API's `timeoutMs`, `maxRetries`, `headers`). */
 export interface CallOverrides {
   readonly timeout?: Duration.Duration | undefined
@@ -79,6 +75,10 @@ export const currentCallOverrides: FiberRef.FiberRef<CallOverrides | undefined> 
   CallOverrides | undefined
 >(undefined)
 
+/**
+ * Set by the Promise API around a call: marked when a request is handed to the HTTP client, so an abort can say
+ * whether anything may have reached the server (`TransportError.requestSent`).
+ */
 export const currentDispatch: FiberRef.FiberRef<{ sent: boolean } | undefined> = FiberRef.unsafeMake<
   { sent: boolean } | undefined
 >(undefined)
