@@ -16,8 +16,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { pack, root, script } from "../src/script.mjs"
+import { bannerKey } from "../src/server.mjs"
 
-const root = fileURLToPath(new URL("../../../", import.meta.url))
 const here = fileURLToPath(new URL("../", import.meta.url))
 const recipe = join(root, "packages", "http-server", "deploy", "container")
 const base = "localhost/facedet-node-base:20-bookworm"
@@ -27,20 +28,7 @@ const work = mkdtempSync(join(tmpdir(), "facedet-container-"))
 // This machine's VM lets no process raise RLIMIT_NPROC, and podman's defaults ask for more than the current
 // limits: run containers within them. Not needed on an ordinary host.
 const limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
-
-const say = (message) => console.log(`container: ${message}`)
-const fail = (message) => {
-  console.error(`container: FAILED: ${message}`)
-  spawnSync("podman", ["rm", "-f", name], { stdio: "ignore" })
-  process.exit(1)
-}
-const sh = (command, args, options = {}) => {
-  const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...options })
-  if (result.status !== 0 && !options.allowFailure) {
-    fail(`${command} ${args.join(" ")} exited ${result.status}\n${result.stdout ?? ""}\n${result.stderr ?? ""}`)
-  }
-  return result
-}
+const { say, fail, sh } = script("container", () => spawnSync("podman", ["rm", "-f", name], { stdio: "ignore" }))
 
 if (spawnSync("podman", ["--version"], { stdio: "ignore" }).status !== 0) {
   say("no podman on this machine: the recipe was not built (apt-get install podman)")
@@ -99,15 +87,7 @@ say(`base: ${base} (node ${smoke.stdout.trim()})`)
 // The build context: the recipe, with the packed tarballs the image installs.
 const context = join(work, "context")
 cpSync(recipe, context, { recursive: true })
-const pnpm = process.env.npm_execpath?.includes("pnpm")
-  ? [process.execPath, process.env.npm_execpath]
-  : ["corepack", "pnpm"]
-sh(process.execPath, [join(root, "scripts", "turbo.mjs"), "run", "build", "--output-logs=errors-only"], { cwd: root })
-for (const pkg of ["core", "detector", "http-server"]) {
-  sh(pnpm[0], [...pnpm.slice(1), "pack", "--pack-destination", join(context, "packages")], {
-    cwd: join(root, "packages", pkg)
-  })
-}
+pack(sh, ["core", "detector", "http-server"], join(context, "packages"))
 const tarballs = readdirSync(join(context, "packages"))
   .filter((f) => f.endsWith(".tgz"))
   .map((f) => `/tmp/packages/${f}`)
@@ -142,7 +122,7 @@ const url = `http://127.0.0.1:${port}`
 let key
 for (let i = 0; i < 120 && key === undefined; i++) {
   const logs = sh("podman", ["logs", name], { allowFailure: true })
-  key = /generated an API key[^\n]*\n\s+(\S+)/.exec(`${logs.stdout}${logs.stderr}`)?.[1]
+  key = bannerKey(`${logs.stdout}${logs.stderr}`)
   if (key === undefined) await new Promise((done) => setTimeout(done, 500))
 }
 if (key === undefined) fail(`no key in the log:\n${sh("podman", ["logs", name], { allowFailure: true }).stderr}`)

@@ -11,47 +11,25 @@
  * It prints the install sizes (node_modules, bytes on disk) and fails on the first broken step.
  * Usage: node scripts/packed-install.mjs [--keep]   (needs the registry for the third-party dependencies)
  */
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { pack, root, script } from "../src/script.mjs"
 import { startServer } from "../src/server.mjs"
 
-const root = fileURLToPath(new URL("../../../", import.meta.url))
 const here = fileURLToPath(new URL("../", import.meta.url))
 const photo = join(here, "test", "group.jpg")
 const keep = process.argv.includes("--keep")
 const work = mkdtempSync(join(tmpdir(), "facedet-packed-"))
 const packages = ["core", "node-client", "detector", "http-server", "cli"]
-
-const step = (message) => console.log(`packed-install: ${message}`)
-const fail = (message) => {
-  console.error(`packed-install: FAILED: ${message}`)
-  console.error(`packed-install: left ${work} for a look`)
-  process.exit(1)
-}
-/** Runs a command; returns its output, or fails the test with it. */
-const sh = (command, args, options = {}) => {
-  const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...options })
-  if (result.status !== 0 && !options.allowFailure) {
-    fail(`${command} ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`)
-  }
-  return result
-}
-// pnpm as it was started (corepack or a global install); `corepack pnpm` otherwise.
-const pnpm = process.env.npm_execpath?.includes("pnpm")
-  ? [process.execPath, process.env.npm_execpath]
-  : ["corepack", "pnpm"]
+const { say: step, fail, sh } = script("packed-install", () => console.error(`packed-install: left ${work} for a look`))
 
 step("building")
-sh(process.execPath, [join(root, "scripts", "turbo.mjs"), "run", "build", "--output-logs=errors-only"], { cwd: root })
-
 const tarballs = join(work, "tarballs")
 mkdirSync(tarballs)
-for (const name of packages) {
-  sh(pnpm[0], [...pnpm.slice(1), "pack", "--pack-destination", tarballs], { cwd: join(root, "packages", name) })
-}
+pack(sh, packages, tarballs)
 const tarball = (name) => {
   const file = readdirSync(tarballs).find((f) => f.startsWith(`facedet-${name}-`) && f.endsWith(".tgz"))
   if (file === undefined) fail(`no tarball for @facedet/${name}`)

@@ -8,6 +8,9 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
+/** The API key a server's banner shows once, in `text` (its output or log), if there. */
+export const bannerKey = (text) => /generated an API key[^\n]*\n\s+(\S+)/.exec(text)?.[1]
+
 /**
  * @param {string} command the executable (`node`, `npx`)
  * @param {ReadonlyArray<string>} args its arguments (the server's entry point, `--no facedet-server`)
@@ -62,7 +65,7 @@ export const startServer = (command, args, options = {}) =>
     const onData = (chunk) => {
       output += chunk
       const url = /listening on (http:\/\/\S+)/.exec(output)?.[1]
-      const key = /generated an API key[^\n]*\n\s+(\S+)/.exec(output)?.[1]
+      const key = bannerKey(output)
       if (settled || url === undefined || key === undefined) return
       settled = true
       clearTimeout(timer)
