@@ -60,41 +60,25 @@ const huffman = (counts: Uint8Array, symbols: Uint8Array): Huffman => {
 }
 
 /**
- * Reads bits (most significant first) from entropy-coded data whose stuffed zero bytes were removed, followed by
- * at least four 0xFF bytes (so a read near the end needs no bounds check; JPEG pads with 1-bits too).
+ * 32 bits of entropy-coded data from bit `at` on, most significant first. `bytes` has its stuffed zero bytes removed
+ * and at least four 0xFF bytes after the data (so a read near the end needs no bounds check; JPEG pads with 1-bits
+ * too); callers use at most the top 24 bits, which are always valid.
  */
-class BitReader {
-  pos = 0
-  constructor(readonly bytes: Uint8Array) {}
+const word = (bytes: Uint8Array, at: number): number => {
+  const b = at >>> 3
+  return ((bytes[b]! << 24) | (bytes[b + 1]! << 16) | (bytes[b + 2]! << 8) | bytes[b + 3]!) << (at & 7)
+}
 
-  /** The next `n` (1..24) bits, without consuming them. */
-  peek(n: number): number {
-    const byte = this.pos >>> 3
-    const b = this.bytes
-    const word = (b[byte]! << 24) | (b[byte + 1]! << 16) | (b[byte + 2]! << 8) | b[byte + 3]!
-    return (word << (this.pos & 7)) >>> (32 - n)
+/** The Huffman code at bit `at`: (code length << 8) | symbol. */
+const decode = (bytes: Uint8Array, h: Huffman, at: number): number => {
+  const w = word(bytes, at)
+  const f = h.fast[w >>> (32 - fastBits)]!
+  if (f !== 0) return f
+  for (let l = fastBits + 1; l <= 16; l++) {
+    const c = w >>> (32 - l)
+    if (c <= h.maxCode[l]!) return (l << 8) | h.symbols[h.valPtr[l]! + c - h.minCode[l]!]!
   }
-
-  read(n: number): number {
-    if (n === 0) return 0
-    const v = this.peek(n)
-    this.pos += n
-    return v
-  }
-
-  decode(h: Huffman): number {
-    const f = h.fast[this.peek(fastBits)]!
-    if (f !== 0) {
-      this.pos += f >>> 8
-      return f & 0xff
-    }
-    let c = this.read(fastBits + 1)
-    for (let l = fastBits + 1; l <= 16; l++) {
-      if (c <= h.maxCode[l]!) return h.symbols[h.valPtr[l]! + c - h.minCode[l]!]!
-      c = (c << 1) | this.read(1)
-    }
-    throw new Unsupported("bad Huffman code")
-  }
+  throw new Unsupported("bad Huffman code")
 }
 
 /** Writes bits into a growing buffer, stuffing a zero byte after every 0xFF. */
@@ -210,7 +194,7 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
   if (!Number.isInteger(tileHeight) || tileHeight % (8 * vMax) !== 0) throw new Unsupported("tiles off the MCU grid")
   const header = jpeg.subarray(0, i)
 
-  // The entropy-coded data, unstuffed, up to EOI, then the reader's padding.
+  // The entropy-coded data, unstuffed, up to EOI, then the padding `word` relies on.
   const data = new Uint8Array(jpeg.length - i + 4)
   let n = 0
   for (let j = i; j < jpeg.length; j++) {
@@ -228,7 +212,6 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
     data[n++] = b
   }
   data.fill(0xff, n)
-  const reader = new BitReader(data)
   const table = (tables: Map<number, Huffman>, id: number): Huffman => {
     const found = tables.get(id)
     if (found === undefined) throw new Unsupported("missing Huffman table")
@@ -243,21 +226,7 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
   /** Per tile: where it starts, and each component's first DC code (position, length, value against zero). */
   const tiles: Array<{ start: number; patches: Array<{ at: number; length: number; value: number; table: Huffman }> }> =
     []
-  // The walk over every coefficient, with the reader's state in locals: this loop is most of the module's time.
-  const bytes = data
-  /** 32 bits from bit `at` on (at least 25 of them valid). */
-  const word = (at: number): number => {
-    const b = at >>> 3
-    return ((bytes[b]! << 24) | (bytes[b + 1]! << 16) | (bytes[b + 2]! << 8) | bytes[b + 3]!) << (at & 7)
-  }
-  /** Decodes one symbol at `pos`: (code length << 8) | symbol. */
-  const symbol = (h: Huffman, at: number): number => {
-    const f = h.fast[word(at) >>> (32 - fastBits)]!
-    if (f !== 0) return f
-    reader.pos = at
-    const s = reader.decode(h)
-    return ((reader.pos - at) << 8) | s
-  }
+  // The walk over every coefficient: this loop is most of the module's time.
   let pos = 0
   for (let mcu = 0; mcu < mcusPerTile * count; mcu++) {
     const first = mcu % mcusPerTile === 0
@@ -268,12 +237,12 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
       const acTable = acTables[c]!
       for (let b = 0; b < h * v; b++) {
         const at = pos
-        const d = symbol(dcTable, pos)
+        const d = decode(data, dcTable, pos)
         pos += d >>> 8
         const s = d & 0xff
         let diff = 0
         if (s > 0) {
-          const bits = word(pos) >>> (32 - s)
+          const bits = word(data, pos) >>> (32 - s)
           pos += s
           diff = bits < 1 << (s - 1) ? bits - (1 << s) + 1 : bits
         }
@@ -282,7 +251,7 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
           tiles[tiles.length - 1]!.patches.push({ at, length: pos - at, value: pred[c]!, table: dcTable })
         }
         for (let k = 1; k < 64; ) {
-          const a = symbol(acTable, pos)
+          const a = decode(data, acTable, pos)
           const rs = a & 0xff
           const size = rs & 15
           pos += (a >>> 8) + size
@@ -294,8 +263,7 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
       }
     }
   }
-  reader.pos = pos
-  const end = reader.pos
+  const end = pos
 
   // Each tile: the header with the tile's height, its bits with the first DC codes re-coded, EOI.
   return tiles.map((tile, t) => {
@@ -304,13 +272,11 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
     const copy = (from: number, to: number) => {
       let pos = from
       while (to - pos >= 24) {
-        reader.pos = pos
-        writer.write(reader.peek(24), 24)
+        writer.write(word(data, pos) >>> 8, 24)
         pos += 24
       }
       if (to > pos) {
-        reader.pos = pos
-        writer.write(reader.peek(to - pos), to - pos)
+        writer.write(word(data, pos) >>> (32 - (to - pos)), to - pos)
       }
     }
     let cursor = tile.start
