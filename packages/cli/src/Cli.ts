@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as DetectCommand from "./DetectCommand.js"
+import * as Ansi from "./internal/ansi.js"
 import * as HelpText from "./internal/helpText.js"
 import * as ExitCode from "./ExitCode.js"
 import type * as FacesCommand from "./FacesCommand.js"
@@ -290,9 +291,6 @@ export const command = Command.make("facedet").pipe(
  */
 export type Environment = CliApp.CliApp.Environment | Output | HttpClient.HttpClient | FileSystem.FileSystem
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-const ansi = /\x1b\[[0-9;]*m/g
-
 /**
  * A console that drops ANSI colours from `@effect/cli`'s help and messages (when stdout is not a terminal, or
  * `NO_COLOR` is set), so piped and captured output is plain text.
@@ -304,8 +302,8 @@ export const withPlainText = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Eff
   Console.consoleWith((console) =>
     Console.withConsole(self, {
       ...console,
-      log: (...args) => console.log(...args.map((a) => (typeof a === "string" ? a.replace(ansi, "") : a))),
-      error: (...args) => console.error(...args.map((a) => (typeof a === "string" ? a.replace(ansi, "") : a)))
+      log: (...args) => console.log(...args.map((a) => (typeof a === "string" ? Ansi.strip(a) : a))),
+      error: (...args) => console.error(...args.map((a) => (typeof a === "string" ? Ansi.strip(a) : a)))
     })
   )
 

@@ -9,12 +9,10 @@
  * Applied to the text the library logs, only when it is a help page (it has a USAGE heading).
  */
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-const ansi = /\x1b\[[0-9;]*m/g
+import * as Ansi from "./ansi.js"
 
-// A usage line: `$ <command> ...`, maybe behind colour codes.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-const usageLine = /^((?:\x1b\[[0-9;]*m)*)\$ (\S+)/
+/** A usage line: `$ <command> ...`, maybe behind colour codes. */
+const usageLine = new RegExp(`^((?:${Ansi.codes.source})*)\\$ (\\S+)`)
 
 const placeholders: ReadonlySet<string> = new Set([
   "A user-defined piece of text.",
@@ -37,20 +35,20 @@ export const commandPath = (args: ReadonlyArray<string>, commands: ReadonlySet<s
 
 /** Rewrites a help page for the command at `path` (below `executable`); other text is returned as is. */
 export const rewrite = (text: string, executable: string, path: ReadonlyArray<string>): string => {
-  if (!text.replace(ansi, "").includes("\nUSAGE\n")) return text
+  if (!Ansi.strip(text).includes("\nUSAGE\n")) return text
   const lines = text.split("\n")
   const out: Array<string> = []
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!
-    const plain = line.replace(ansi, "").trim()
+    const plain = Ansi.strip(line).trim()
     if (placeholders.has(plain)) {
       // The blank line that ended its paragraph goes with it.
-      if (lines[i + 1]?.replace(ansi, "").trim() === "") i += 1
+      if (i + 1 < lines.length && Ansi.strip(lines[i + 1]!).trim() === "") i += 1
       continue
     }
     const last = path[path.length - 1]
     const usage = usageLine.exec(line)
-    if (last !== undefined && usage !== null && usage[2]!.replace(ansi, "") === last) {
+    if (last !== undefined && usage !== null && Ansi.strip(usage[2]!) === last) {
       out.push(`${usage[1]}$ ${[executable, ...path].join(" ")}${line.slice(usage[0].length)}`)
       continue
     }
