@@ -1,7 +1,7 @@
 /**
  * The detector benchmark's data: faces-dev (4 annotated photos, 18 faces, copied into apps/bench/data) and
  * high-resolution group photos built from them at run time (a grid of the photos on a 3000x2000 canvas, ground truth
- * scaled and shifted), plus scoring (recall and precision at IoU >= 0.3) and medians.
+ * scaled and shifted), plus scoring (recall and precision at IoU >= 0.3).
  */
 import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -120,12 +120,6 @@ export const zero: Score = { truePositives: 0, detections: 0, faces: 0 }
 
 export const recall = (s: Score) => s.truePositives / Math.max(1, s.faces)
 export const precision = (s: Score) => (s.detections === 0 ? 1 : s.truePositives / s.detections)
-
-export const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 
 /** The two group photos of the benchmark (see README). */
 export const groupPhotos = async (): Promise<Array<Annotated>> => [

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import sharp from "sharp"
-import { median } from "./dataset.js"
+import { median } from "../median.js"
 
 sharp.concurrency(1)
 sharp.cache(false)
