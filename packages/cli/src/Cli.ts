@@ -21,6 +21,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as DbCommand from "./DbCommand.js"
 import type * as DetectCommand from "./DetectCommand.js"
 import * as Ansi from "./internal/ansi.js"
 import * as HelpText from "./internal/helpText.js"
@@ -42,6 +43,7 @@ const lazily = <M, A, E, R>(
 const detectModule = (): Promise<typeof DetectCommand> => import("./DetectCommand.js")
 const resultModule = (): Promise<typeof ResultCommand> => import("./ResultCommand.js")
 const serveModule = (): Promise<typeof ServeCommand> => import("./ServeCommand.js")
+const dbModule = (): Promise<typeof DbCommand> => import("./DbCommand.js")
 const facesModule = (): Promise<typeof FacesCommand> => import("./FacesCommand.js")
 
 /**
@@ -196,6 +198,14 @@ const result = Command.make("result", { detectTaskId, target, wait, json, timeou
 // facedet serve
 // ---------------------------------------------------------------------------------------------------------------
 
+const databaseUrl = Options.text("database-url").pipe(
+  Options.withPseudoName("URL"),
+  Options.withDescription(
+    "PostgreSQL shared by every facedet process (postgres://user:password@host:5432/db). Overrides FACEDET_DATABASE_URL; unset: SQLite in the data directory."
+  ),
+  Options.optional
+)
+
 const serve = Command.make(
   "serve",
   {
@@ -215,6 +225,13 @@ const serve = Command.make(
         "Where tasks, crops and uploads are kept. Overrides FACEDET_DATA_DIR; default ./.facedet."
       ),
       Options.optional
+    ),
+    databaseUrl,
+    role: Options.choice("role", ["all", "api", "worker"]).pipe(
+      Options.withDescription(
+        "What this process does: all (default), api (HTTP API only) or worker (detection only). Roles other than all need --database-url. Overrides FACEDET_ROLE."
+      ),
+      Options.optional
     )
   },
   (a) =>
@@ -222,13 +239,40 @@ const serve = Command.make(
       ServeCommand.run({
         port: Option.getOrUndefined(a.port),
         host: Option.getOrUndefined(a.host),
-        dataDir: Option.getOrUndefined(a.dataDir)
+        dataDir: Option.getOrUndefined(a.dataDir),
+        databaseUrl: Option.getOrUndefined(a.databaseUrl),
+        role: Option.getOrUndefined(a.role)
       })
     )
 ).pipe(
   Command.withDescription(
     "Run the self-hosted facedet server in the foreground (Ctrl-C drains and stops it). Every FACEDET_* server variable applies; flags override them."
   )
+)
+
+// ---------------------------------------------------------------------------------------------------------------
+// facedet db migrate
+// ---------------------------------------------------------------------------------------------------------------
+
+const dbMigrate = Command.make(
+  "migrate",
+  {
+    databaseUrl,
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("List the pending migrations; change nothing."))
+  },
+  (a) =>
+    lazily(dbModule, (DbCommand) =>
+      DbCommand.migrate({ databaseUrl: Option.getOrUndefined(a.databaseUrl), dryRun: a.dryRun })
+    )
+).pipe(
+  Command.withDescription(
+    "Apply the PostgreSQL schema's pending migrations (servers also apply them at start, under the same lock)."
+  )
+)
+
+const db = Command.make("db").pipe(
+  Command.withDescription("Manage the PostgreSQL database of a multi-process server."),
+  Command.withSubcommands([dbMigrate])
 )
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -280,7 +324,7 @@ export const command = Command.make("facedet").pipe(
   Command.withDescription(
     "Detect faces in images and videos with crun.ai, a self-hosted facedet server, or on this machine."
   ),
-  Command.withSubcommands([detect, result, serve, faces])
+  Command.withSubcommands([detect, result, serve, faces, db])
 )
 
 /**
@@ -307,7 +351,7 @@ export const withPlainText = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Eff
     })
   )
 
-const commandNames: ReadonlySet<string> = new Set(["detect", "result", "serve", "faces", "download"])
+const commandNames: ReadonlySet<string> = new Set(["detect", "result", "serve", "faces", "download", "db", "migrate"])
 
 /** `@effect/cli`'s help pages as `facedet` shows them (see `internal/helpText`). */
 const withHelpText =

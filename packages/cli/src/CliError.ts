@@ -113,6 +113,19 @@ export class ServeFailed extends Data.TaggedError("ServeFailed")<{
 }> {}
 
 /**
+ * `facedet db migrate` could not migrate the database: a bad URL (`configuration`), a database out of reach
+ * (`unreachable`), or a failing migration.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class MigrateFailed extends Data.TaggedError("MigrateFailed")<{
+  readonly message: string
+  readonly reason: "configuration" | "unreachable" | "failed"
+  readonly cause?: unknown
+}> {}
+
+/**
  * The in-process detector could not run at all (its model or native runtime failed to load).
  *
  * @since 0.1.0
@@ -158,5 +171,6 @@ export type CliError =
   | TaskNotSucceeded
   | CropDownloadFailed
   | ServeFailed
+  | MigrateFailed
   | LocalDetectorUnavailable
   | OptionalPackageMissing

@@ -110,6 +110,12 @@ export const ofCliError = (error: CliError): ExitCode => {
             : ExitCode.Unavailable
     case "ServeFailed":
       return error.configuration ? ExitCode.Usage : ExitCode.Unexpected
+    case "MigrateFailed":
+      return error.reason === "configuration"
+        ? ExitCode.Usage
+        : error.reason === "unreachable"
+          ? ExitCode.Unavailable
+          : ExitCode.Unexpected
     case "LocalDetectorUnavailable":
       return ExitCode.Unexpected
   }

@@ -243,6 +243,11 @@ export const error = (e: Renderable, context: ErrorContext = {}): ReadonlyArray<
     case "ServeFailed":
       if (e.configuration) hint("see `facedet serve --help` for the flags and environment variables")
       break
+    case "MigrateFailed":
+      if (e.reason === "configuration")
+        hint("pass --database-url postgres://user:password@host:5432/db or set FACEDET_DATABASE_URL")
+      if (e.reason === "unreachable") hint("check that PostgreSQL runs and accepts connections from this machine")
+      break
     default:
       break
   }
@@ -267,6 +272,7 @@ const cliTags = new Set([
   "TaskNotSucceeded",
   "CropDownloadFailed",
   "ServeFailed",
+  "MigrateFailed",
   "LocalDetectorUnavailable",
   "OptionalPackageMissing"
 ])

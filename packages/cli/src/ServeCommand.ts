@@ -1,6 +1,7 @@
 /**
  * `facedet serve`: the self-hosted server (`@facedet/http-server`) in the foreground. Flags override the
- * environment (`FACEDET_PORT`, `FACEDET_HOST`, `FACEDET_DATA_DIR` and every other server variable); every bad
+ * environment (`FACEDET_PORT`, `FACEDET_HOST`, `FACEDET_DATA_DIR`, `FACEDET_DATABASE_URL`, `FACEDET_ROLE` and every
+ * other server variable); every bad
  * setting is listed at once (exit code 2). Ctrl-C or SIGTERM drains (new tasks get 455, tasks in flight get the
  * grace period) and exits 0; a second Ctrl-C exits at once.
  *
@@ -24,6 +25,10 @@ export interface Args {
   readonly port: number | undefined
   readonly host: string | undefined
   readonly dataDir: string | undefined
+  /** `--database-url`: PostgreSQL shared by several processes. */
+  readonly databaseUrl?: string | undefined
+  /** `--role`: all, api or worker. */
+  readonly role?: "all" | "api" | "worker" | undefined
 }
 
 /**
@@ -44,7 +49,13 @@ export const run = (args: Args): Effect.Effect<void, Reported, Output> =>
       "facedet serve",
       () => import("@facedet/http-server")
     )
-    const config = ServerConfig.fromEnv(process.env, args, { port: "--port", host: "--host", dataDir: "--data-dir" })
+    const config = ServerConfig.fromEnv(process.env, args, {
+      port: "--port",
+      host: "--host",
+      dataDir: "--data-dir",
+      databaseUrl: "--database-url",
+      role: "--role"
+    })
     if (Either.isLeft(config)) {
       return yield* new ServeFailed({ configuration: true, message: config.left.message, cause: config.left })
     }

@@ -26,7 +26,8 @@ describe.concurrent("the command line", () => {
     ["detect", ["detect"]],
     ["result", ["result"]],
     ["serve", ["serve"]],
-    ["faces-download", ["faces", "download"]]
+    ["faces-download", ["faces", "download"]],
+    ["db-migrate", ["db", "migrate"]]
   ])("--help of %s", async ([name, command], { expect }) => {
     const ran = await inProcess([...command, "--help"])
     expect(ran.code, ran.stderr).toBe(0)

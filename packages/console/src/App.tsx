@@ -50,7 +50,8 @@ const errorWords: Record<string, string> = {
   [TaskErrorCode.Corrupt]: "The file claims a supported format but could not be decoded.",
   [TaskErrorCode.DownloadTimeout]: "Downloading the media took too long.",
   [TaskErrorCode.DetectTimeout]: "Detection took longer than the server allows.",
-  [TaskErrorCode.Internal]: "The server failed while processing this task."
+  [TaskErrorCode.Internal]: "The server failed while processing this task.",
+  [TaskErrorCode.WorkerLost]: "Processing this media stopped its worker every time it was tried; it is not tried again."
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`

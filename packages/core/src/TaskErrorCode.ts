@@ -28,7 +28,12 @@ export const TaskErrorCode = {
   /** Detection itself took longer than allowed. */
   DetectTimeout: "Detect.Timeout",
   /** An unexpected failure inside the server; the message says what. */
-  Internal: "Detect.Internal"
+  Internal: "Detect.Internal",
+  /**
+   * Every attempt at this task ended with its worker gone (a crash, an out-of-memory kill, a lease that ran out):
+   * the input is taken to be what kills workers and is not tried again.
+   */
+  WorkerLost: "Detect.WorkerLost"
 } as const
 
 /**

@@ -14,7 +14,6 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { statSync } from "node:fs"
 import { join } from "node:path"
 import * as DetectTask from "@facedet/core/DetectTask"
 import * as Endpoints from "@facedet/core/Endpoints"
@@ -38,6 +37,7 @@ import type * as DataDir from "./internal/dataDir.js"
 import type { Request, Response } from "./internal/httpEdge.js"
 import * as Json from "./internal/json.js"
 import type * as Signals from "./internal/signals.js"
+import type * as BlobStore from "./BlobStore.js"
 import type { Delivery, Kind, Task } from "./JobStore.js"
 import type { JobStore } from "./JobStore.js"
 import type * as MediaFetcher from "./MediaFetcher.js"
@@ -53,6 +53,10 @@ export interface Deps {
   readonly fetcher: MediaFetcher.Service
   readonly apiKeys: ApiKeys
   readonly limiter: RateLimiter.RateLimiter
+  /** The per-key limit kept in the shared database (several processes); replaces `limiter` when set. */
+  readonly sharedLimiter?: RateLimiter.Shared | undefined
+  /** Where uploads and face crops are stored. */
+  readonly blobs: BlobStore.Service
   readonly metrics: Metrics
   readonly signals: Signals.TaskSignals
   readonly layout: DataDir.Layout
@@ -228,13 +232,22 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   }
 
   // The cause goes to the log, not to the client: a store's messages name files and internals.
-  const storeFailure = (route: string) => (e: { readonly message: string }) =>
+  const storeFailure = (route: string) => (e: { readonly message: string; readonly unavailable?: boolean }) =>
     Effect.sync(() => {
       deps.log?.(`${route}: ${e.message}`, e)
-      return errorResponse(
-        new FaceDetError.ServerError({ message: "internal error: the task store failed; retry shortly" }),
-        route
-      )
+      // The shared database out of reach is an outage to wait out, not a bug: 503 with when to retry.
+      return e.unavailable === true
+        ? errorResponse(
+            new FaceDetError.ServiceUnavailable({
+              message: "the task database is unreachable; retry shortly",
+              retryAfterMs: 2000
+            }),
+            route
+          )
+        : errorResponse(
+            new FaceDetError.ServerError({ message: "internal error: the task store failed; retry shortly" }),
+            route
+          )
     })
 
   const uploadToken = (url: string): string | undefined => uploadTokenOf(deps.publicUrl(), url)
@@ -514,7 +527,9 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       }
       const kindLimit = Math.max(config.maxImageBytes, config.maxVideoBytes)
       const token = TaskId.makeToken((n) => crypto.getRandomValues(new Uint8Array(n)))
-      const path = join(deps.layout.uploads, token)
+      const stored_ = join("uploads", token)
+      // Written on local disk first (limits and format checks as it arrives), then taken into the file store.
+      const path = deps.blobs.staging(stored_)
       // Once the first bytes say what the file is, its kind's limit applies (an image stops at the image limit, not
       // the video one), and bytes that are no media at all stop at once instead of filling the disk.
       const limitFor = (head: Uint8Array): number | "refuse" => {
@@ -552,19 +567,26 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           `the upload is not a supported image or video (it looks like ${describe(stored.stored.head)})`
         )
       }
+      const adopted = yield* Effect.either(deps.blobs.adopt(stored_, path))
+      if (adopted._tag === "Left") {
+        Body.remove(path)
+        return adopted.left.unavailable === true
+          ? yield* storeFailure(route)(adopted.left)
+          : yield* uploadFault(route, adopted.left)
+      }
       const now = yield* Clock.currentTimeMillis
       const expiresAt = now + config.mediaTtlMs
       yield* store
         .putMedia({
           token,
           kind: "upload",
-          path: join("uploads", token),
+          path: stored_,
           contentType: imageFormats.has(format) ? `image/${format}` : `video/${format}`,
           size: stored.stored.size,
           expiresAt,
           owner
         })
-        .pipe(Effect.tapError(() => Effect.sync(() => Body.remove(path))))
+        .pipe(Effect.tapError(() => Effect.ignore(deps.blobs.remove([stored_]))))
       return ok(
         {
           url: `${deps.publicUrl()}/uploads/${token}`,
@@ -579,30 +601,21 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const faceGone = (route: string) =>
     errorResponse(new FaceDetError.NotFound({ message: "this face link has expired or does not exist" }), route)
 
-  const fileSize = (path: string): number | undefined => {
-    try {
-      return statSync(path).size
-    } catch {
-      return undefined
-    }
-  }
-
   const face = (token: string, route: string) =>
     Effect.gen(function* () {
       const found = yield* store.getMedia(token)
       if (Option.isNone(found) || found.value.kind !== "crop" || found.value.taskId === undefined)
         return faceGone(route)
       const file = found.value
-      const path = join(deps.layout.root, file.path)
-      let size = fileSize(path)
-      if (size === undefined) {
+      let body = yield* deps.blobs.body(file.path)
+      if (Option.isNone(body)) {
         // An image's crops are written just after its task completes: wait for (or make) this one.
         const task = yield* store.get(file.taskId!)
         const stored = Option.isSome(task) ? task.value.faces?.find((f) => f.token === token) : undefined
         if (stored === undefined) return faceGone(route)
-        const written = yield* deps.crops.ensure({ taskId: file.taskId!, box: stored.box, path })
-        size = written ? fileSize(path) : undefined
-        if (size === undefined) return faceGone(route)
+        const written = yield* deps.crops.ensure({ taskId: file.taskId!, box: stored.box, path: file.path })
+        if (written) body = yield* deps.blobs.body(file.path)
+        if (Option.isNone(body)) return faceGone(route)
       }
       const maxAge = Math.max(0, Math.floor((file.expiresAt - deps.now()) / 1000))
       const response: Response = {
@@ -613,11 +626,15 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           "cache-control": `private, max-age=${maxAge}`,
           "x-content-type-options": "nosniff"
         },
-        body: { file: path, size },
+        body: body.value,
         route
       }
       return response
-    }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
+    }).pipe(
+      Effect.catchTag("BlobError", storeFailure(route)),
+      Effect.catchTag("StoreError", storeFailure(route)),
+      Effect.merge
+    )
 
   const notFound = (request: Request) =>
     errorResponse(new FaceDetError.NotFound({ message: `no route for ${request.method} ${request.path}` }), "unmatched")
@@ -656,17 +673,26 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         )
       )
     }
-    const now = deps.now()
-    const waitMs = deps.limiter.take(owner, now)
-    if (waitMs > 0) {
-      return Effect.succeed(
-        errorResponse(
-          new FaceDetError.RateLimited({ message: "rate limit exceeded for this API key", retryAfterMs: waitMs }),
-          route,
-          true
-        )
+    if (deps.sharedLimiter !== undefined) {
+      return Effect.flatMap(deps.sharedLimiter.take(owner), (waitMs) =>
+        waitMs > 0 ? Effect.succeed(rateLimited(route, waitMs)) : admitted(request, owner, route)
       )
     }
+    const waitMs = deps.limiter.take(owner, deps.now())
+    if (waitMs > 0) return Effect.succeed(rateLimited(route, waitMs))
+    return admitted(request, owner, route)
+  }
+
+  const rateLimited = (route: string, waitMs: number) =>
+    errorResponse(
+      new FaceDetError.RateLimited({ message: "rate limit exceeded for this API key", retryAfterMs: waitMs }),
+      route,
+      true
+    )
+
+  /** An authenticated request within its key's rate limit. */
+  const admitted = (request: Request, owner: string, route: string): Effect.Effect<Response> => {
+    const now = deps.now()
     if (request.path === Endpoints.paths.result && request.method === "GET") {
       // The shape every poller sends, `detect_task_id=<id>` with nothing to decode, skips the query parser.
       const plain = plainResultQuery.exec(request.search)

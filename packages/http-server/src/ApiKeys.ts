@@ -40,7 +40,8 @@ export class KeyFileError extends Data.TaggedError("KeyFileError")<{ readonly pa
 
 // The one-shot `crypto.hash` (Node >= 20.12) costs half of a `createHash` object on the per-request path.
 const oneShot = (Crypto as { hash?: (algorithm: string, data: string, encoding: "buffer") => Buffer }).hash
-const digest = (key: string): Buffer =>
+/** The SHA-256 digest a key is checked against. */
+export const digestOf = (key: string): Buffer =>
   oneShot !== undefined ? oneShot("sha256", key, "buffer") : Crypto.createHash("sha256").update(key, "utf8").digest()
 
 /** Key checking over a set of SHA-256 digests. */
@@ -52,7 +53,7 @@ export const fromDigests = (digests: ReadonlyArray<Buffer>, source: ApiKeys["sou
     legacyIds: digests.map((d, i) => [d.subarray(0, 4).toString("hex"), owners[i]!] as const),
     verify: (key) => {
       if (key === undefined || key.length === 0 || key.length > 1024) return undefined
-      const d = digest(key)
+      const d = digestOf(key)
       let match: string | undefined
       // Every digest is compared, so the time does not depend on which key (if any) matched.
       for (let i = 0; i < digests.length; i++) if (Crypto.timingSafeEqual(d, digests[i]!)) match = owners[i]
@@ -60,6 +61,9 @@ export const fromDigests = (digests: ReadonlyArray<Buffer>, source: ApiKeys["sou
     }
   }
 }
+
+/** Key checking over keys given in the configuration. */
+export const fromKeys = (keys: ReadonlyArray<string>): ApiKeys => fromDigests(keys.map(digestOf), "env")
 
 /** Where a generated key's digest is kept. */
 export const keyFile = (dataDir: string): string => join(dataDir, "api-keys.json")
@@ -80,7 +84,7 @@ export const load = (options: {
 }): Effect.Effect<ApiKeys, KeyFileError> =>
   Effect.try({
     try: () => {
-      if (options.keys.length > 0) return fromDigests(options.keys.map(digest), "env")
+      if (options.keys.length > 0) return fromKeys(options.keys)
       const path = keyFile(options.dataDir)
       if (existsSync(path)) {
         const stored = JSON.parse(readFileSync(path, "utf8")) as { sha256?: unknown }
@@ -94,11 +98,11 @@ export const load = (options: {
       }
       const key = generateKey()
       mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
-      writeFileSync(path, `${JSON.stringify({ sha256: [digest(key).toString("hex")] }, null, 2)}\n`, {
+      writeFileSync(path, `${JSON.stringify({ sha256: [digestOf(key).toString("hex")] }, null, 2)}\n`, {
         mode: 0o600,
         flag: "wx"
       })
-      return fromDigests([digest(key)], "generated", key)
+      return fromDigests([digestOf(key)], "generated", key)
     },
     catch: (cause) => new KeyFileError({ path: keyFile(options.dataDir), cause })
   })

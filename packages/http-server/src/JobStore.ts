@@ -1,9 +1,9 @@
 /**
  * The durable queue and record of detection tasks, and of the files they own (face crops, uploads).
  *
- * The interface is shaped for two adapters: the embedded SQLite one (`SqliteJobStore`, one server process per data
- * directory) and a PostgreSQL one for several processes sharing a database (a later issue). Both follow the same
- * rules, so the workers and the HTTP API never know which one runs:
+ * Two adapters: the embedded SQLite one (`SqliteJobStore`, one server process per data directory) and the PostgreSQL
+ * one (`PgJobStore`) for several processes sharing a database. Both follow the same rules (one contract test holds
+ * them to it), so the workers and the HTTP API never know which one runs:
  *
  * - `create` persists a task before the caller answers, and checks the queue bound and the idempotency key in the
  *   same transaction.
@@ -17,13 +17,13 @@
  *   used up their attempts. Timestamps come from the adapter's clock (Effect's `Clock` for SQLite; the database's
  *   `now()` for PostgreSQL, so the leases of several machines are judged by one clock).
  *
- * What a PostgreSQL adapter must add to keep these promises with several processes: the idempotency key is a
+ * What the PostgreSQL adapter adds to keep these promises with several processes: the idempotency key is a
  * unique index on `(owner, idempotency key)` (an `INSERT ... ON CONFLICT` race is then settled by the database, and
  * the loser reads the winner's row); the queue bound counts rows under a transaction-level advisory lock (under
  * READ COMMITTED, two creates could otherwise both see room for one); `requeueExpired` selects expired rows
  * `FOR UPDATE SKIP LOCKED` and rewrites each only if its `fence` is unchanged, like every fenced write here. The
- * in-process wake-ups (a create waking a worker, an end waking a long-poll) are hints: without `LISTEN`/`NOTIFY`,
- * workers still poll and long-polls re-read, so nothing is lost, only slower.
+ * wake-ups (a create waking a worker, an end waking a long-poll; across processes through `LISTEN`/`NOTIFY`) are
+ * hints: workers still poll and long-polls re-read, so a lost one costs time, never a task.
  *
  * @since 0.1.0
  */
@@ -194,10 +194,14 @@ export type DeliveryOutcome =
   | { readonly _tag: "Retry"; readonly status: number | undefined; readonly error: string; readonly at: number }
   | { readonly _tag: "Failed"; readonly status: number | undefined; readonly error: string }
 
-/** The store itself failed (disk, corruption, a closed store). Never the user's fault: a 500, logged. */
+/**
+ * The store itself failed (disk, corruption, a closed store): never the user's fault, logged. `unavailable` marks a
+ * store out of reach (PostgreSQL down or unreachable): a 503 to retry rather than a 500.
+ */
 export class StoreError extends Data.TaggedError("StoreError")<{
   readonly operation: string
   readonly cause: unknown
+  readonly unavailable?: boolean
 }> {
   override get message(): string {
     const detail = this.cause instanceof Error ? this.cause.message : String(this.cause)
@@ -262,7 +266,7 @@ export interface Service {
   /** Gives the task back to the queue without counting the attempt against it (graceful shutdown). */
   readonly release: (claim: Claim) => Effect.Effect<void, LeaseLost | StoreError>
   /**
-   * Requeues tasks whose lease expired (or fails them with `Detect.Internal` when they used `maxAttempts`); returns
+   * Requeues tasks whose lease expired (or fails them with `Detect.WorkerLost` when they used `maxAttempts`); returns
    * the tasks it touched.
    */
   readonly requeueExpired: (maxAttempts: number) => Effect.Effect<ReadonlyArray<Task>, StoreError>

@@ -3,10 +3,13 @@
  * finds the bucket empty is refused with the time until a token is back (the 429's `Retry-After`).
  *
  * Buckets live in memory: a restart forgets them, which at worst lets one extra burst through. Buckets of keys idle
- * long enough to be full again are dropped, so memory stays bounded by the keys active in the last minute.
+ * long enough to be full again are dropped, so memory stays bounded by the keys active in the last minute. With
+ * several processes on PostgreSQL, the per-key limit uses a `Shared` limiter instead (the same bucket, kept in the
+ * database: a key limited to N gets N in total, not N per process).
  *
  * @since 0.1.0
  */
+import type * as Effect from "effect/Effect"
 
 /** The limiter. */
 export interface RateLimiter {
@@ -14,6 +17,11 @@ export interface RateLimiter {
   readonly take: (key: string, now: number) => number
   /** Like `take`, without taking: 0 when a token is available, else how many ms until one is. */
   readonly peek: (key: string, now: number) => number
+}
+
+/** A limiter whose buckets live elsewhere (the shared database): `take` answers as `RateLimiter.take` does. */
+export interface Shared {
+  readonly take: (key: string) => Effect.Effect<number>
 }
 
 /** Options; `perSecond <= 0` turns limiting off. */

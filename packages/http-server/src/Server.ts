@@ -25,8 +25,7 @@
  * @since 0.1.0
  */
 import { statfsSync } from "node:fs"
-import { rm, rmdir } from "node:fs/promises"
-import { dirname, join } from "node:path"
+import { join } from "node:path"
 import { createRequire } from "node:module"
 import { parseArgs } from "node:util"
 import type * as DetectorError from "@facedet/detector/DetectorError"
@@ -44,16 +43,22 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Api from "./Api.js"
 import * as ApiKeys from "./ApiKeys.js"
+import * as BlobStore from "./BlobStore.js"
+import * as Cluster from "./Cluster.js"
 import * as Console from "./internal/console.js"
 import * as Crops from "./internal/crops.js"
 import * as DataDir from "./internal/dataDir.js"
 import * as HttpEdge from "./internal/httpEdge.js"
-import * as Orphans from "./internal/orphans.js"
 import * as Signals from "./internal/signals.js"
-import type { Swept } from "./JobStore.js"
+import type { Swept, Task } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 import * as MediaFetcher from "./MediaFetcher.js"
 import * as Metrics from "./Metrics.js"
+import * as Option from "effect/Option"
+import * as PgBlobStore from "./PgBlobStore.js"
+import * as PgJobStore from "./PgJobStore.js"
+import * as PgSchema from "./PgSchema.js"
+import * as Postgres from "./Postgres.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as ServerConfig from "./ServerConfig.js"
 import * as SqliteJobStore from "./SqliteJobStore.js"
@@ -81,6 +86,8 @@ export class Server extends Context.Tag("@facedet/http-server/Server")<Server, S
 
 /** Why the server could not start. */
 export type StartError =
+  | Postgres.DatabaseUnreachable
+  | PgSchema.MigrateError
   | SqliteJobStore.DataDirLocked
   | SqliteJobStore.OpenFailed
   | ApiKeys.KeyFileError
@@ -156,6 +163,24 @@ export const listenUrl = (host: string, port: number): string => {
   return `http://${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${port}`
 }
 
+/** The routes a `worker` process answers: probes and metrics; anything else is a 404 that says where to go. */
+const workerOnly =
+  (api: ReturnType<typeof Api.make>): ReturnType<typeof Api.make> =>
+  (request) =>
+    request.path === "/healthz" || request.path === "/readyz" || request.path === "/metrics"
+      ? api(request)
+      : Effect.succeed({
+          status: 404,
+          headers: { "content-type": "application/json; charset=utf-8" },
+          body: JSON.stringify({
+            code: 404,
+            message:
+              "this process runs with --role worker: it detects but serves no API; send API calls to an api process",
+            data: null
+          }),
+          route: "worker"
+        })
+
 /** Builds the server over its dependencies; it listens until the scope closes. */
 export const make = (
   config: ServerConfig.ServerConfig,
@@ -171,10 +196,17 @@ export const make = (
       try: () => DataDir.prepare(layout),
       catch: (cause) => new SqliteJobStore.OpenFailed({ path: config.dataDir, cause })
     })
-    const apiKeys = yield* ApiKeys.load({ keys: config.apiKeys, dataDir: config.dataDir })
+    // Several processes on PostgreSQL share these; alone, the data directory holds the files and memory the rest.
+    const cluster = Option.getOrUndefined(yield* Effect.serviceOption(Cluster.Cluster))
+    const blobs = Option.getOrElse(yield* Effect.serviceOption(BlobStore.BlobStore), () => BlobStore.fileSystem(layout))
+    const apiKeys =
+      cluster === undefined
+        ? yield* ApiKeys.load({ keys: config.apiKeys, dataDir: config.dataDir })
+        : yield* cluster.apiKeys(config.apiKeys)
+    const detects = config.role !== "api"
     const metrics = Metrics.make()
     const clock = yield* Effect.clock
-    const crops = Crops.make(yield* FaceDetector, layout, (message, cause) =>
+    const crops = Crops.make(yield* FaceDetector, blobs, (message, cause) =>
       log(`facedet: ${message}: ${describe(cause)}`)
     )
     const signals = Signals.taskSignals()
@@ -204,39 +236,42 @@ export const make = (
       if (rotated) log(`facedet: webhook signing secret set for API key ${owner} (a previous one stays valid 24 h)`)
     }
 
-    const workers = yield* Worker.make(
-      {
-        concurrency: config.workers,
-        leaseMs: config.leaseMs,
-        maxAttempts: config.maxAttempts,
-        imageTimeoutMs: config.imageTimeoutMs,
-        videoTimeoutMs: config.videoTimeoutMs,
-        mediaTtlMs: config.mediaTtlMs,
-        layout,
-        crops,
-        uploadToken: (url) => Api.uploadTokenOf(publicUrl, url),
-        ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
-      },
-      {
-        onEnded: (task, seconds) => {
-          metrics.taskEnded(
-            task.kind,
-            task.state === "succeeded" ? "succeeded" : (task.error?.code ?? "failed"),
-            seconds
-          )
-          signals.notify(task.id)
-          if (task.callbackUrl !== undefined) wakeWebhooks()
-        },
-        onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
-      }
-    )
+    const onEnded = (task: Task, seconds: number | undefined) => {
+      metrics.taskEnded(task.kind, task.state === "succeeded" ? "succeeded" : (task.error?.code ?? "failed"), seconds)
+      signals.notify(task.id)
+      if (task.callbackUrl !== undefined) wakeWebhooks()
+    }
+    const workers: Worker.WorkerPool = !detects
+      ? { wake: () => {}, inFlight: () => 0, drain: () => Effect.succeed({ released: 0 }) }
+      : yield* Worker.make(
+          {
+            concurrency: config.workers,
+            leaseMs: config.leaseMs,
+            maxAttempts: config.maxAttempts,
+            imageTimeoutMs: config.imageTimeoutMs,
+            videoTimeoutMs: config.videoTimeoutMs,
+            mediaTtlMs: config.mediaTtlMs,
+            layout,
+            blobs,
+            crops,
+            uploadToken: (url) => Api.uploadTokenOf(publicUrl, url),
+            ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
+          },
+          {
+            onEnded,
+            onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
+          }
+        )
 
-    const handle = Api.make({
+    const limits = { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
+    const api = Api.make({
       config,
       store,
       fetcher,
       apiKeys,
-      limiter: RateLimiter.make({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }),
+      limiter: RateLimiter.make(limits),
+      sharedLimiter: cluster === undefined ? undefined : yield* cluster.limiter(limits),
+      blobs,
       metrics,
       signals,
       layout,
@@ -257,6 +292,9 @@ export const make = (
       }
     })
 
+    // A worker's port answers probes and scrapers only: the API is the api processes' job.
+    const handle: typeof api = detects && config.role === "worker" ? workerOnly(api) : api
+
     const listening = yield* HttpEdge.listen({
       host: config.host,
       port: config.port,
@@ -271,50 +309,69 @@ export const make = (
       // A key generated by a start that cannot listen (the port is taken, say) is never shown: forget it, so the
       // next start generates and shows a new one instead of locking everyone out.
       Effect.onError(() =>
-        apiKeys.generated === undefined ? Effect.void : Effect.sync(() => ApiKeys.forget(config.dataDir))
+        apiKeys.generated === undefined
+          ? Effect.void
+          : cluster !== undefined
+            ? cluster.forgetGenerated(apiKeys)
+            : Effect.sync(() => ApiKeys.forget(config.dataDir))
       )
     )
     const url = listenUrl(config.host, listening.port)
     if (publicUrl === "") publicUrl = url
 
-    const dispatcher = yield* Webhooks.make(
-      {
-        payload: (task) => Api.webhookPayload(task, publicUrl),
-        // The fetcher's address policy (FACEDET_ALLOW_PRIVATE_URLS, FACEDET_ALLOWED_CIDRS) covers callbacks too.
-        policy: fetcher.policy,
-        retry: { initialDelayMs: config.webhookInitialDelayMs },
-        pollMs: Math.min(1000, config.webhookInitialDelayMs),
-        ...(options.webhooks ?? {})
-      },
-      {
-        onAttempt: (delivery, outcome, seconds) => {
-          metrics.webhookAttempt(
-            outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Retry" ? "retry" : "failed",
-            seconds
-          )
-          if (outcome._tag === "Failed") {
-            log(`facedet: callback ${delivery.id} of task ${delivery.taskId} failed for good: ${outcome.error}`)
+    const dispatcher = !detects
+      ? { wake: () => {} }
+      : yield* Webhooks.make(
+          {
+            payload: (task) => Api.webhookPayload(task, publicUrl),
+            // The fetcher's address policy (FACEDET_ALLOW_PRIVATE_URLS, FACEDET_ALLOWED_CIDRS) covers callbacks too.
+            policy: fetcher.policy,
+            retry: { initialDelayMs: config.webhookInitialDelayMs },
+            pollMs: Math.min(1000, config.webhookInitialDelayMs),
+            ...(options.webhooks ?? {})
+          },
+          {
+            onAttempt: (delivery, outcome, seconds) => {
+              metrics.webhookAttempt(
+                outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Retry" ? "retry" : "failed",
+                seconds
+              )
+              if (outcome._tag === "Failed") {
+                log(`facedet: callback ${delivery.id} of task ${delivery.taskId} failed for good: ${outcome.error}`)
+              }
+            },
+            onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
+          }
+        )
+    wakeWebhooks = dispatcher.wake
+
+    // Wake-ups from the other processes: a task queued anywhere wakes a worker here, one ended anywhere wakes its
+    // long-polls (and this dispatcher, for its callback).
+    if (cluster !== undefined) {
+      yield* cluster.listen(
+        {
+          queued: () => workers.wake(),
+          ended: (taskId, callback) => {
+            signals.notify(taskId)
+            if (callback) wakeWebhooks()
+          },
+          reconnected: () => {
+            signals.notifyAll()
+            workers.wake()
+            wakeWebhooks()
           }
         },
-        onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
-      }
-    )
-    wakeWebhooks = dispatcher.wake
+        log
+      )
+    }
 
     // Files no record owns (left by a crash at the wrong moment) are looked for less often than expired ones.
     let orphansCheckedAt = Number.NEGATIVE_INFINITY
     const sweepOrphans = Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (now - orphansCheckedAt < orphanScanIntervalMs) return Effect.succeed(0)
       orphansCheckedAt = now
-      return Effect.promise(() => Orphans.sweep(layout, now, config.mediaTtlMs))
+      return Effect.orElseSucceed(blobs.sweepOrphans(now, config.mediaTtlMs), () => 0)
     })
-    /** Removes a swept file, off the event loop (and its task's crop directory once empty). */
-    const removeFile = (file: string) =>
-      Effect.promise(async () => {
-        const path = join(layout.root, file)
-        await rm(path, { force: true })
-        if (file.startsWith("crops/")) await rmdir(dirname(path)).catch(() => undefined)
-      })
     /** Batches of at most 500 records, each followed by its files' removal, until a batch comes back short. */
     const sweepBatches = Effect.gen(function* () {
       let tasks = 0
@@ -322,7 +379,7 @@ export const make = (
       for (let batch = 0; batch < 10_000; batch++) {
         const swept = yield* store.sweep(config.taskRetentionMs, 500)
         tasks += swept.tasks
-        yield* Effect.forEach(swept.files, removeFile, { concurrency: 8, discard: true })
+        yield* blobs.remove(swept.files)
         files.push(...swept.files)
         if (!swept.more) break
         yield* Effect.yieldNow()
@@ -378,16 +435,9 @@ export const layerWith = (
 ): Layer.Layer<Server, StartError, JobStore | FaceDetector | MediaFetcher.MediaFetcher> =>
   Layer.scoped(Server, make(config, options))
 
-/**
- * The embedded dependencies: the SQLite store in the data directory, the detector configured from the environment
- * (`FACEDET_DETECTOR_*`, see @facedet/detector), and the fetcher with the config's address policy and limits (plus
- * its own `FACEDET_FETCH_*` settings).
- */
-export const dependencies = (
-  config: ServerConfig.ServerConfig
-): Layer.Layer<JobStore | FaceDetector | MediaFetcher.MediaFetcher, StartError> =>
+/** The detector configured from the environment and the fetcher with the config's policy and limits. */
+const detection = (config: ServerConfig.ServerConfig) =>
   Layer.mergeAll(
-    SqliteJobStore.layer({ dataDir: config.dataDir, maxAttempts: config.maxAttempts }),
     FaceDetectorModule.layerConfig,
     // Only the transport settings come from the fetcher's own variables: the address policy and byte limits are the
     // validated ServerConfig's, so one variable is never parsed two ways.
@@ -405,6 +455,41 @@ export const dependencies = (
     )
   )
 
+/**
+ * The shared stores of `FACEDET_DATABASE_URL`: the pool, the schema migrated at start (under an advisory lock, so
+ * processes starting together do not race), and the job store, file store and shared state over it.
+ */
+export const postgres = (
+  config: ServerConfig.ServerConfig
+): Layer.Layer<JobStore | BlobStore.BlobStore | Cluster.Cluster, StartError> => {
+  const url = Either.getOrThrow(Postgres.parseUrl(config.databaseUrl!))
+  const client = Layer.tap(Postgres.layer(url, { maxConnections: config.databasePoolSize }), (context) =>
+    Effect.provide(PgSchema.migrate(), context)
+  )
+  return Layer.mergeAll(
+    PgJobStore.layer({ maxAttempts: config.maxAttempts }),
+    PgBlobStore.layer(DataDir.layout(config.dataDir).tmp),
+    Cluster.layerPostgres(url)
+  ).pipe(Layer.provide(client))
+}
+
+/**
+ * The embedded dependencies: the stores (SQLite and the data directory, or PostgreSQL and its shared state when
+ * `databaseUrl` is set),
+ * the detector configured from the environment (`FACEDET_DETECTOR_*`, see @facedet/detector), and the fetcher with
+ * the config's address policy and limits (plus its own `FACEDET_FETCH_*` settings).
+ */
+export const dependencies = (
+  config: ServerConfig.ServerConfig
+): Layer.Layer<JobStore | BlobStore.BlobStore | FaceDetector | MediaFetcher.MediaFetcher, StartError> =>
+  config.databaseUrl !== undefined
+    ? Layer.merge(postgres(config), detection(config))
+    : Layer.mergeAll(
+        SqliteJobStore.layer({ dataDir: config.dataDir, maxAttempts: config.maxAttempts }),
+        Layer.sync(BlobStore.BlobStore, () => BlobStore.fileSystem(DataDir.layout(config.dataDir))),
+        detection(config)
+      )
+
 /** The whole service with the embedded defaults. */
 export const layer = (
   config: ServerConfig.ServerConfig,
@@ -415,21 +500,29 @@ export const layer = (
 export const banner = (server: Service, config: ServerConfig.ServerConfig): string => {
   const lines = [`facedet server listening on ${server.url}`]
   if (server.publicUrl !== server.url) lines.push(`links use ${server.publicUrl}`)
+  const where = config.databaseUrl !== undefined ? "the database" : "the data directory"
   if (server.keys.generated !== undefined) {
     lines.push(
-      "generated an API key (shown only this once; only its hash is stored in the data directory):",
+      `generated an API key (shown only this once; only its hash is stored in ${where}):`,
       `  ${server.keys.generated}`,
       // Printed once: a second copy in an example line would land in shell history and log pipelines twice.
       `send it in the x-api-key header, e.g. curl -H "x-api-key: <the key above>" ${server.url}/api/v1/client/job/detect-face-result?detect_task_id=...`
     )
   } else if (server.keys.source === "env") {
     lines.push("authenticate with the x-api-key header, using keys from FACEDET_API_KEYS")
+  } else if (config.databaseUrl !== undefined) {
+    lines.push(
+      "authenticate with the x-api-key header, using the key generated at the first start (its hash is in the database's api_keys table; delete that row to generate a new one)"
+    )
   } else {
     lines.push(
       `authenticate with the x-api-key header, using the key generated at the first start (its hash is in ${join(config.dataDir, "api-keys.json")}; delete that file to generate a new one)`
     )
   }
-  lines.push(`data directory: ${config.dataDir}`)
+  if (config.databaseUrl !== undefined) {
+    lines.push(`database: ${Postgres.redact(config.databaseUrl)} (role ${config.role})`)
+    lines.push(`scratch directory: ${config.dataDir}`)
+  } else lines.push(`data directory: ${config.dataDir}`)
   return lines.join("\n")
 }
 
@@ -522,10 +615,13 @@ export const run = (
 export const packageVersion = (): string =>
   (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 
-const usage = `usage: facedet-server [--port N] [--host ADDRESS] [--data-dir DIR] [--version]
+const usage = `usage: facedet-server [--port N] [--host ADDRESS] [--data-dir DIR] [--database-url URL]
+                      [--role all|api|worker] [--version]
 
 Starts the crun.ai-compatible face-detection server. Every setting also has an environment variable
-(FACEDET_PORT, FACEDET_HOST, FACEDET_DATA_DIR, FACEDET_PUBLIC_URL, FACEDET_API_KEYS, ...: see the README).`
+(FACEDET_PORT, FACEDET_HOST, FACEDET_DATA_DIR, FACEDET_DATABASE_URL, FACEDET_ROLE, FACEDET_PUBLIC_URL,
+FACEDET_API_KEYS, ...: see the README). With --database-url (PostgreSQL), any number of processes share one
+queue: run api processes for the HTTP API and worker processes for detection, or all of them as both.`
 
 /** The command line: parses flags, validates the configuration, runs; resolves to the exit code. */
 export const main = async (
@@ -536,6 +632,8 @@ export const main = async (
     port?: string | undefined
     host?: string | undefined
     "data-dir"?: string | undefined
+    "database-url"?: string | undefined
+    role?: string | undefined
     help?: boolean | undefined
     version?: boolean | undefined
   }
@@ -546,6 +644,8 @@ export const main = async (
         port: { type: "string" },
         host: { type: "string" },
         "data-dir": { type: "string" },
+        "database-url": { type: "string" },
+        role: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" }
       },
@@ -574,7 +674,14 @@ export const main = async (
   }
   if (flags.host !== undefined) overrides.host = flags.host
   if (flags["data-dir"] !== undefined) overrides.dataDir = flags["data-dir"]
-  const config = ServerConfig.fromEnv(env, overrides, { host: "--host", dataDir: "--data-dir" })
+  if (flags["database-url"] !== undefined) overrides.databaseUrl = flags["database-url"]
+  if (flags.role !== undefined) overrides.role = flags.role as ServerConfig.Role
+  const config = ServerConfig.fromEnv(env, overrides, {
+    host: "--host",
+    dataDir: "--data-dir",
+    databaseUrl: "--database-url",
+    role: "--role"
+  })
   if (Either.isLeft(config) || problems.length > 0) {
     const all = [...problems, ...(Either.isLeft(config) ? config.left.problems : [])]
     process.stderr.write(`${new ServerConfig.ConfigInvalid({ problems: all }).message}\n`)

@@ -19,6 +19,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Address from "./internal/address.js"
+import * as Postgres from "./Postgres.js"
 
 /** A validated server configuration. Durations are milliseconds, sizes bytes. */
 export interface ServerConfig {
@@ -94,7 +95,23 @@ export interface ServerConfig {
   readonly logFormat: "text" | "json"
   /** A log line per answered request. `FACEDET_ACCESS_LOG`, default true with JSON logs, false with text. */
   readonly accessLog: boolean
+  /**
+   * The shared PostgreSQL database (`postgres://user:password@host:5432/db`): tasks, files, keys and rate limits
+   * live there, so any number of processes serve one queue. `FACEDET_DATABASE_URL`; unset: the embedded SQLite
+   * store in the data directory. Validated at start; shown only without its password.
+   */
+  readonly databaseUrl: string | undefined
+  /**
+   * What this process does: `all` (default), `api` (HTTP API only, no detection) or `worker` (detection only; its
+   * HTTP port answers health, readiness and metrics). `FACEDET_ROLE`. Roles other than `all` need a database.
+   */
+  readonly role: Role
+  /** Connections of this process to the database. `FACEDET_DATABASE_POOL_SIZE`, default 10. */
+  readonly databasePoolSize: number
 }
+
+/** What a process does: serve the API, detect, or both. */
+export type Role = "all" | "api" | "worker"
 
 /** The defaults, as documented in the README. */
 export const defaults = {
@@ -175,7 +192,10 @@ export const envNames = {
   keepAliveTimeoutMs: "FACEDET_KEEP_ALIVE_SECONDS",
   allowedPorts: "FACEDET_ALLOWED_PORTS",
   logFormat: "FACEDET_LOG_FORMAT",
-  accessLog: "FACEDET_ACCESS_LOG"
+  accessLog: "FACEDET_ACCESS_LOG",
+  databaseUrl: "FACEDET_DATABASE_URL",
+  role: "FACEDET_ROLE",
+  databasePoolSize: "FACEDET_DATABASE_POOL_SIZE"
 } as const satisfies { readonly [K in keyof ServerConfig]: string }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -317,6 +337,21 @@ export const fromEnv = (
   if (formatText === "json" || formatText === "text") logFormat = formatText
   else if (formatText !== undefined) bad("logFormat", `expected text or json, got ${JSON.stringify(formatText)}`)
 
+  const databaseText = typeof overrides.databaseUrl === "string" ? overrides.databaseUrl : raw("databaseUrl")
+  let databaseUrl: string | undefined
+  if (databaseText !== undefined) {
+    const parsed = Postgres.parseUrl(databaseText)
+    if (Either.isLeft(parsed)) bad("databaseUrl", parsed.left)
+    else databaseUrl = databaseText
+  }
+  const roleText = typeof overrides.role === "string" ? overrides.role : raw("role")?.toLowerCase()
+  let role: Role = "all"
+  if (roleText === "all" || roleText === "api" || roleText === "worker") role = roleText
+  else if (roleText !== undefined) bad("role", `expected all, api or worker, got ${JSON.stringify(roleText)}`)
+  if (role !== "all" && databaseUrl === undefined && databaseText === undefined) {
+    bad("role", `--role ${role} shares the queue with other processes: it needs FACEDET_DATABASE_URL (PostgreSQL)`)
+  }
+
   const s = 1000
   const config: ServerConfig = {
     port,
@@ -352,6 +387,9 @@ export const fromEnv = (
     allowedPorts,
     logFormat,
     accessLog: flag("accessLog", logFormat === "json"),
+    databaseUrl,
+    role,
+    databasePoolSize: num("databasePoolSize", 10, { min: 1, max: 1000, integer: true }),
     webhookInitialDelayMs: num("webhookInitialDelayMs", defaults.webhookInitialDelayMs, {
       min: 0.01,
       max: 3600,

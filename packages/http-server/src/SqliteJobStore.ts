@@ -574,7 +574,7 @@ export const make = (
                 id: row.id,
                 fence: row.fence,
                 now,
-                code: TaskErrorCode.Internal,
+                code: TaskErrorCode.WorkerLost,
                 message: `the worker processing this task stopped ${row.attempts} times (crash or timeout); giving up`
               })
               stmt.outbox.run({ id: row.id, now })

@@ -18,9 +18,9 @@
  * @since 0.1.0
  */
 import { randomBytes } from "node:crypto"
-import { readFileSync, rmSync } from "node:fs"
+import { rmSync } from "node:fs"
 import { hostname } from "node:os"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import type { TaskError } from "@facedet/core/DetectTask"
 import * as TaskId from "@facedet/core/TaskId"
 import { TaskErrorCode } from "@facedet/core/TaskErrorCode"
@@ -32,14 +32,21 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as DataDir from "./internal/dataDir.js"
 import * as Signals from "./internal/signals.js"
-import * as Crops from "./internal/crops.js"
+import type * as Crops from "./internal/crops.js"
+import type * as BlobStore from "./BlobStore.js"
 import type { Claim, MediaFile, StoredFace, Success, Task } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 import type { MediaFetchError } from "./MediaFetcher.js"
 import { MediaFetcher } from "./MediaFetcher.js"
+
+/** Retries while a shared store is out of reach: every 500 ms, up to a minute. */
+const outageRetry = Schedule.intersect(Schedule.spaced(Duration.millis(500)), Schedule.recurs(120))
+
+const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 /** Worker settings (from `ServerConfig`). */
 export interface Options {
@@ -50,6 +57,8 @@ export interface Options {
   readonly videoTimeoutMs: number
   readonly mediaTtlMs: number
   readonly layout: DataDir.Layout
+  /** Where uploads are read and video crops written. */
+  readonly blobs: BlobStore.Service
   /** The upload token when `url` is one of this server's upload URLs (read from disk, never fetched). */
   readonly uploadToken: (url: string) => string | undefined
   /** Writes image crops after their task completes (shared with the crop links, which may ask first). */
@@ -156,12 +165,22 @@ export const make = (
             onNone: () =>
               Effect.fail(fail(TaskErrorCode.DownloadFailed, "the uploaded file has expired or is unknown")),
             onSome: (file) => {
-              const path = join(options.layout.root, file.path)
-              if (task.kind === "video") return Effect.succeed<Media>({ _tag: "File", path, temporary: false })
-              return Effect.try({
-                try: (): Media => ({ _tag: "Bytes", bytes: readFileSync(path) }),
-                catch: () => fail(TaskErrorCode.DownloadFailed, "the uploaded file is no longer available")
-              })
+              const gone = fail(TaskErrorCode.DownloadFailed, "the uploaded file is no longer available")
+              const read: Effect.Effect<Option.Option<Media>, BlobStore.BlobError> = task.kind === "video"
+                ? Effect.map(
+                    options.blobs.localFile(file.path, options.layout.tmp),
+                    Option.map((f): Media => ({ _tag: "File", path: f.path, temporary: f.temporary }))
+                  )
+                : Effect.map(
+                    options.blobs.read(file.path),
+                    Option.map((bytes): Media => ({ _tag: "Bytes", bytes }))
+                  )
+              return read.pipe(
+                // The shared store out of reach: wait for it (within the task's deadline) rather than fail the task.
+                Effect.retry({ schedule: outageRetry, while: (e) => e.unavailable === true }),
+                Effect.mapError(() => gone),
+                Effect.flatMap(Option.match({ onNone: () => Effect.fail(gone), onSome: Effect.succeed }))
+              )
             }
           })
         )
@@ -193,7 +212,7 @@ export const make = (
     const noFace = (task: Task) =>
       fail(TaskErrorCode.NoFace, `no face detected in the source ${task.kind === "image" ? "image" : "video"}`)
 
-    const cropFile = (taskId: string, faceId: number) => join(options.layout.crops, taskId, `${faceId}.jpg`)
+    const cropFile = (taskId: string, faceId: number) => join("crops", taskId, `${faceId}.jpg`)
 
     /**
      * An image: the task completes with its faces, then the crops are encoded from the raster still in memory and
@@ -207,11 +226,29 @@ export const make = (
         )
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces = detection.faces.map(stored)
-        crops.keepSource(task.id, bytes)
+        // A shared store pays a transaction and a copy of the source for each step: there the crops are written
+        // before the task completes, in one batch, and no source is kept.
+        if (options.blobs.kind === "postgres") {
+          const jpegs = yield* Effect.mapError(encoded, detectorFailure(task))
+          const files = faces.map((f, i) => ({
+            token: f.token,
+            kind: "crop" as const,
+            path: cropFile(task.id, f.id),
+            contentType: "image/jpeg",
+            size: jpegs[i]!.byteLength,
+            taskId: task.id
+          }))
+          yield* storeCrops(files.map((f, i) => [f.path, jpegs[i]!] as const))
+          const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
+          return { success, afterwards: Effect.void }
+        }
+        yield* Effect.mapError(crops.keepSource(task.id, bytes), (e) =>
+          fail(TaskErrorCode.Internal, `the image could not be kept for its crops: ${describeCause(e)}`)
+        )
         const files: Array<Omit<MediaFile, "expiresAt">> = faces.map((f) => ({
           token: f.token,
           kind: "crop",
-          path: relative(options.layout.root, cropFile(task.id, f.id)),
+          path: cropFile(task.id, f.id),
           contentType: "image/jpeg",
           size: 0,
           taskId: task.id
@@ -229,6 +266,13 @@ export const make = (
         return { success, afterwards: crops.writeAll(task.id, bytes, jobs, encoded) }
       })
 
+    /** Writes crops before their task completes (videos; images on a shared store), waiting out an outage. */
+    const storeCrops = (files: ReadonlyArray<readonly [string, Uint8Array]>) =>
+      options.blobs.putAll(files).pipe(
+        Effect.retry({ schedule: outageRetry, while: (e) => e.unavailable === true }),
+        Effect.mapError((e) => fail(TaskErrorCode.Internal, `the face crops could not be stored: ${e.message}`))
+      )
+
     /** A video or animated image: the detector's own crops (each person's best frame), written before completing. */
     const detectVideo = (task: Task, path: string) =>
       Effect.gen(function* () {
@@ -236,21 +280,23 @@ export const make = (
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces: Array<StoredFace> = []
         const files: Array<Omit<MediaFile, "expiresAt">> = []
+        const written: Array<readonly [string, Uint8Array]> = []
         for (const face of detection.faces) {
           if (!face.crop) return yield* fail(TaskErrorCode.Internal, `face ${face.id} has no crop`)
           const file = cropFile(task.id, face.id)
-          Crops.writeAtomic(file, face.crop)
+          written.push([file, face.crop])
           const s = stored(face)
           faces.push(s)
           files.push({
             token: s.token,
             kind: "crop",
-            path: relative(options.layout.root, file),
+            path: file,
             contentType: "image/jpeg",
             size: face.crop.byteLength,
             taskId: task.id
           })
         }
+        yield* storeCrops(written)
         const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
         return { success, afterwards: Effect.void }
       })
@@ -270,11 +316,27 @@ export const make = (
         )
       )
 
+    // A store out of reach for a moment does not stop the work: the lease may still hold when it is back, and if it
+    // does not, the fenced completion is refused and the task's new owner finishes it.
     const heartbeats = (claim: Claim) =>
       Effect.sleep(Duration.millis(options.leaseMs / 3)).pipe(
-        Effect.zipRight(store.heartbeat(claim, options.leaseMs)),
+        Effect.zipRight(
+          store.heartbeat(claim, options.leaseMs).pipe(
+            Effect.catchIf(
+              (e) => e._tag === "StoreError" && e.unavailable === true,
+              () => Effect.void
+            )
+          )
+        ),
         Effect.forever
       )
+
+    /** Records an end, retrying while the store is out of reach (the lease, not this loop, bounds the wait). */
+    const record = <A, E extends { readonly _tag: string }>(write: Effect.Effect<A, E>) =>
+      Effect.retry(write, {
+        schedule: outageRetry,
+        while: (e) => e._tag === "StoreError" && (e as { unavailable?: boolean }).unavailable === true
+      })
 
     const process1 = (claim: Claim) =>
       Effect.gen(function* () {
@@ -296,10 +358,10 @@ export const make = (
         )
         const seconds = (performance.now() - started) / 1000
         if (outcome._tag === "Left") {
-          hooks.onEnded(yield* store.fail(claim, outcome.left.error), seconds)
+          hooks.onEnded(yield* record(store.fail(claim, outcome.left.error)), seconds)
           return
         }
-        hooks.onEnded(yield* store.complete(claim, outcome.right.success), seconds)
+        hooks.onEnded(yield* record(store.complete(claim, outcome.right.success)), seconds)
         yield* outcome.right.afterwards
       }).pipe(
         Effect.catchTags({
@@ -316,6 +378,7 @@ export const make = (
       )
 
     let released = 0
+    let claimsFailing = false
 
     // Every task holds one permit; an isolated task holds them all, so nothing runs beside it. Isolated tasks take
     // their turn under a lock after giving their own permit back, so two of them never wait for each other.
@@ -357,9 +420,17 @@ export const make = (
           }
           yield* permits.take(1)
           const claim = yield* store.claim(workerId, options.leaseMs).pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                if (claimsFailing) hooks.onError("workers resume", "the store answers again")
+                claimsFailing = false
+              })
+            ),
             Effect.catchAll((e) =>
               Effect.sync(() => {
-                hooks.onError("claiming a task failed", e)
+                // Once per outage, not once per worker and poll: the workers pause until the store answers.
+                if (!claimsFailing) hooks.onError("claiming a task failed; workers pause until the store answers", e)
+                claimsFailing = true
                 return Option.none<Claim>()
               })
             )

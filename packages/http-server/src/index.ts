@@ -11,10 +11,22 @@ export * as ServerConfig from "./ServerConfig.js"
 export * as Server from "./Server.js"
 /** The HTTP API's routes and wire mapping. */
 export * as Api from "./Api.js"
-/** The durable task queue and record (interface shared by the SQLite and future PostgreSQL adapters). */
+/** The durable task queue and record (interface shared by the SQLite and PostgreSQL adapters). */
 export * as JobStore from "./JobStore.js"
 /** The embedded SQLite `JobStore`. */
 export * as SqliteJobStore from "./SqliteJobStore.js"
+/** The shared PostgreSQL `JobStore`, for several processes on one database. */
+export * as PgJobStore from "./PgJobStore.js"
+/** Where uploads and face crops live: the data directory, or PostgreSQL (`PgBlobStore`). */
+export * as BlobStore from "./BlobStore.js"
+/** The file store in PostgreSQL. */
+export * as PgBlobStore from "./PgBlobStore.js"
+/** The PostgreSQL schema's migrations, applied under an advisory lock (`facedet db migrate`). */
+export * as PgSchema from "./PgSchema.js"
+/** The PostgreSQL connection: URL checks (password never shown), the pool, outage detection. */
+export * as Postgres from "./Postgres.js"
+/** What processes on one database share: rate-limit buckets, the generated key, wake-ups (LISTEN/NOTIFY). */
+export * as Cluster from "./Cluster.js"
 /** The workers: claims with leases, detection, crops, fenced results, drain. */
 export * as Worker from "./Worker.js"
 /** API keys: configured or generated, hashed, compared in constant time. */

@@ -10,6 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as BlobStore from "../src/BlobStore.js"
 import * as Crops from "../src/internal/crops.js"
 import * as DataDir from "../src/internal/dataDir.js"
 import { photo, tempDir } from "./support.js"
@@ -33,7 +34,7 @@ const setup = (gate: Effect.Effect<void> = Effect.void) => {
     options: FaceDetector.resolve({ sessions: 1 })
   }
   const errors: Array<string> = []
-  const writer = Crops.make(detector, layout, (message) => errors.push(message))
+  const writer = Crops.make(detector, BlobStore.fileSystem(layout), (message) => errors.push(message))
   return { layout, writer, errors, encodeCrops: () => encodeCrops }
 }
 
@@ -47,11 +48,11 @@ describe("crops", () => {
     Effect.gen(function* () {
       const { layout, writer, errors, encodeCrops } = setup()
       const bytes = photo(1)
-      writer.keepSource("t1", bytes)
-      const jobs = boxes.map((box, i) => ({ taskId: "t1", box, path: join(layout.crops, "t1", `${i}.jpg`) }))
+      yield* writer.keepSource("t1", bytes)
+      const jobs = boxes.map((box, i) => ({ taskId: "t1", box, path: join("crops", "t1", `${i}.jpg`) }))
       yield* writer.writeAll("t1", bytes, jobs)
       for (const job of jobs) {
-        const jpeg = readFileSync(job.path)
+        const jpeg = readFileSync(join(layout.root, job.path))
         expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8])
         expect(jpeg.length).toBeGreaterThan(1000)
       }
@@ -65,11 +66,11 @@ describe("crops", () => {
   it.effect("after a crash between completion and encoding, a link makes its crop from the kept source, once", () =>
     Effect.gen(function* () {
       const { layout, writer, encodeCrops } = setup()
-      writer.keepSource("t2", photo(2))
-      const job = { taskId: "t2", box: boxes[0], path: join(layout.crops, "t2", "0.jpg") }
+      yield* writer.keepSource("t2", photo(2))
+      const job = { taskId: "t2", box: boxes[0], path: join("crops", "t2", "0.jpg") }
       const results = yield* Effect.all([writer.ensure(job), writer.ensure(job)], { concurrency: 2 })
       expect(results).toEqual([true, true])
-      expect(existsSync(job.path)).toBe(true)
+      expect(existsSync(join(layout.root, job.path))).toBe(true)
       expect(encodeCrops()).toBe(1)
       expect(yield* writer.ensure(job)).toBe(true)
       expect(encodeCrops()).toBe(1)
@@ -78,8 +79,8 @@ describe("crops", () => {
 
   it.effect("a crop whose source is gone is reported missing, not invented", () =>
     Effect.gen(function* () {
-      const { layout, writer } = setup()
-      expect(yield* writer.ensure({ taskId: "t3", box: boxes[0], path: join(layout.crops, "t3", "0.jpg") })).toBe(false)
+      const { writer } = setup()
+      expect(yield* writer.ensure({ taskId: "t3", box: boxes[0], path: join("crops", "t3", "0.jpg") })).toBe(false)
     })
   )
 
@@ -87,8 +88,8 @@ describe("crops", () => {
     Effect.gen(function* () {
       const open = yield* Deferred.make<void>()
       const { layout, writer, encodeCrops } = setup(Deferred.await(open))
-      writer.keepSource("t4", photo(2))
-      const job = { taskId: "t4", box: boxes[0], path: join(layout.crops, "t4", "0.jpg") }
+      yield* writer.keepSource("t4", photo(2))
+      const job = { taskId: "t4", box: boxes[0], path: join("crops", "t4", "0.jpg") }
       const first = yield* Effect.fork(writer.ensure(job))
       yield* Effect.yieldNow()
       const second = yield* Effect.fork(writer.ensure(job))
@@ -96,7 +97,7 @@ describe("crops", () => {
       yield* Fiber.interrupt(first)
       yield* Deferred.succeed(open, undefined)
       expect(yield* Fiber.join(second)).toBe(true)
-      expect(existsSync(job.path)).toBe(true)
+      expect(existsSync(join(layout.root, job.path))).toBe(true)
       expect(encodeCrops()).toBe(1)
     })
   )

@@ -1,6 +1,8 @@
 /** The `facedet-server` command line, run as a user would (a child process). */
 import { spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 
@@ -25,4 +27,22 @@ describe("facedet-server", () => {
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain("usage: facedet-server")
   })
+
+  it("a bad or unreachable --database-url fails at start without showing its password; --role needs a database", () => {
+    const dir = mkdtempSync(join(tmpdir(), "facedet-main-"))
+    const unreachable = run("--port", "0", "--data-dir", dir, "--database-url", "postgres://u:s3cret-pw@127.0.0.1:1/x")
+    expect(unreachable.status).toBe(1)
+    expect(unreachable.stderr).toContain("cannot connect to PostgreSQL at postgres://u:***@127.0.0.1:1/x")
+    expect(unreachable.stderr + unreachable.stdout).not.toContain("s3cret-pw")
+    const bad = run("--port", "0", "--data-dir", dir, "--database-url", "postgres://u:s3cret-pw@127.0.0.1:5432")
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain("--database-url: no database name in postgres://u:***@127.0.0.1:5432")
+    expect(bad.stderr).not.toContain("s3cret-pw")
+    const role = run("--port", "0", "--data-dir", dir, "--role", "worker")
+    expect(role.status).toBe(2)
+    expect(role.stderr).toContain("--role: --role worker shares the queue with other processes")
+    expect(run("--port", "0", "--data-dir", dir, "--role", "boss").stderr).toContain(
+      '--role: expected all, api or worker, got "boss"'
+    )
+  }, 60_000)
 })

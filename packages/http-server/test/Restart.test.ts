@@ -4,53 +4,15 @@
  * SIGTERM drains and exits 0, releasing what could not finish for the next start, and a second server refuses a
  * data directory that is in use.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as SqliteJobStore from "../src/SqliteJobStore.js"
-import { call, createImage, type Origin, paths, photo, startOrigin, tempDir, testKey, waitTerminal } from "./support.js"
+import { type Child, spawnServer } from "./children.js"
+import { call, createImage, type Origin, paths, photo, startOrigin, tempDir, waitTerminal } from "./support.js"
 
-const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
-const cwd = fileURLToPath(new URL("..", import.meta.url))
-
-interface Child {
-  readonly process: ChildProcess
-  readonly url: Promise<string>
-  readonly exit: Promise<number | null>
-  readonly output: () => string
-}
-
-const startChild = (dataDir: string, env: Record<string, string> = {}): Child => {
-  const child = spawn(process.execPath, ["--import", "tsx", main, "--port", "0", "--data-dir", dataDir], {
-    cwd,
-    env: {
-      ...process.env,
-      FACEDET_API_KEYS: testKey,
-      FACEDET_ALLOW_PRIVATE_URLS: "true",
-      FACEDET_WORKERS: "2",
-      FACEDET_DETECTOR_SESSIONS: "1",
-      ...env
-    },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(output)
-      if (m) resolve(m[1]!)
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-    })
-    child.once("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)))
-  })
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  return { process: child, url, exit, output: () => output }
-}
+const startChild = (dataDir: string, env: Record<string, string> = {}): Child =>
+  spawnServer(["--port", "0", "--data-dir", dataDir], env)
 
 let origin: Origin
 const children: Array<Child> = []

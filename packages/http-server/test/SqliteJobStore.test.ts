@@ -84,7 +84,7 @@ describe("SqliteJobStore", () => {
       Option.getOrThrow(yield* store.claim("w2", 1000))
       yield* TestClock.adjust(1001)
       const [gaveUp] = yield* store.requeueExpired(2)
-      expect(gaveUp).toMatchObject({ state: "failed", error: { code: "Detect.Internal" } })
+      expect(gaveUp).toMatchObject({ state: "failed", error: { code: "Detect.WorkerLost" } })
     })
   )
 

@@ -7,15 +7,13 @@
  * completed (links included), and the same worker then encodes the crops from the raster the detector still holds
  * (`detectImageDeferringCrops`: no second decode). A link requested before its crop is
  * written waits for that encoding (or, after a crash between the two steps, encodes it from the kept source): a
- * link always answers with the crop. Files are written through a temporary name and a rename, so a reader never
- * sees half a JPEG and two writers of the same crop are harmless.
+ * link always answers with the crop. Files go through the `BlobStore`, where a reader never sees half a JPEG and
+ * two writers of the same crop are harmless; with the shared (PostgreSQL) store, a link answered by another
+ * process finds the kept source there and encodes its crop itself.
  *
  * Videos keep the detector's own crops: they come from the best frame of each person, which is not kept.
  */
-import { randomBytes } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
-import * as TaskId from "@facedet/core/TaskId"
+import { join } from "node:path"
 import * as Crop from "@facedet/detector/Crop"
 import type { Service as Detector } from "@facedet/detector/FaceDetector"
 import * as ImageDecoder from "@facedet/detector/ImageDecoder"
@@ -23,21 +21,22 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import type * as DataDir from "./dataDir.js"
+import * as Option from "effect/Option"
+import type { Service as Blobs } from "../BlobStore.js"
 
 /** One crop to produce. */
 export interface CropJob {
   readonly taskId: string
   readonly box: readonly [number, number, number, number]
-  /** Absolute path of the JPEG. */
+  /** Path of the JPEG in the file store. */
   readonly path: string
 }
 
 export interface CropWriter {
-  /** Path (relative to the data directory) where a task's image source is kept until its crops exist. */
+  /** Path (in the file store) where a task's image source is kept until its crops exist. */
   readonly sourcePath: (taskId: string) => string
   /** Keeps an image task's source bytes for the crops (written before the task completes). */
-  readonly keepSource: (taskId: string, bytes: Uint8Array) => void
+  readonly keepSource: (taskId: string, bytes: Uint8Array) => Effect.Effect<void, unknown>
   /**
    * Writes every crop of a task, then drops the kept source: from `encoded` (the crops of `jobs`, in order, which
    * the detector encodes from the raster it still holds), or else by decoding `bytes` again.
@@ -52,17 +51,9 @@ export interface CropWriter {
   readonly ensure: (job: CropJob) => Effect.Effect<boolean>
 }
 
-/** Writes `bytes` to `path` atomically (temporary file and rename). */
-export const writeAtomic = (path: string, bytes: Uint8Array): void => {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-  const partial = `${path}.${TaskId.makeToken((n) => randomBytes(n), 8)}.part`
-  writeFileSync(partial, bytes, { mode: 0o600 })
-  renameSync(partial, path)
-}
-
 export const make = (
   detector: Detector,
-  layout: DataDir.Layout,
+  blobs: Blobs,
   onError: (message: string, cause: unknown) => void
 ): CropWriter => {
   const inFlight = new Map<string, Deferred.Deferred<boolean>>()
@@ -74,22 +65,22 @@ export const make = (
     Deferred.unsafeDone(done, Exit.succeed(written))
   }
 
-  const encode = (job: CropJob, bytes: () => Uint8Array | undefined): Effect.Effect<boolean> =>
+  const encode = (
+    job: CropJob,
+    bytes: () => Effect.Effect<Option.Option<Uint8Array>, unknown>
+  ): Effect.Effect<boolean> =>
     Effect.suspend(() => {
-      if (existsSync(job.path)) return Effect.succeed(true)
       const running = inFlight.get(job.path)
       if (running) return Deferred.await(running)
       const done = Deferred.unsafeMake<boolean>(FiberId.none)
       inFlight.set(job.path, done)
-      const work = Effect.suspend(() => {
-        const source = bytes()
-        if (source === undefined) return Effect.succeed(false)
-        return detector.encodeCrop(source, job.box).pipe(
-          Effect.map((jpeg) => {
-            writeAtomic(job.path, jpeg)
-            return true
-          })
-        )
+      const work = Effect.gen(function* () {
+        if (Option.isSome(yield* blobs.size(job.path))) return true
+        const source = yield* bytes()
+        if (Option.isNone(source)) return false
+        const jpeg = yield* detector.encodeCrop(source.value, job.box)
+        yield* blobs.putAll([[job.path, jpeg]])
+        return true
       }).pipe(
         Effect.catchAllCause((cause) =>
           Effect.sync(() => {
@@ -129,21 +120,15 @@ export const make = (
       )
     })
 
-  const readSource = (taskId: string) => (): Uint8Array | undefined => {
-    try {
-      return readFileSync(join(layout.root, sourcePath(taskId)))
-    } catch {
-      return undefined
-    }
-  }
+  const readSource = (taskId: string) => () => blobs.read(sourcePath(taskId))
 
   return {
     sourcePath,
-    keepSource: (taskId, bytes) => writeAtomic(join(layout.root, sourcePath(taskId)), bytes),
+    keepSource: (taskId, bytes) => blobs.putAll([[sourcePath(taskId), bytes]]),
     writeAll: (taskId, bytes, jobs, encoded) =>
       Effect.gen(function* () {
         // Claim every crop not already being written, encode them from one decode, then release the waiters.
-        const mine = jobs.filter((j) => !inFlight.has(j.path) && !existsSync(j.path))
+        const mine = jobs.filter((j) => !inFlight.has(j.path))
         const waiters = mine.map((j) => {
           const d = Deferred.unsafeMake<boolean>(FiberId.none)
           inFlight.set(j.path, d)
@@ -154,10 +139,8 @@ export const make = (
             ? encodeBatch(bytes, mine)
             : Effect.map(encoded, (all) => mine.map((j) => all[jobs.indexOf(j)]!))
         yield* (mine.length === 0 ? Effect.succeed([]) : batch).pipe(
-          Effect.map((jpegs) => {
-            for (const [i, jpeg] of jpegs.entries()) writeAtomic(mine[i]!.path, jpeg)
-            return true
-          }),
+          Effect.flatMap((jpegs) => blobs.putAll(jpegs.map((jpeg, i) => [mine[i]!.path, jpeg] as const))),
+          Effect.as(true),
           Effect.catchAllCause((cause) =>
             Effect.sync(() => {
               onError(`the crops of task ${taskId} could not be written`, cause)
@@ -172,8 +155,8 @@ export const make = (
           )
         )
         // Crops claimed by a link request meanwhile finish on their own; the source goes once all are on disk.
-        yield* Effect.forEach(jobs, (job) => encode(job, () => bytes), { discard: true })
-        rmSync(join(layout.root, sourcePath(taskId)), { force: true })
+        yield* Effect.forEach(jobs, (job) => encode(job, () => Effect.succeed(Option.some(bytes))), { discard: true })
+        yield* Effect.ignore(blobs.remove([sourcePath(taskId)]))
       }),
     ensure: (job) => encode(job, readSource(job.taskId))
   }

@@ -12,7 +12,7 @@ import { createReadStream } from "node:fs"
 import type { IncomingHttpHeaders, IncomingMessage, Server as NodeServer, ServerResponse } from "node:http"
 import { createServer, STATUS_CODES } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
-import { pipeline } from "node:stream"
+import { pipeline, Readable } from "node:stream"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -81,8 +81,12 @@ const requestIdOf = (req: IncomingMessage, generate: boolean): string | undefine
   return generate ? `${idPrefix}${(++idSequence).toString(36)}` : undefined
 }
 
-/** A response body: text, bytes, or a file streamed from disk. */
-export type Body = string | Uint8Array | { readonly file: string; readonly size: number }
+/** A response body: text, bytes, a file streamed from disk, or chunks streamed from elsewhere (a database). */
+export type Body =
+  | string
+  | Uint8Array
+  | { readonly file: string; readonly size: number }
+  | { readonly chunks: () => AsyncIterable<Uint8Array>; readonly size: number }
 
 /** A response, and the route template it is counted under in the metrics. */
 export interface Response {
@@ -150,6 +154,12 @@ const write = (res: ServerResponse, response: Response, head: boolean, requestId
   if (head) {
     res.writeHead(response.status, reason, headers)
     res.end()
+    return
+  }
+  if ("chunks" in body) {
+    res.writeHead(response.status, reason, headers)
+    // A source that fails midway can only end the connection: the length promised more bytes.
+    pipeline(Readable.from(body.chunks(), { objectMode: false }), res, (e) => e && res.destroy())
     return
   }
   const stream = createReadStream(body.file)

@@ -3,7 +3,7 @@
  * hints layered over the store (a waiter always re-reads the store after waking, and workers also poll), so a
  * spurious signal costs a store read and a missed one (another process finished the task) at most the re-read
  * interval. A long-poll listens before it reads, so a task of this process that ends between the read and the wait
- * still wakes it. With several server processes (PostgreSQL), the same roles would be played by LISTEN/NOTIFY.
+ * still wakes it. With several server processes (PostgreSQL), `Cluster` feeds them from LISTEN/NOTIFY.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"

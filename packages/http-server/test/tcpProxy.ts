@@ -1,0 +1,55 @@
+/**
+ * A TCP relay on 127.0.0.1:0 in front of a real server (PostgreSQL here), to cut the network between the facedet
+ * processes and their database without stopping the database other tests use: `cut` resets every open connection
+ * and refuses new ones until `restore`.
+ */
+import { createConnection, createServer, type Server, type Socket } from "node:net"
+import type { AddressInfo } from "node:net"
+
+export interface Relay {
+  readonly port: number
+  readonly cut: () => void
+  readonly restore: () => void
+  readonly close: () => Promise<void>
+}
+
+export const startRelay = async (target: { readonly host: string; readonly port: number }): Promise<Relay> => {
+  const open = new Set<Socket>()
+  let down = false
+  const server: Server = createServer((client) => {
+    if (down) {
+      client.resetAndDestroy()
+      return
+    }
+    const upstream = createConnection(target)
+    open.add(client)
+    open.add(upstream)
+    const end = () => {
+      open.delete(client)
+      open.delete(upstream)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on("error", end).on("close", end)
+    upstream.on("error", end).on("close", end)
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut: () => {
+      down = true
+      for (const s of open) s.resetAndDestroy()
+      open.clear()
+    },
+    restore: () => {
+      down = false
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of open) s.destroy()
+        server.close(() => resolve())
+      })
+  }
+}
