@@ -26,18 +26,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type {
-  Claim,
-  Created,
-  CreateInput,
-  Delivery,
-  DeliveryOutcome,
-  MediaFile,
-  Service,
-  StoredFace,
-  Success,
-  Task
-} from "./JobStore.js"
+import type { Claim, Created, CreateInput, DeliveryOutcome, MediaFile, Service, Success, Task } from "./JobStore.js"
+import { type DeliveryRow, type MediaRow, type TaskRow as Row, toDelivery, toMedia, toTask } from "./internal/rows.js"
 import { IdempotencyConflict, JobStore, LeaseLost, OwnerQuotaExceeded, QueueFull, StoreError } from "./JobStore.js"
 import * as Postgres from "./Postgres.js"
 import { releaseRefunds } from "./SqliteJobStore.js"
@@ -53,97 +43,6 @@ export interface Options {
 /** Advisory-lock keys (constants; any value works). */
 const queueLock = 0x66640001
 const sweepLock = 0x66640002
-
-interface Row {
-  id: string
-  kind: "image" | "video"
-  media_url: string
-  owner: string
-  state: Task["state"]
-  attempts: number
-  fence: number
-  created_at: number
-  started_at: number | null
-  finished_at: number | null
-  detect_id: string | null
-  faces: ReadonlyArray<StoredFace> | null
-  error_code: string | null
-  error_message: string | null
-  media_expires_at: number | null
-  request_hash: string | null
-  callback_url: string | null
-  upload_token: string | null
-  isolate: boolean
-}
-
-const toTask = (r: Row): Task => ({
-  id: r.id,
-  kind: r.kind,
-  mediaUrl: r.media_url,
-  owner: r.owner,
-  state: r.state,
-  attempts: r.attempts,
-  createdAt: r.created_at,
-  startedAt: r.started_at ?? undefined,
-  finishedAt: r.finished_at ?? undefined,
-  detectId: r.detect_id ?? undefined,
-  faces: r.faces ?? undefined,
-  error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? "" },
-  mediaExpiresAt: r.media_expires_at ?? undefined,
-  callbackUrl: r.callback_url ?? undefined,
-  uploadToken: r.upload_token ?? undefined,
-  isolated: r.isolate
-})
-
-interface DeliveryRow {
-  id: string
-  task_id: string
-  owner: string
-  url: string
-  state: Delivery["state"]
-  attempts: number
-  last_status: number | null
-  last_error: string | null
-  next_attempt_at: number | null
-  created_at: number
-  body: string | null
-}
-
-const toDelivery = (r: DeliveryRow): Delivery => ({
-  id: r.id,
-  taskId: r.task_id,
-  owner: r.owner,
-  url: r.url,
-  state: r.state,
-  attempts: r.attempts,
-  lastStatus: r.last_status ?? undefined,
-  lastError: r.last_error ?? undefined,
-  nextAttemptAt: r.next_attempt_at ?? undefined,
-  createdAt: r.created_at,
-  body: r.body ?? undefined
-})
-
-interface MediaRow {
-  token: string
-  kind: MediaFile["kind"]
-  path: string
-  content_type: string
-  size: number
-  expires_at: number
-  task_id: string | null
-  owner: string | null
-}
-
-const toMedia = (r: MediaRow): MediaFile => ({
-  token: r.token,
-  kind: r.kind,
-  path: r.path,
-  contentType: r.content_type,
-  size: r.size,
-  expiresAt: r.expires_at,
-  taskId: r.task_id ?? undefined,
-  owner: r.owner ?? undefined
-})
 
 /** A store failure; `unavailable` when the database is out of reach. */
 export const storeError = (operation: string) => (cause: unknown) =>

@@ -40,6 +40,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Api from "./Api.js"
 import * as ApiKeys from "./ApiKeys.js"
@@ -54,7 +55,6 @@ import type { Swept, Task } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 import * as MediaFetcher from "./MediaFetcher.js"
 import * as Metrics from "./Metrics.js"
-import * as Option from "effect/Option"
 import * as PgBlobStore from "./PgBlobStore.js"
 import * as PgJobStore from "./PgJobStore.js"
 import * as PgSchema from "./PgSchema.js"
@@ -293,7 +293,7 @@ export const make = (
     })
 
     // A worker's port answers probes and scrapers only: the API is the api processes' job.
-    const handle: typeof api = detects && config.role === "worker" ? workerOnly(api) : api
+    const handle: typeof api = config.role === "worker" ? workerOnly(api) : api
 
     const listening = yield* HttpEdge.listen({
       host: config.host,

@@ -129,6 +129,27 @@ const contract = (name: string, adapter: () => Adapter) =>
         })
       ))
 
+    it("sweeps expired files and, after retention, task records", () =>
+      run((s) =>
+        Effect.gen(function* () {
+          yield* s.create(input("a"))
+          const claim = Option.getOrThrow(yield* s.claim("w1", 1000))
+          const token = "S".repeat(32)
+          yield* s.complete(claim, {
+            ...success,
+            ttlMs: 100,
+            files: [{ token, kind: "crop", path: "crops/a/0.jpg", contentType: "image/jpeg", size: 9, taskId: "a" }]
+          })
+          expect(Option.isSome(yield* s.getMedia(token))).toBe(true)
+          expect(yield* s.sweep(3_600_000)).toEqual({ tasks: 0, files: [], more: false })
+          yield* sleep(150)
+          expect(Option.isNone(yield* s.getMedia(token))).toBe(true)
+          expect(yield* s.sweep(3_600_000)).toEqual({ tasks: 0, files: ["crops/a/0.jpg"], more: false })
+          expect((yield* s.sweep(1)).tasks).toBe(1)
+          expect(Option.isNone(yield* s.get("a"))).toBe(true)
+        })
+      ))
+
     it("keeps webhook secrets with rotation and a grace period", () =>
       run((s) =>
         Effect.gen(function* () {

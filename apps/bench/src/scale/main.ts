@@ -4,11 +4,11 @@
  * configuration gets a fresh database, dropped afterwards). The processes reach the database through a relay that
  * counts round trips (`wireRelay`).
  *
- * 1. Throughput: `SCALE_TASKS` (200) image tasks queued at once, `SCALE_ROUNDS` (3) rounds per configuration, on the
- *    same cores with the same total detector sessions: the single SQLite process (baseline), then one api process
- *    with 1, 2 and 3 worker processes (sessions split between them; three workers get one session each, so three
- *    sessions share the two cores). Median tasks/s as a ratio to the baseline, database round trips, transactions
- *    and WAL bytes per task (target: two workers >= 0.9x one).
+ * 1. Throughput: `SCALE_TASKS` (200) image tasks queued at once on fresh processes, on the same cores with the same
+ *    total detector sessions: the single SQLite process (baseline), then one api process with 1, 2 and 3 worker
+ *    processes (sessions split between them; three workers get one session each, so three sessions share the two
+ *    cores). `SCALE_ROUNDS` (3) rounds, each running every configuration once; ratios are medians of the rounds'
+ *    ratios. Also database round trips, transactions and WAL bytes per task (target: two workers >= 0.9x one).
  * 2. The scenario of the issue, on three processes (api, all, worker): 1,000 tasks (100 of them on uploads made
  *    through the other api process) created round-robin through the two api processes, the worker killed with
  *    SIGKILL a third of the way and restarted: every task ends exactly once, detect_ids agree between the api
@@ -535,11 +535,43 @@ const scenario = async (imageUrl: string) => {
   }
 }
 
+/**
+ * How fast creates go through one and two api processes with no worker (nothing else competes for the cores): every
+ * create takes the queue bound's advisory lock, so if that lock were the limit, two processes would not go faster.
+ */
+const createCeiling = async (imageUrl: string, apis: number) => {
+  const db = await freshDatabase()
+  const first = startProc({ role: "api", workers: 1, sessions: 1 }, db.url)
+  const children = [first]
+  try {
+    await first.url
+    for (let i = 1; i < apis; i++) children.push(startProc({ role: "api", workers: 1, sessions: 1 }, db.url))
+    const bases = await Promise.all(children.map((c) => c.url))
+    await pool(Array.from({ length: 50 }), 16, (_, i) => create(bases[i % apis]!, imageUrl))
+    const n = 2000
+    const t0 = performance.now()
+    await pool(Array.from({ length: n }), 32, (_, i) => create(bases[i % apis]!, imageUrl))
+    const seconds = (performance.now() - t0) / 1000
+    return { apiProcesses: apis, creates: n, concurrency: 32, createsPerSecond: round(n / seconds, 0) }
+  } finally {
+    for (const c of children) c.process.kill("SIGTERM")
+    await Promise.all(children.map((c) => Promise.race([c.exit, sleep(10_000)])))
+    for (const c of children) c.process.kill("SIGKILL")
+    await db.drop()
+  }
+}
+
 const main = async () => {
   const origin = await startOrigin()
   try {
     const table = configs.length > 0 ? await throughput(origin.url) : []
     console.table(table.map(({ rounds: _, ...r }) => r))
+    const creates =
+      process.env.SCALE_CREATES === "0"
+        ? undefined
+        : [await createCeiling(origin.url, 1), await createCeiling(origin.url, 2)]
+    for (const c of creates ?? [])
+      console.log(`creates through ${c.apiProcesses} api process(es): ${c.createsPerSecond}/s`)
     const story = process.env.SCALE_SCENARIO === "0" ? undefined : await scenario(origin.url)
     if (story) console.log(JSON.stringify(story, null, 2))
     const twoOverOne = table.find((r) => r.config === allConfigs[2]!.name)?.ofOneWorker ?? Number.NaN
@@ -549,6 +581,7 @@ const main = async () => {
       tasksPerRound: tasks,
       rounds,
       throughput: table,
+      ...(creates ? { createCeiling: creates } : {}),
       targets: {
         "two workers >= 0.9x one": { ratio: twoOverOne, met: twoOverOne >= 0.9 },
         ...(story
@@ -566,8 +599,11 @@ const main = async () => {
       },
       ...(story ?? {})
     }
-    mkdirSync(join(benchRoot, "results"), { recursive: true })
-    writeFileSync(join(benchRoot, "results", "scale.json"), `${JSON.stringify(out, null, 2)}\n`)
+    // Only a whole run is a result; a partial one (SCALE_CONFIGS, SCALE_SCENARIO=0, SCALE_CREATES=0) only prints.
+    if (configs.length === allConfigs.length && story !== undefined && creates !== undefined) {
+      mkdirSync(join(benchRoot, "results"), { recursive: true })
+      writeFileSync(join(benchRoot, "results", "scale.json"), `${JSON.stringify(out, null, 2)}\n`)
+    }
     console.log(JSON.stringify(out.targets, null, 2))
   } finally {
     origin.close()
