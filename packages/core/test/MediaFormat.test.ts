@@ -24,7 +24,20 @@ describe("MediaFormat", () => {
     expect(MediaFormat.sniff(bytes([0, 0, 0, 24], "ftypheic"))).toEqual({ kind: "unsupported", detected: "heic" })
     expect(MediaFormat.sniff(bytes("<svg xmlns="))).toEqual({ kind: "unsupported", detected: "svg" })
     expect(MediaFormat.sniff(bytes("%PDF-1.7"))).toEqual({ kind: "unsupported", detected: "pdf" })
-    expect(MediaFormat.sniff(bytes("hello world"))).toEqual({ kind: "unsupported", detected: "unknown" })
+    expect(MediaFormat.sniff(bytes("hello world"))).toEqual({ kind: "unsupported", detected: "text" })
+    expect(MediaFormat.sniff(bytes([0, 0, 0, 0, 0x80, 0x81]))).toEqual({ kind: "unsupported", detected: "unknown" })
     expect(MediaFormat.sniff(new Uint8Array(0))).toEqual({ kind: "unsupported", detected: "empty" })
+  })
+
+  it("an AVIF whose major brand is the generic mif1 is an AVIF (its compatible brands say so); a HEIC is not", () => {
+    // The server and the detector both decide with this function, so such a file is never accepted at create and
+    // refused later (the two used to disagree).
+    const heif = (major: string, ...compatible: Array<string>) =>
+      bytes([0, 0, 0, 16 + 4 * compatible.length], `ftyp${major}`, [0, 0, 0, 0], compatible.join(""))
+    expect(MediaFormat.sniff(heif("mif1", "mif1", "avif", "miaf"))).toEqual({ kind: "image", format: "avif" })
+    expect(MediaFormat.sniff(heif("msf1", "msf1", "avis"))).toEqual({ kind: "image", format: "avif" })
+    expect(MediaFormat.sniff(heif("mif1", "mif1", "heic"))).toEqual({ kind: "unsupported", detected: "heif" })
+    expect(MediaFormat.sniff(heif("heic", "mif1", "heic"))).toEqual({ kind: "unsupported", detected: "heic" })
+    expect(MediaFormat.describe(heif("mif1", "mif1", "avif"))).toBe("avif")
   })
 })

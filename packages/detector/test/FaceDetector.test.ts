@@ -128,7 +128,7 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
       const truncated = yield* Effect.flip(detector.detectImage(photo.subarray(0, photo.length / 2)))
       expect(truncated._tag).toBe("CorruptMedia")
       const text = yield* Effect.flip(detector.detectImage(new TextEncoder().encode("definitely not an image")))
-      expect(text).toMatchObject({ _tag: "UnsupportedMedia", detected: "unknown" })
+      expect(text).toMatchObject({ _tag: "UnsupportedMedia", detected: "text" })
       const empty = yield* Effect.flip(detector.detectImage(new Uint8Array(0)))
       expect(empty._tag).toBe("UnsupportedMedia")
       const bomb = yield* Effect.flip(detector.detectImage(Media.hugeHeader(40_000, 30_000)))

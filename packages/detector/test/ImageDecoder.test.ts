@@ -17,6 +17,17 @@ describe("ImageDecoder", () => {
     })
   )
 
+  it.effect("decodes an AVIF whose major brand is the generic mif1 (the server accepts it; so must the detector)", () =>
+    Effect.gen(function* () {
+      const avif = Buffer.from(yield* Effect.promise(() => Media.reencode(Media.photo(3), "avif", 480)))
+      avif.write("mif1", 8, "latin1")
+      const info = yield* ImageDecoder.probe(avif, limits)
+      expect([info.format, info.width, info.height]).toEqual(["avif", 480, 338])
+      const raster = yield* ImageDecoder.render(avif, info, { width: 96, height: 68 }, limits)
+      expect(raster.data.length).toBe(96 * 68 * 3)
+    })
+  )
+
   it.effect("reports the size after EXIF orientation and decodes upright pixels", () =>
     Effect.gen(function* () {
       const rotated = yield* Effect.promise(() => Media.rotatedWithExif(Media.photo(3)))
