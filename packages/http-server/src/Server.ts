@@ -29,6 +29,7 @@ import { join } from "node:path"
 import { createRequire } from "node:module"
 import { parseArgs } from "node:util"
 import type * as DetectorError from "@facedet/detector/DetectorError"
+import { ModelLoadFailed } from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as FaceDetectorModule from "@facedet/detector/FaceDetector"
 import * as Cause from "effect/Cause"
@@ -435,25 +436,44 @@ export const layerWith = (
 ): Layer.Layer<Server, StartError, JobStore | FaceDetector | MediaFetcher.MediaFetcher> =>
   Layer.scoped(Server, make(config, options))
 
-/** The detector configured from the environment and the fetcher with the config's policy and limits. */
-const detection = (config: ServerConfig.ServerConfig) =>
-  Layer.mergeAll(
-    FaceDetectorModule.layerConfig,
-    // Only the transport settings come from the fetcher's own variables: the address policy and byte limits are the
-    // validated ServerConfig's, so one variable is never parsed two ways.
-    Layer.unwrapEffect(
-      Effect.map(MediaFetcher.transportConfig, (fromEnv) =>
-        MediaFetcher.layer({
-          ...fromEnv,
-          allowPrivate: config.allowPrivateUrls,
-          allowedCidrs: config.allowedCidrs,
-          allowedPorts: config.allowedPorts,
-          maxImageBytes: config.maxImageBytes,
-          maxVideoBytes: config.maxVideoBytes
-        })
-      )
+/**
+ * The fetcher with the config's address policy and limits. Only the transport settings come from the fetcher's own
+ * variables: the address policy and byte limits are the validated ServerConfig's, so one variable is never parsed
+ * two ways.
+ */
+const fetcher = (config: ServerConfig.ServerConfig) =>
+  Layer.unwrapEffect(
+    Effect.map(MediaFetcher.transportConfig, (fromEnv) =>
+      MediaFetcher.layer({
+        ...fromEnv,
+        allowPrivate: config.allowPrivateUrls,
+        allowedCidrs: config.allowedCidrs,
+        allowedPorts: config.allowedPorts,
+        maxImageBytes: config.maxImageBytes,
+        maxVideoBytes: config.maxVideoBytes
+      })
     )
   )
+
+/** The detector configured from the environment and the fetcher. */
+const detection = (config: ServerConfig.ServerConfig) => Layer.merge(FaceDetectorModule.layerConfig, fetcher(config))
+
+/**
+ * The detector of an `api` process: none. Such a process never detects (workers do, and on the shared store they
+ * write every crop before the task completes, so no link has a crop left to make); loading the model would cost
+ * about a hundred megabytes per api process for nothing. A call reaching it fails as a model that is not loaded.
+ */
+const noDetector: Layer.Layer<FaceDetector> = Layer.succeed(FaceDetector, {
+  detectImage: () => Effect.fail(apiRoleOnly),
+  detectImageDeferringCrops: () => Effect.fail(apiRoleOnly),
+  detectVideo: () => Effect.fail(apiRoleOnly),
+  encodeCrop: () => Effect.fail(apiRoleOnly),
+  options: FaceDetectorModule.resolve({})
+})
+const apiRoleOnly = new ModelLoadFailed({
+  path: "(none)",
+  detail: "this process runs with --role api and detects nothing"
+})
 
 /**
  * The shared stores of `FACEDET_DATABASE_URL`: the pool, the schema migrated at start (under an advisory lock, so
@@ -483,7 +503,10 @@ export const dependencies = (
   config: ServerConfig.ServerConfig
 ): Layer.Layer<JobStore | BlobStore.BlobStore | FaceDetector | MediaFetcher.MediaFetcher, StartError> =>
   config.databaseUrl !== undefined
-    ? Layer.merge(postgres(config), detection(config))
+    ? Layer.merge(
+        postgres(config),
+        config.role === "api" ? Layer.merge(noDetector, fetcher(config)) : detection(config)
+      )
     : Layer.mergeAll(
         SqliteJobStore.layer({ dataDir: config.dataDir, maxAttempts: config.maxAttempts }),
         Layer.sync(BlobStore.BlobStore, () => BlobStore.fileSystem(DataDir.layout(config.dataDir))),
