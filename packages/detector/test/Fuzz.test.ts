@@ -2,8 +2,11 @@
  * Media fuzzing through the detector (seeded, so a failure replays with FACEDET_FUZZ_SEED): truncations, bit flips
  * and corrupted spans of real JPEG, PNG, WebP, GIF and AVIF files. Every case must end within a bounded time as a
  * detection or as one of the detector's typed errors: never a defect, never a hang. The counts per format are
- * printed; FACEDET_FUZZ_CASES raises them.
+ * printed; FACEDET_FUZZ_CASES raises them, and `pnpm fuzz` runs it again and again with new seeds, keeping any
+ * failing input in FACEDET_FUZZ_SAVE_DIR.
  */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, layer } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -14,6 +17,7 @@ import * as Media from "./fixtures/media.js"
 
 const seed = Number(process.env.FACEDET_FUZZ_SEED ?? 20261204)
 const cases = Number(process.env.FACEDET_FUZZ_CASES ?? 40)
+const saveDir = process.env.FACEDET_FUZZ_SAVE_DIR
 const typed = new Set(["UnsupportedMedia", "CorruptMedia", "MediaTooLarge"])
 
 /** A mutation of `bytes`: cut, bits flipped, or a span overwritten. */
@@ -72,6 +76,11 @@ layer(FaceDetector.layer({ sessions: 1 }), { timeout: 300_000 })("fuzzed media",
           }
           const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
           const tag = typeof failure === "object" && failure !== null ? failure._tag : String(failure)
+          // `pnpm fuzz` keeps the input that failed, to turn into a regression test.
+          if (!typed.has(tag) && saveDir !== undefined) {
+            mkdirSync(saveDir, { recursive: true })
+            writeFileSync(join(saveDir, `${format}-seed${seed}-case${samples.indexOf(m)}.bin`), bytes)
+          }
           expect(typed.has(tag), `${format} ${JSON.stringify(m).slice(0, 200)}: ${tag} ${String(exit.cause)}`).toBe(
             true
           )
