@@ -11,6 +11,8 @@ import { parseArgs } from "node:util"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const { values } = parseArgs({
+  // `pnpm fuzz -- --minutes 5` passes the `--` on.
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: { minutes: { type: "string", default: "10" }, cases: { type: "string", default: "200" } },
   strict: true
 })
