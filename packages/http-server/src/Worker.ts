@@ -9,9 +9,13 @@
  *   covers tasks requeued by the reaper or written by another process.
  * - **Hard timeouts.** Each task runs under its kind's deadline (download plus detection); past it the work is
  *   interrupted (the detector kills ffmpeg) and the task fails with `Detect.Timeout`.
- * - **Idempotent output.** Crops go to `crops/<task id>/<face id>.jpg` through a temporary file and a rename, so a
- *   retried task overwrites the same files with complete ones; only the attempt that completes registers links.
- * - **Reaper.** Tasks whose lease expired (a hung worker) are requeued, or failed after `maxAttempts`.
+ * - **Idempotent output.** Crops go to `crops/<task id>/<face id>.jpg` in the `BlobStore`, which never shows half a
+ *   file and keeps the first complete one, so a retried task writes the same paths; only the attempt that completes
+ *   registers links.
+ * - **Reaper.** Tasks whose lease expired (a hung worker) are requeued, or failed with `Detect.WorkerLost` after
+ *   `maxAttempts`.
+ * - **Outages** of a shared store: claims pause (one log line), heartbeats and result writes retry while the store
+ *   is unreachable; a result written after the lease moved on is refused by its fence.
  * - **Drain.** `drain(grace)` stops claiming, lets in-flight tasks finish for up to `grace`, then interrupts the
  *   rest and releases their leases so the next start picks them up at once.
  *
@@ -59,7 +63,7 @@ export interface Options {
   readonly layout: DataDir.Layout
   /** Where uploads are read and video crops written. */
   readonly blobs: BlobStore.Service
-  /** The upload token when `url` is one of this server's upload URLs (read from disk, never fetched). */
+  /** The upload token when `url` is one of this server's upload URLs (read from the file store, never fetched). */
   readonly uploadToken: (url: string) => string | undefined
   /** Writes image crops after their task completes (shared with the crop links, which may ask first). */
   readonly crops: Crops.CropWriter
