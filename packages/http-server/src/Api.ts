@@ -235,7 +235,8 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const storeFailure = (route: string) => (e: { readonly message: string; readonly unavailable?: boolean }) =>
     Effect.sync(() => {
       deps.log?.(`${route}: ${e.message}`, e)
-      // The shared database out of reach is an outage to wait out, not a bug: 503 with when to retry.
+      // The shared database out of reach is an outage to wait out, not a bug: 455 (service unavailable) with when
+      // to retry.
       return e.unavailable === true
         ? errorResponse(
             new FaceDetError.ServiceUnavailable({
@@ -527,9 +528,9 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       }
       const kindLimit = Math.max(config.maxImageBytes, config.maxVideoBytes)
       const token = TaskId.makeToken((n) => crypto.getRandomValues(new Uint8Array(n)))
-      const stored_ = join("uploads", token)
+      const blobPath = join("uploads", token)
       // Written on local disk first (limits and format checks as it arrives), then taken into the file store.
-      const path = deps.blobs.staging(stored_)
+      const path = deps.blobs.staging(blobPath)
       // Once the first bytes say what the file is, its kind's limit applies (an image stops at the image limit, not
       // the video one), and bytes that are no media at all stop at once instead of filling the disk.
       const limitFor = (head: Uint8Array): number | "refuse" => {
@@ -567,7 +568,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
           `the upload is not a supported image or video (it looks like ${describe(stored.stored.head)})`
         )
       }
-      const adopted = yield* Effect.either(deps.blobs.adopt(stored_, path))
+      const adopted = yield* Effect.either(deps.blobs.adopt(blobPath, path))
       if (adopted._tag === "Left") {
         Body.remove(path)
         return adopted.left.unavailable === true
@@ -580,13 +581,13 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         .putMedia({
           token,
           kind: "upload",
-          path: stored_,
+          path: blobPath,
           contentType: imageFormats.has(format) ? `image/${format}` : `video/${format}`,
           size: stored.stored.size,
           expiresAt,
           owner
         })
-        .pipe(Effect.tapError(() => Effect.ignore(deps.blobs.remove([stored_]))))
+        .pipe(Effect.tapError(() => Effect.ignore(deps.blobs.remove([blobPath]))))
       return ok(
         {
           url: `${deps.publicUrl()}/uploads/${token}`,
