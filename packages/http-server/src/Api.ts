@@ -39,6 +39,7 @@ import * as Json from "./internal/json.js"
 import type * as Signals from "./internal/signals.js"
 import type * as BlobStore from "./BlobStore.js"
 import type { Delivery, Kind, Task } from "./JobStore.js"
+import { isDiskFull } from "./JobStore.js"
 import type { JobStore } from "./JobStore.js"
 import type * as MediaFetcher from "./MediaFetcher.js"
 import { accepts, describe, imageFormats, sniff } from "./MediaFetcher.js"
@@ -239,10 +240,11 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       // to retry.
       return e.unavailable === true
         ? errorResponse(
-            new FaceDetError.ServiceUnavailable({
-              message: "the task database is unreachable; retry shortly",
-              retryAfterMs: 2000
-            }),
+            new FaceDetError.ServiceUnavailable(
+              isDiskFull(e)
+                ? { message: "the server's disk is full; retry later", retryAfterMs: 30_000 }
+                : { message: "the task database is unreachable; retry shortly", retryAfterMs: 2000 }
+            ),
             route
           )
         : errorResponse(
@@ -489,6 +491,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const uploadFault = (route: string, cause: unknown) =>
     Effect.sync(() => {
       deps.log?.(`${route}: storing an upload failed`, cause)
+      if (isDiskFull(cause)) return insufficientStorage(route)
       return errorResponse(
         new FaceDetError.ServerError({ message: "internal error: the upload could not be stored; retry shortly" }),
         route,

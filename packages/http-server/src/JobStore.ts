@@ -209,6 +209,17 @@ export class StoreError extends Data.TaggedError("StoreError")<{
   }
 }
 
+/** Whether a failure is a full disk (SQLite's `SQLITE_FULL`, a file write's `ENOSPC`): an outage, not a bug. */
+export const isDiskFull = (cause: unknown): boolean => {
+  let c: unknown = cause
+  for (let i = 0; i < 4 && typeof c === "object" && c !== null; i++) {
+    const code = "code" in c ? String(c.code) : ""
+    if (code === "SQLITE_FULL" || code === "ENOSPC" || code === "53100") return true
+    c = "cause" in c ? c.cause : undefined
+  }
+  return false
+}
+
 /** The queue holds `limit` tasks already; try again later. */
 export class QueueFull extends Data.TaggedError("QueueFull")<{ readonly limit: number; readonly depth: number }> {
   override get message(): string {

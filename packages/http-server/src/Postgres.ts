@@ -61,8 +61,9 @@ export const isUnavailable = (cause: unknown): boolean => {
   for (let i = 0; i < 4 && typeof c === "object" && c !== null; i++) {
     const code = "code" in c ? String(c.code) : ""
     if (connectionCodes.has(code)) return true
-    // 08: connection exception; 57P0x: admin shutdown, crash shutdown, cannot connect now; 53300: too many connections.
-    if (code.startsWith("08") || code.startsWith("57P0") || code === "53300") return true
+    // 08: connection exception; 57P0x: admin shutdown, crash shutdown, cannot connect now; 53300: too many
+    // connections; 53100: the database's disk is full.
+    if (code.startsWith("08") || code.startsWith("57P0") || code === "53300" || code === "53100") return true
     const message = c instanceof Error ? c.message : ""
     if (
       /Connection terminated|timeout exceeded when trying to connect|Connection timed out|not queryable/i.test(message)

@@ -29,7 +29,15 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Claim, Created, CreateInput, DeliveryOutcome, MediaFile, Service, Success, Task } from "./JobStore.js"
 import { type DeliveryRow, type MediaRow, type TaskRow as Row, toDelivery, toMedia, toTask } from "./internal/rows.js"
-import { IdempotencyConflict, JobStore, LeaseLost, OwnerQuotaExceeded, QueueFull, StoreError } from "./JobStore.js"
+import {
+  IdempotencyConflict,
+  isDiskFull,
+  JobStore,
+  LeaseLost,
+  OwnerQuotaExceeded,
+  QueueFull,
+  StoreError
+} from "./JobStore.js"
 
 /** Options of the SQLite store. */
 export interface Options {
@@ -313,7 +321,8 @@ export const make = (
     }
 
     const run = <A>(operation: string, f: () => A): Effect.Effect<A, StoreError> =>
-      Effect.try({ try: f, catch: (cause) => new StoreError({ operation, cause }) })
+      // A full disk is an outage to wait out (answered 455), not a failing store.
+      Effect.try({ try: f, catch: (cause) => new StoreError({ operation, cause, unavailable: isDiskFull(cause) }) })
 
     const create = (input: CreateInput) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
