@@ -14,7 +14,7 @@ import * as MediaFormat from "@facedet/core/MediaFormat"
  * @since 0.1.0
  * @category Models
  */
-export type Kind = "image" | "video"
+export type Kind = MediaFormat.MediaKind
 
 /**
  * What the bytes of a file are.

@@ -4,6 +4,7 @@
  */
 import * as DetectTask from "@facedet/core/DetectTask"
 import * as Endpoints from "@facedet/core/Endpoints"
+import type * as MediaFormat from "@facedet/core/MediaFormat"
 import * as Envelope from "@facedet/core/Envelope"
 import * as Upload from "@facedet/core/Upload"
 import type { z } from "zod"
@@ -17,7 +18,7 @@ export interface Failure {
 
 export type Outcome<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly failure: Failure }
 
-export type Kind = "image" | "video"
+export type Kind = MediaFormat.MediaKind
 
 const call = async <S extends z.ZodType>(
   path: string,

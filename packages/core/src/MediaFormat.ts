@@ -7,6 +7,14 @@
  */
 
 /**
+ * What a task detects faces in: a still image, or a video (animated GIF and WebP included).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type MediaKind = "image" | "video"
+
+/**
  * The image formats the detector decodes.
  *
  * @since 0.1.0

@@ -11,6 +11,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
+import type { MediaKind } from "./MediaFormat.js"
 
 /**
  * @since 0.1.0
@@ -65,7 +66,7 @@ export const make = (options: Options = {}): Schedule.Schedule<number> =>
  * @since 0.1.0
  * @category Constants
  */
-export const deadlineFor = (kind: "image" | "video"): Duration.Duration =>
+export const deadlineFor = (kind: MediaKind): Duration.Duration =>
   kind === "image" ? defaults.imageDeadline : defaults.videoDeadline
 
 /**

@@ -32,9 +32,10 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type { MediaKind } from "@facedet/core/MediaFormat"
 
 /** What a task detects faces in. */
-export type Kind = "image" | "video"
+export type Kind = MediaKind
 
 /**
  * Where a task is. `queued` tasks wait for a worker (`running` ones have one); a task that was claimed once and is

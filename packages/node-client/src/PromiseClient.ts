@@ -15,7 +15,14 @@
  *
  * @since 0.1.0
  */
-import { FaceDetError as Core, type DetectTask, type PollPolicy, type RetryPolicy, type SwapTask } from "@facedet/core"
+import {
+  FaceDetError as Core,
+  type DetectTask,
+  type MediaFormat,
+  type PollPolicy,
+  type RetryPolicy,
+  type SwapTask
+} from "@facedet/core"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -97,7 +104,7 @@ export interface WaitCallOptions<A> extends CallOptions {
   /** Sees the first snapshot and each new status. An exception it throws rejects the call as is. */
   readonly onUpdate?: ((snapshot: A) => void) | undefined
   /** The kind of media, for the default deadline of a task this client did not create. */
-  readonly kind?: "image" | "video" | undefined
+  readonly kind?: MediaFormat.MediaKind | undefined
 }
 
 /**

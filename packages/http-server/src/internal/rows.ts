@@ -6,7 +6,7 @@ import type { Delivery, MediaFile, StoredFace, Task } from "../JobStore.js"
 
 export interface TaskRow {
   id: string
-  kind: "image" | "video"
+  kind: Task["kind"]
   media_url: string
   owner: string
   state: Task["state"]

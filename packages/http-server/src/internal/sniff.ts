@@ -10,7 +10,7 @@ import * as Core from "@facedet/core/MediaFormat"
 export type MediaFormat = Core.ImageFormat | Core.VideoFormat
 
 /** The media a URL is expected to hold. */
-export type MediaKind = "image" | "video"
+export type MediaKind = Core.MediaKind
 
 /** Still-image formats (an animated GIF or WebP as an image gives its first frame). */
 export const imageFormats: ReadonlySet<MediaFormat> = new Set(["jpeg", "png", "webp", "gif", "avif", "tiff"])

@@ -5,13 +5,13 @@
  *
  * Bounded: the oldest entries are dropped past {@link capacity}, so a long-lived client does not grow without end.
  */
-import type { DetectId } from "@facedet/core"
+import type { DetectId, MediaFormat } from "@facedet/core"
 
 /** How many tasks and detect_ids are remembered (each). */
 export const capacity = 10_000
 
 /** The kind of media a detection ran on. */
-export type MediaKind = "image" | "video"
+export type MediaKind = MediaFormat.MediaKind
 
 interface TaskRecord {
   /** Known for the tasks this client created. */
