@@ -91,15 +91,16 @@ export const make = (tmpDir: string): Effect.Effect<Service, never, SqlClient.Sq
               )
               .pipe(Postgres.failOnSqlDefect, Effect.mapError(failure("write", files[0]![0]))),
       staging: () => join(tmpDir, `upload-${randomBytes(8).toString("hex")}`),
-      adopt: (path, staged) =>
-        sql
+      adopt: (path, staged) => {
+        const stream = createReadStream(staged, { highWaterMark: chunkBytes })
+        return sql
           .withTransaction(
             Effect.gen(function* () {
               yield* sql`INSERT INTO blobs (path, size, created_at) VALUES (${path}, 0, facedet_now_ms())`
               let seq = 0
               let total = 0
               // One chunk in memory at a time: the next is read once this one is stored.
-              const file = createReadStream(staged, { highWaterMark: chunkBytes })[Symbol.asyncIterator]()
+              const file = stream[Symbol.asyncIterator]()
               for (;;) {
                 const next = yield* Effect.tryPromise(() => file.next() as Promise<IteratorResult<Buffer>>)
                 if (next.done) break
@@ -113,8 +114,15 @@ export const make = (tmpDir: string): Effect.Effect<Service, never, SqlClient.Sq
           .pipe(
             Postgres.failOnSqlDefect,
             Effect.mapError(failure("adopt", path)),
-            Effect.ensuring(Effect.promise(() => rm(staged, { force: true })))
-          ),
+            // A transaction that failed midway leaves the file open: close it before removing it.
+            Effect.ensuring(
+              Effect.promise(() => {
+                stream.destroy()
+                return rm(staged, { force: true })
+              })
+            )
+          )
+      },
       read: (path) =>
         sql<{ data: Uint8Array }>`SELECT data FROM blob_chunks WHERE path = ${path} ORDER BY seq`.pipe(
           Effect.flatMap((rows) =>

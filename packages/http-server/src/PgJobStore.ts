@@ -346,16 +346,22 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
           WHERE id = ${id} AND state = 'pending'`
       ).pipe(Effect.asVoid)
 
+    /** The key's current secret, inside a transaction that holds the key's lock (rotations across processes wait). */
+    const lockedCurrentSecret = (owner: string) =>
+      Effect.zipRight(
+        sql`SELECT pg_advisory_xact_lock(hashtext(${`secret:${owner}`}))`,
+        Effect.map(
+          sql<{ secret: string }>`SELECT secret FROM webhook_secrets WHERE owner = ${owner} AND retired_until IS NULL`,
+          (rows) => rows[0]?.secret
+        )
+      )
+
     const rotateWebhookSecret = (owner: string, secret: string, graceMs: number) =>
       run(
         "rotateWebhookSecret",
         sql.withTransaction(
           Effect.gen(function* () {
-            // Serialises rotations of one key across processes.
-            yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`secret:${owner}`}))`
-            const current = yield* sql<{ secret: string }>`SELECT secret FROM webhook_secrets
-              WHERE owner = ${owner} AND retired_until IS NULL`
-            if (current[0]?.secret === secret) return false
+            if ((yield* lockedCurrentSecret(owner)) === secret) return false
             yield* sql`UPDATE webhook_secrets SET retired_until = facedet_now_ms() + ${graceMs}
               WHERE owner = ${owner} AND retired_until IS NULL`
             yield* sql`INSERT INTO webhook_secrets (owner, secret, created_at)
@@ -371,10 +377,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         "ensureWebhookSecret",
         sql.withTransaction(
           Effect.gen(function* () {
-            yield* sql`SELECT pg_advisory_xact_lock(hashtext(${`secret:${owner}`}))`
-            const current = yield* sql<{ secret: string }>`SELECT secret FROM webhook_secrets
-              WHERE owner = ${owner} AND retired_until IS NULL`
-            if (current[0] !== undefined) return { secret: current[0].secret, created: false }
+            const current = yield* lockedCurrentSecret(owner)
+            if (current !== undefined) return { secret: current, created: false }
             const secret = generate()
             yield* sql`INSERT INTO webhook_secrets (owner, secret, created_at)
               VALUES (${owner}, ${secret}, facedet_now_ms())`
