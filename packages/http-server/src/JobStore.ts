@@ -32,6 +32,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import * as Causes from "./internal/causes.js"
 import type { MediaKind } from "@facedet/core/MediaFormat"
 
 /** What a task detects faces in. */
@@ -210,16 +211,11 @@ export class StoreError extends Data.TaggedError("StoreError")<{
   }
 }
 
+const diskFullCodes = new Set(["SQLITE_FULL", "ENOSPC", "53100"])
+
 /** Whether a failure is a full disk (SQLite's `SQLITE_FULL`, a file write's `ENOSPC`): an outage, not a bug. */
-export const isDiskFull = (cause: unknown): boolean => {
-  let c: unknown = cause
-  for (let i = 0; i < 4 && typeof c === "object" && c !== null; i++) {
-    const code = "code" in c ? String(c.code) : ""
-    if (code === "SQLITE_FULL" || code === "ENOSPC" || code === "53100") return true
-    c = "cause" in c ? c.cause : undefined
-  }
-  return false
-}
+export const isDiskFull = (cause: unknown): boolean =>
+  Causes.chain(cause).some((c) => diskFullCodes.has(Causes.codeOf(c)))
 
 /** The queue holds `limit` tasks already; try again later. */
 export class QueueFull extends Data.TaggedError("QueueFull")<{ readonly limit: number; readonly depth: number }> {

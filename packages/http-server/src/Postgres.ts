@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import pg from "pg"
+import * as Causes from "./internal/causes.js"
 
 export { type DatabaseUrl, parseUrl, redact } from "./internal/databaseUrl.js"
 import type { DatabaseUrl } from "./internal/databaseUrl.js"
@@ -41,13 +42,10 @@ export class DatabaseUnreachable extends Data.TaggedError("DatabaseUnreachable")
 }
 
 const describeCause = (cause: unknown): string => {
-  let c: unknown = cause
   // SqlError wraps the driver's error; the driver's message is the useful one.
-  for (let i = 0; i < 3 && typeof c === "object" && c !== null && "cause" in c && c.cause !== undefined; i++) {
-    c = c.cause
-  }
+  const c = Causes.chain(cause).at(-1)
   const message = c instanceof Error ? c.message : String(c)
-  return message === "" && typeof c === "object" && c !== null && "code" in c ? String(c.code) : message
+  return message === "" ? Causes.codeOf(c) || message : message
 }
 
 const connectionCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"])
@@ -56,23 +54,18 @@ const connectionCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPI
  * Whether a failure means the database is out of reach (refused, reset, timed out, shutting down, too many
  * connections) rather than a failing statement: the former is a 503 to retry, the latter a bug.
  */
-export const isUnavailable = (cause: unknown): boolean => {
-  let c: unknown = cause
-  for (let i = 0; i < 4 && typeof c === "object" && c !== null; i++) {
-    const code = "code" in c ? String(c.code) : ""
-    if (connectionCodes.has(code)) return true
+export const isUnavailable = (cause: unknown): boolean =>
+  Causes.chain(cause).some((c) => {
+    const code = Causes.codeOf(c)
     // 08: connection exception; 57P0x: admin shutdown, crash shutdown, cannot connect now; 53300: too many
     // connections; 53100: the database's disk is full.
-    if (code.startsWith("08") || code.startsWith("57P0") || code === "53300" || code === "53100") return true
+    if (connectionCodes.has(code) || code.startsWith("08") || code.startsWith("57P0")) return true
+    if (code === "53300" || code === "53100") return true
     const message = c instanceof Error ? c.message : ""
-    if (
-      /Connection terminated|timeout exceeded when trying to connect|Connection timed out|not queryable/i.test(message)
+    return /Connection terminated|timeout exceeded when trying to connect|Connection timed out|not queryable/i.test(
+      message
     )
-      return true
-    c = "cause" in c ? c.cause : undefined
-  }
-  return false
-}
+  })
 
 /**
  * Turns a `SqlError` raised as a defect back into a failure. A transaction whose connection dies fails its
