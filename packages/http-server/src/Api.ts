@@ -33,7 +33,6 @@ import type { ApiKeys } from "./ApiKeys.js"
 import * as Body from "./internal/body.js"
 import type { ConsoleAssets } from "./internal/console.js"
 import type { CropWriter } from "./internal/crops.js"
-import type * as DataDir from "./internal/dataDir.js"
 import type { Request, Response } from "./internal/httpEdge.js"
 import * as Json from "./internal/json.js"
 import type * as Signals from "./internal/signals.js"
@@ -60,7 +59,6 @@ export interface Deps {
   readonly blobs: BlobStore.Service
   readonly metrics: Metrics
   readonly signals: Signals.TaskSignals
-  readonly layout: DataDir.Layout
   /** Image crops written after their task completes: a link may have to wait for (or make) its crop. */
   readonly crops: CropWriter
   /** The current time in ms, from the server's clock. */

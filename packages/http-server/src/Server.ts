@@ -275,7 +275,6 @@ export const make = (
       blobs,
       metrics,
       signals,
-      layout,
       crops,
       now: clock.unsafeCurrentTimeMillis.bind(clock),
       publicUrl: () => publicUrl,
