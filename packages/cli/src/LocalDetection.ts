@@ -69,6 +69,8 @@ export const taskErrorCode = (error: Exclude<DetectorError.DetectorError, Detect
       return TaskErrorCode.TaskErrorCode.Corrupt
     case "MediaTooLarge":
       return TaskErrorCode.TaskErrorCode.TooLarge
+    case "InferenceFailed":
+      return TaskErrorCode.TaskErrorCode.WorkerLost
   }
 }
 

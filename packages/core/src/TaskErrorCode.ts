@@ -30,8 +30,9 @@ export const TaskErrorCode = {
   /** An unexpected failure inside the server; the message says what. */
   Internal: "Detect.Internal",
   /**
-   * Every attempt at this task ended with its worker gone (a crash, an out-of-memory kill, a lease that ran out):
-   * the input is taken to be what kills workers and is not tried again.
+   * Every attempt at this task ended with its worker gone (a crash, an out-of-memory kill, a lease that ran out, or
+   * an inference thread that died or whose onnxruntime run threw, each time on a fresh one): the input is taken to
+   * be what kills workers and is not tried again.
    */
   WorkerLost: "Detect.WorkerLost"
 } as const

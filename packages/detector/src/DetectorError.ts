@@ -63,5 +63,24 @@ export class ModelLoadFailed extends Data.TaggedError("ModelLoadFailed")<{
   }
 }
 
+/**
+ * Inference on this media killed its worker (the thread ended, or onnxruntime threw) on every attempt, each on a
+ * fresh worker: the input is taken to be what kills workers and is not tried again. The pool replaced the workers.
+ */
+export class InferenceFailed extends Data.TaggedError("InferenceFailed")<{
+  readonly attempts: number
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `face model inference failed on ${this.attempts} worker${this.attempts === 1 ? "" : "s"}: ${this.detail}`
+  }
+}
+
 /** Any failure of the detector. */
-export type DetectorError = UnsupportedMedia | CorruptMedia | MediaTooLarge | VideoDecodeFailed | ModelLoadFailed
+export type DetectorError =
+  | UnsupportedMedia
+  | CorruptMedia
+  | MediaTooLarge
+  | VideoDecodeFailed
+  | ModelLoadFailed
+  | InferenceFailed

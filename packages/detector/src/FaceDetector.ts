@@ -81,6 +81,23 @@ export interface DetectorOptions {
   readonly ffmpegPath?: string
   /** Model file; default: the copy shipped in this package. Its checksum must match the pin either way. */
   readonly modelPath?: string
+  /**
+   * Attempts at inference whose worker thread dies under it (or whose onnxruntime run throws), each on a fresh
+   * worker, before the media fails with `InferenceFailed`. Default 3.
+   */
+  readonly inferenceAttempts?: number
+  /** For tests only: workers fail as a crash would on rasters of a given width (see the README, "Reliability"). */
+  readonly inferenceFault?: InferenceFault
+}
+
+/**
+ * A crash injected into the inference workers, for tests: the next `times` inference jobs on a raster `width`
+ * pixels wide end their worker thread (`exit`) or make onnxruntime throw (`throw`).
+ */
+export interface InferenceFault {
+  readonly kind: "exit" | "throw"
+  readonly width: number
+  readonly times: number
 }
 
 /** The score threshold, chosen on measured precision (see README: "Score threshold"). */
@@ -137,6 +154,8 @@ export interface ResolvedOptions {
   readonly video: Required<VideoOptions>
   readonly ffmpegPath: string | undefined
   readonly modelPath: string | undefined
+  readonly inferenceAttempts: number
+  readonly inferenceFault: InferenceFault | undefined
 }
 
 /** Fills in defaults. */
@@ -153,7 +172,9 @@ export const resolve = (options: DetectorOptions = {}): ResolvedOptions => ({
   cropQuality: options.cropQuality ?? Crop.defaults.quality,
   video: { ...VideoFrames.defaults, crops: true, ...definedOnly(options.video ?? {}) },
   ffmpegPath: options.ffmpegPath,
-  modelPath: options.modelPath
+  modelPath: options.modelPath,
+  inferenceAttempts: Math.max(1, Math.floor(options.inferenceAttempts ?? 3)),
+  inferenceFault: options.inferenceFault
 })
 
 /** Drops keys whose value is `undefined`, so they do not override defaults. */
@@ -190,7 +211,12 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         boxOutputs: BlazeFace.boxOutputs,
         valuesPerAnchor: BlazeFace.valuesPerAnchor
       },
-      { sessions: o.sessions, threads: o.threads }
+      {
+        sessions: o.sessions,
+        threads: o.threads,
+        maxAttempts: o.inferenceAttempts,
+        ...(o.inferenceFault === undefined ? {} : { fault: o.inferenceFault })
+      }
     )
     const limits: ImageDecoder.Limits = { maxPixels: o.maxPixels, maxBytes: o.maxImageBytes }
     const cropOptions = { size: o.cropSize, quality: o.cropQuality }

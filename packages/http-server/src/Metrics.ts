@@ -8,7 +8,8 @@
  * - `facedet_http_request_duration_seconds{route, code}`: a histogram per route template and answered code;
  * - callbacks: `facedet_webhook_attempts_total{outcome}`, `facedet_webhook_delivery_seconds`;
  * - the process: CPU seconds, resident memory, V8 heap and external memory, open file descriptors, start time, and
- *   the event loop's delay (p50, p90, p99, max) sampled every 20 ms.
+ *   the event loop's delay (p50, p90, p99, max) sampled every 20 ms, since the start and over the last window of at
+ *   least 10 s (`nodejs_eventloop_delay_window_seconds`: a slowly worsening loop shows there, not in the totals).
  *
  * Hand-rolled rather than `prom-client`: four metric families, no dependency, and recording stays a few array
  * increments on the request path.
@@ -17,7 +18,7 @@
  */
 
 import { readdirSync } from "node:fs"
-import { monitorEventLoopDelay } from "node:perf_hooks"
+import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 
 const httpBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const deliveryBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 3600, 21_600, 86_400]
@@ -76,6 +77,12 @@ export const make = (): Metrics => {
   // Event-loop delay, sampled every 20 ms: the first sign of a CPU-bound handler or a blocking call.
   const loopDelay = monitorEventLoopDelay({ resolution: 20 })
   loopDelay.enable()
+  // The same over a window that a scrape closes once it is 10 s old: the totals above settle after an hour and
+  // would hide a loop that is slowly getting worse.
+  const windowDelay = monitorEventLoopDelay({ resolution: 20 })
+  windowDelay.enable()
+  let windowStartedAt = performance.now()
+  let lastWindow = { p99: 0, max: 0 }
   const startedAt = Date.now() / 1000
   const created = new Map<string, number>()
   const ended = new Map<string, { kind: string; outcome: string; n: number }>()
@@ -170,6 +177,15 @@ export const make = (): Metrics => {
         out.push(`nodejs_eventloop_delay_seconds{quantile="${q}"} ${loopDelay.percentile(q * 100) / 1e9}`)
       }
       out.push(`nodejs_eventloop_delay_seconds_max ${loopDelay.max / 1e9}`)
+      if (performance.now() - windowStartedAt >= 10_000) {
+        lastWindow = { p99: windowDelay.percentile(99) / 1e9, max: windowDelay.max / 1e9 }
+        windowDelay.reset()
+        windowStartedAt = performance.now()
+      }
+      out.push("# HELP nodejs_eventloop_delay_window_seconds Event-loop delay over the last complete window (>= 10 s).")
+      out.push("# TYPE nodejs_eventloop_delay_window_seconds gauge")
+      out.push(`nodejs_eventloop_delay_window_seconds{quantile="0.99"} ${lastWindow.p99}`)
+      out.push(`nodejs_eventloop_delay_window_seconds{quantile="1"} ${lastWindow.max}`)
       out.push(
         "# HELP facedet_webhook_attempts_total Callback delivery attempts by outcome (delivered, retry, failed)."
       )

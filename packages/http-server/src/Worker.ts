@@ -125,6 +125,11 @@ export const fromDetectorError = (e: DetectorError): TaskFailure => {
       )
     case "ModelLoadFailed":
       return fail(TaskErrorCode.Internal, "the server failed while processing this task")
+    case "InferenceFailed":
+      return fail(
+        TaskErrorCode.WorkerLost,
+        `the face model crashed on this media ${e.attempts} times, each on a fresh worker; it is not tried again`
+      )
   }
 }
 

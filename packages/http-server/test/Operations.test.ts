@@ -66,7 +66,8 @@ describe("process metrics", () => {
         "process_resident_memory_bytes",
         "nodejs_heap_used_bytes",
         "process_open_fds",
-        'nodejs_eventloop_delay_seconds{quantile="0.99"}'
+        'nodejs_eventloop_delay_seconds{quantile="0.99"}',
+        'nodejs_eventloop_delay_window_seconds{quantile="0.99"}'
       ]) {
         expect(text).toContain(name)
       }

@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { SparseOutput } from "../BlazeFace.js"
-import { ModelLoadFailed } from "../DetectorError.js"
+import { InferenceFailed, ModelLoadFailed } from "../DetectorError.js"
 import type { Raster } from "../ImageDecoder.js"
 
 /** What the worker needs to know about the model's tensors. */
@@ -31,6 +31,23 @@ export interface PoolOptions {
   readonly sessions: number
   /** Intra-op threads per session. */
   readonly threads: number
+  /**
+   * Attempts at a job whose worker dies under it (the thread exits, or onnxruntime throws) before the job fails
+   * with `InferenceFailed`. Each retry runs on another worker; the dead one is replaced. Default 3.
+   */
+  readonly maxAttempts?: number
+  /** For tests only: makes workers fail the way a crash would. */
+  readonly fault?: Fault
+}
+
+/**
+ * A fault injected into the workers, for tests: the next `times` jobs on a raster `width` pixels wide end their
+ * worker thread (`exit`) or make onnxruntime's run throw (`throw`), counted across all workers.
+ */
+export interface Fault {
+  readonly kind: "exit" | "throw"
+  readonly width: number
+  readonly times: number
 }
 
 /** A raster in shared memory, readable by the workers without a copy. */
@@ -90,8 +107,10 @@ export interface InferencePool {
     raster: SharedRaster,
     tiles: ReadonlyArray<Window>,
     minLogit: number
-  ) => Effect.Effect<Array<SparseOutput>>
+  ) => Effect.Effect<Array<SparseOutput>, InferenceFailed>
   readonly sessions: number
+  /** Workers ready for work now (fewer than `sessions` while a dead one is being replaced). */
+  readonly ready: () => number
 }
 
 // The worker, as CommonJS source: a worker file would need its own build step and cannot be loaded from `src/` by
@@ -100,6 +119,15 @@ const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads")
 const ort = require(workerData.ortPath)
 const spec = workerData.spec
+const fault = workerData.fault
+// The test hook (PoolOptions.fault): the run dies the way a crashed native library or an aborted thread would.
+const infer = (session, feeds, width) => {
+  if (fault && width === fault.width && Atomics.sub(fault.remaining, 0, 1) > 0) {
+    if (fault.kind === "exit") process.exit(70)
+    return Promise.reject(new Error("injected onnxruntime failure"))
+  }
+  return session.run(feeds)
+}
 const per = spec.valuesPerAnchor
 const pad = 128
 let input = new Uint8Array(spec.inputSize * spec.inputSize * 3)
@@ -168,7 +196,7 @@ const main = async () => {
       const outputs = []
       for (const [x, y, w, h] of job.tiles) {
         const tensor = cut(job.data, job.width, job.height, x, y, w, h)
-        outputs.push(keep(await session.run({ [spec.inputName]: tensor }), job.minLogit))
+        outputs.push(keep(await infer(session, { [spec.inputName]: tensor }, job.width), job.minLogit))
       }
       parentPort.postMessage({ type: "result", id: job.id, outputs })
     } catch (e) {
@@ -201,7 +229,9 @@ interface Job {
     readonly tiles: ReadonlyArray<Window>
     readonly minLogit: number
   }
-  readonly resume: (effect: Effect.Effect<Array<SparseOutput>>) => void
+  readonly resume: (effect: Effect.Effect<Array<SparseOutput>, InferenceFailed>) => void
+  /** Workers that died running it so far. */
+  failures: number
 }
 
 interface Slot {
@@ -214,6 +244,8 @@ const ortPath = (): string => createRequire(import.meta.url).resolve("onnxruntim
 
 /** Workers whose thread has ended. */
 const exited = new WeakSet<Worker>()
+/** Workers taken out of service after a failed run: their exit is expected and replaces nothing. */
+const retired = new WeakSet<Worker>()
 
 /** A worker still inside a run after this long is terminated anyway (a run takes milliseconds, not seconds). */
 const closeGraceMs = 10_000
@@ -222,9 +254,8 @@ const closeGraceMs = 10_000
  * Ends a worker: it finishes the run in progress, releases its session and exits. `terminate()` alone would stop the
  * thread inside onnxruntime's synchronous run, which aborts the process (an uncaught native exception).
  */
-const close = (slot: Slot): Promise<void> =>
+const close = (worker: Worker): Promise<void> =>
   new Promise((resolve) => {
-    const worker = slot.worker
     if (exited.has(worker)) return resolve()
     const timer = setTimeout(() => {
       worker.terminate().then(
@@ -249,10 +280,38 @@ export const make = (
     const slots: Array<Slot> = []
     let nextId = 0
     let closed = false
+    const maxAttempts = Math.max(1, options.maxAttempts ?? 3)
+    const fault = options.fault
     const workerData = {
       ortPath: ortPath(),
       threads: options.threads,
-      spec: { ...model, bytes: model.bytes, scoreOutputs: [...model.scoreOutputs], boxOutputs: [...model.boxOutputs] }
+      spec: { ...model, bytes: model.bytes, scoreOutputs: [...model.scoreOutputs], boxOutputs: [...model.boxOutputs] },
+      fault:
+        fault === undefined
+          ? undefined
+          : { kind: fault.kind, width: fault.width, remaining: new Int32Array(new SharedArrayBuffer(4)).fill(fault.times) }
+    }
+
+    // A job whose worker died under it runs again on another worker, first in line, until it has killed
+    // `maxAttempts` of them: then it is the input that kills workers, and it fails.
+    const retryOrFail = (job: Job, why: string) => {
+      job.failures++
+      if (job.failures < maxAttempts) {
+        queue.unshift(job)
+        dispatch()
+        return
+      }
+      job.resume(Effect.fail(new InferenceFailed({ attempts: job.failures, detail: why })))
+    }
+
+    // A dead worker's slot gets a fresh worker; if that fails too (the model file gone, memory short), it tries
+    // again with a growing pause instead of leaving the pool a worker short for good.
+    const replace = (slot: Slot, pauseMs: number) => {
+      if (closed) return
+      spawn(slot).catch(() => {
+        if (closed) return
+        setTimeout(() => replace(slot, Math.min(pauseMs * 2, 30_000)), pauseMs).unref()
+      })
     }
 
     const dispatch = () => {
@@ -274,6 +333,8 @@ export const make = (
         current.ready = false
         let started = false
         worker.on("message", (reply: Reply) => {
+          // A retired worker may still answer its close: it no longer speaks for the slot.
+          if (current.worker !== worker) return
           switch (reply.type) {
             case "ready":
               started = true
@@ -284,29 +345,36 @@ export const make = (
             case "failed":
               reject(new Error(reply.message))
               return
-            case "result":
-            case "error": {
+            case "result": {
               const job = current.busy
               current.busy = undefined
-              if (job !== undefined && job.id === reply.id) {
-                job.resume(
-                  reply.type === "result"
-                    ? Effect.succeed(reply.outputs)
-                    : Effect.die(new Error(`face model inference failed: ${reply.message}`))
-                )
-              }
+              if (job !== undefined && job.id === reply.id) job.resume(Effect.succeed(reply.outputs))
               dispatch()
+              return
+            }
+            case "error": {
+              // onnxruntime threw: the session may be in any state, so the worker is retired (it finishes and
+              // exits) and replaced, and the job tried elsewhere.
+              const job = current.busy
+              current.busy = undefined
+              current.ready = false
+              retired.add(worker)
+              void close(worker)
+              replace(current, 1_000)
+              if (job !== undefined && job.id === reply.id) retryOrFail(job, `onnxruntime failed: ${reply.message}`)
               return
             }
           }
         })
         const lost = (why: string) => {
           if (!started) return reject(new Error(why))
+          if (retired.has(worker) || current.worker !== worker) return
+          retired.add(worker)
           current.ready = false
           const job = current.busy
           current.busy = undefined
-          job?.resume(Effect.die(new Error(`face model worker stopped: ${why}`)))
-          if (!closed) spawn(current).catch(() => undefined)
+          replace(current, 1_000)
+          if (job !== undefined) retryOrFail(job, `its worker thread stopped (${why})`)
         }
         worker.on("error", (error) => lost(error.message))
         worker.on("exit", (code) => {
@@ -318,7 +386,11 @@ export const make = (
     // No worker is replaced once closing has begun.
     const closeAll = Effect.promise(async () => {
       closed = true
-      await Promise.all(slots.map(close))
+      await Promise.all(slots.map((slot) => close(slot.worker)))
+      // Jobs still waiting (their callers were interrupted, or never will be answered) are failed, not left hanging.
+      for (const job of queue.splice(0)) {
+        job.resume(Effect.fail(new InferenceFailed({ attempts: job.failures, detail: "the detector was shut down" })))
+      }
     })
 
     yield* Effect.acquireRelease(
@@ -339,15 +411,16 @@ export const make = (
       raster: SharedRaster,
       tiles: ReadonlyArray<Window>,
       minLogit: number
-    ): Effect.Effect<Array<SparseOutput>> =>
+    ): Effect.Effect<Array<SparseOutput>, InferenceFailed> =>
       tiles.length === 0
         ? Effect.succeed([])
-        : Effect.async<Array<SparseOutput>>((resume) => {
+        : Effect.async<Array<SparseOutput>, InferenceFailed>((resume) => {
             const id = nextId++
             const job: Job = {
               id,
               message: { id, data: raster.data, width: raster.width, height: raster.height, tiles, minLogit },
-              resume
+              resume,
+              failures: 0
             }
             queue.push(job)
             dispatch()
@@ -357,5 +430,5 @@ export const make = (
             })
           })
 
-    return { run, sessions: options.sessions }
+    return { run, sessions: options.sessions, ready: () => slots.filter((slot) => slot.ready).length }
   })

@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as BlazeFace from "../BlazeFace.js"
-import type { CorruptMedia } from "../DetectorError.js"
+import type { CorruptMedia, InferenceFailed } from "../DetectorError.js"
 import * as ImageDecoder from "../ImageDecoder.js"
 import * as Nms from "../Nms.js"
 import * as Tiling from "../Tiling.js"
@@ -66,7 +66,7 @@ export const run = (
   plan: Tiling.Plan,
   rasters: ReadonlyArray<ImageDecoder.Raster>,
   minScore: number
-): Effect.Effect<Array<BlazeFace.Candidate>> =>
+): Effect.Effect<Array<BlazeFace.Candidate>, InferenceFailed> =>
   Effect.gen(function* () {
     const floor = minScore - smallFaceSlack
     const minLogit = BlazeFace.minLogit(floor)
