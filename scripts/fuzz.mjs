@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// `pnpm fuzz [--minutes N] [--cases N]`: runs the detector's media fuzzing (packages/detector/test/Fuzz.test.ts)
-// again and again with fresh seeds until the time is up. A failing case stops the run; its input is saved under
-// fuzz-failures/ and the seed printed, so `FACEDET_FUZZ_SEED=<seed> pnpm --filter @facedet/detector exec vitest run
-// test/Fuzz.test.ts` replays it.
+// `pnpm fuzz [--minutes N] [--cases N]`: runs the media fuzzing again and again with fresh seeds until the time is
+// up: the detector's images (packages/detector/test/Fuzz.test.ts) and videos (VideoFuzz.test.ts), and the same
+// mutations through a real server (packages/http-server/test/MediaFuzz.test.ts). `--cases` is per format and
+// round for images; videos and the server take a quarter of it (each case runs ffmpeg or a whole task). A failing
+// case stops the run; its input is saved under fuzz-failures/ and the seed printed, so
+// `FACEDET_FUZZ_SEED=<seed> pnpm --filter <package> exec vitest run <file>` replays it.
 import { spawnSync } from "node:child_process"
 import { randomInt } from "node:crypto"
 import { dirname, join } from "node:path"
@@ -22,44 +24,55 @@ if (!(minutes > 0) || !(cases > 0)) {
   console.error("usage: pnpm fuzz [--minutes N] [--cases N]   (N > 0)")
   process.exit(2)
 }
+const suites = [
+  { pkg: "detector", file: "test/Fuzz.test.ts", cases },
+  { pkg: "detector", file: "test/VideoFuzz.test.ts", cases: Math.max(1, Math.round(cases / 4)) },
+  { pkg: "http-server", file: "test/MediaFuzz.test.ts", cases: Math.max(1, Math.round(cases / 4)) }
+]
 const saveDir = join(root, "fuzz-failures")
 const deadline = Date.now() + minutes * 60_000
+/** Per suite and format: cases tried and outcomes, from the lines each test prints. */
 const totals = new Map()
 let rounds = 0
 while (Date.now() < deadline) {
-  const seed = randomInt(1, 2 ** 31)
-  const run = spawnSync(
-    process.execPath,
-    [join(root, "packages", "detector", "node_modules", "vitest", "vitest.mjs"), "run", "test/Fuzz.test.ts"],
-    {
-      cwd: join(root, "packages", "detector"),
+  for (const suite of suites) {
+    if (Date.now() >= deadline) break
+    const seed = randomInt(1, 2 ** 31)
+    const cwd = join(root, "packages", suite.pkg)
+    const run = spawnSync(process.execPath, [join(cwd, "node_modules", "vitest", "vitest.mjs"), "run", suite.file], {
+      cwd,
       env: {
         ...process.env,
         FACEDET_FUZZ_SEED: String(seed),
-        FACEDET_FUZZ_CASES: String(cases),
+        FACEDET_FUZZ_CASES: String(suite.cases),
         FACEDET_FUZZ_SAVE_DIR: saveDir
       },
       encoding: "utf8"
-    }
-  )
-  rounds++
-  for (const m of run.stdout.matchAll(/fuzz (\w+): (\d+) cases, (\d+) detected, (\d+) typed errors/g)) {
-    const t = totals.get(m[1]) ?? { cases: 0, detected: 0, typed: 0 }
-    totals.set(m[1], {
-      cases: t.cases + Number(m[2]),
-      detected: t.detected + Number(m[3]),
-      typed: t.typed + Number(m[4])
     })
+    for (const m of run.stdout.matchAll(/^fuzz ((?:server )?\w+): (\d+) cases, (.*)$/gm)) {
+      const key = `${suite.pkg} ${m[1]}`
+      const t = totals.get(key) ?? { cases: 0, outcomes: new Map() }
+      t.cases += Number(m[2])
+      // Either `{"Tag":n,...}` or `n detected, n typed errors`.
+      const tail = m[3]
+      const pairs = tail.startsWith("{")
+        ? Object.entries(JSON.parse(tail))
+        : [...tail.matchAll(/(\d+) ([a-z ]+?)(?:,|$)/g)].map((p) => [p[2], Number(p[1])])
+      for (const [name, n] of pairs) t.outcomes.set(name, (t.outcomes.get(name) ?? 0) + Number(n))
+      totals.set(key, t)
+    }
+    if (run.status !== 0) {
+      console.error(run.stdout.slice(-4000), run.stderr.slice(-2000))
+      console.error(
+        `fuzz: ${suite.pkg}/${suite.file} failed with seed ${seed}; its input is under ${saveDir} (replay: FACEDET_FUZZ_SEED=${seed} FACEDET_FUZZ_CASES=${suite.cases})`
+      )
+      process.exit(1)
+    }
   }
-  if (run.status !== 0) {
-    console.error(run.stdout.slice(-4000), run.stderr.slice(-2000))
-    console.error(
-      `fuzz: a case failed with seed ${seed}; its input is under ${saveDir} (replay: FACEDET_FUZZ_SEED=${seed})`
-    )
-    process.exit(1)
-  }
-  console.log(`fuzz: round ${rounds} (seed ${seed}) passed`)
+  rounds++
+  console.log(`fuzz: round ${rounds} passed`)
 }
-for (const [format, t] of totals) {
-  console.log(`fuzz ${format}: ${t.cases} cases, ${t.detected} detected, ${t.typed} typed errors, 0 crashes, 0 hangs`)
+for (const [key, t] of totals) {
+  const outcomes = [...t.outcomes].map(([name, n]) => `${n} ${name}`).join(", ")
+  console.log(`fuzz ${key}: ${t.cases} cases (${outcomes}), 0 crashes, 0 hangs`)
 }

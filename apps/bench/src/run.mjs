@@ -26,7 +26,9 @@ if (suites.length === 0) {
 let failed = false
 for (const suite of suites) {
   console.log(`\n=== bench: ${suite} ===`)
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, suite, "main.ts"), ...forwarded], { stdio: "inherit" })
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(here, suite, "main.ts"), ...forwarded], {
+    stdio: "inherit"
+  })
   if (r.status !== 0) failed = true
 }
 process.exit(failed ? 1 : 0)

@@ -19,9 +19,13 @@ const face = FastCheck.record(
     link: FastCheck.webUrl(),
     box: FastCheck.tuple(finite, finite, size, size),
     score: FastCheck.double({ noNaN: true, min: 0, max: 1 }),
-    landmarks: FastCheck.dictionary(FastCheck.string({ minLength: 1, maxLength: 12 }), FastCheck.tuple(finite, finite), {
-      maxKeys: 6
-    }),
+    landmarks: FastCheck.dictionary(
+      FastCheck.string({ minLength: 1, maxLength: 12 }),
+      FastCheck.tuple(finite, finite),
+      {
+        maxKeys: 6
+      }
+    ),
     first_seen_ms: size,
     last_seen_ms: size
   },
@@ -76,7 +80,12 @@ describe("wire envelopes", () => {
     ([noise, data]) => {
       // Half noise, half a valid body with one field replaced by noise: most of either is refused, and what is
       // accepted must be stable.
-      const candidates = [noise, { ...data, status: noise }, { ...data, result: noise }, { code: 200, message: "success", data: noise }]
+      const candidates = [
+        noise,
+        { ...data, status: noise },
+        { ...data, result: noise },
+        { code: 200, message: "success", data: noise }
+      ]
       const schemas = [
         DetectTask.ResultData,
         Envelope.RawEnvelope,

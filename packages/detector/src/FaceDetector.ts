@@ -49,6 +49,8 @@ export interface VideoOptions {
   readonly minFaceSize?: number
   /** Search budget per frame in 256x256 tiles (about 4.3 ms of one core each; see `maxTiles`). Default 2. */
   readonly maxTilesPerFrame?: number
+  /** ffmpeg producing no frame for this long fails the video with `VideoDecodeFailed`. Default 60 000. */
+  readonly stallMs?: number
 }
 
 /** Detector sizing and thresholds; every field has a default. */
@@ -170,7 +172,12 @@ export const resolve = (options: DetectorOptions = {}): ResolvedOptions => ({
   maxTiles: options.maxTiles ?? Tiling.defaults.maxTiles,
   cropSize: options.cropSize ?? Crop.defaults.size,
   cropQuality: options.cropQuality ?? Crop.defaults.quality,
-  video: { ...VideoFrames.defaults, crops: true, ...definedOnly(options.video ?? {}) },
+  video: {
+    ...VideoFrames.defaults,
+    crops: true,
+    stallMs: VideoFrames.defaultStallMs,
+    ...definedOnly(options.video ?? {})
+  },
   ffmpegPath: options.ffmpegPath,
   modelPath: options.modelPath,
   inferenceAttempts: Math.max(1, Math.floor(options.inferenceAttempts ?? 3)),

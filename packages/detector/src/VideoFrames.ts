@@ -340,7 +340,8 @@ const probeFile = (binary: string, demuxer: string, path: string, format: string
  */
 const ppmFrames = (
   readable: Readable,
-  allocate: ((bytes: number) => Uint8Array) | undefined
+  allocate: ((bytes: number) => Uint8Array) | undefined,
+  stallMs: number
 ): Stream.Stream<ImageDecoder.Raster, VideoDecodeFailed> =>
   Stream.suspend(() => {
     const reader = new PpmReader(allocate)
@@ -388,7 +389,16 @@ const ppmFrames = (
         wake = undefined
       })
     })
-    return Stream.repeatEffectOption(next).pipe(
+    // A decoder that stops producing (a file built to make it spin or wait) fails the stream; closing the scope
+    // then kills ffmpeg. Only the wait for ffmpeg counts, not the caller's time with each frame.
+    const nextOrStall = next.pipe(
+      Effect.timeoutFail({
+        duration: stallMs,
+        onTimeout: () =>
+          Option.some(new VideoDecodeFailed({ detail: `ffmpeg produced no frame for ${stallMs / 1000} s`, stderr: "" }))
+      })
+    )
+    return Stream.repeatEffectOption(nextOrStall).pipe(
       Stream.ensuring(
         Effect.sync(() => {
           readable.off("data", onData)
@@ -416,7 +426,12 @@ export interface OpenOptions extends Sampling {
    * reuses shared buffers, so frames reach its inference workers without a copy) passes its allocator here.
    */
   readonly allocate?: ((bytes: number) => Uint8Array) | undefined
+  /** ffmpeg producing no frame for this long fails the decoding with `VideoDecodeFailed`. Default 60 000. */
+  readonly stallMs?: number | undefined
 }
+
+/** How long ffmpeg may go without producing a frame, by default: far longer than any honest file needs. */
+export const defaultStallMs = 60_000
 
 /** Scale and size of the crop-resolution copy of a `width` x `height` medium. */
 export const fullSize = (width: number, height: number) => {
@@ -507,7 +522,7 @@ const videoFile = (
     const frames: Stream.Stream<Frame, DetectorError> = Stream.unwrapScoped(
       Effect.gen(function* () {
         const run = yield* ffmpeg(binary, args)
-        const decoded = ppmFrames(run.readable, options.allocate).pipe(
+        const decoded = ppmFrames(run.readable, options.allocate, options.stallMs ?? defaultStallMs).pipe(
           Stream.zipWithIndex,
           Stream.map(([raster, index]): Frame => {
             const timeMs = Math.round((index * 1000) / fps)

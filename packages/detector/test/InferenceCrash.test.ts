@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import sharp from "sharp"
+import type { ImageDetection } from "../src/Detection.js"
 import * as FaceDetector from "../src/FaceDetector.js"
 import * as Tiling from "../src/Tiling.js"
 import * as Media from "./fixtures/media.js"
@@ -27,9 +28,7 @@ const withDetector = <A, E>(
   fault: FaceDetector.InferenceFault,
   body: (detector: FaceDetector.Service) => Effect.Effect<A, E>
 ) =>
-  Effect.scoped(
-    Effect.flatMap(FaceDetector.make({ sessions: 2, inferenceAttempts: 3, inferenceFault: fault }), body)
-  )
+  Effect.scoped(Effect.flatMap(FaceDetector.make({ sessions: 2, inferenceAttempts: 3, inferenceFault: fault }), body))
 
 describe("a crashed inference worker", { timeout: 120_000 }, () => {
   it.each(["exit", "throw"] as const)("(%s) costs a retry on a fresh worker, not the detection", (kind) =>
@@ -83,9 +82,8 @@ describe("a crashed inference worker", { timeout: 120_000 }, () => {
         } else {
           expect.fail(`expected a typed failure, got ${String(poisoned)}`)
         }
-        expect((healthy as FaceDetector.ImageDetection).faces.length).toBe(Media.peopleIn[4])
+        expect((healthy as ImageDetection).faces.length).toBe(Media.peopleIn[4])
         expect(again.faces.length).toBe(Media.peopleIn[5])
       })
-    )
-  )
+    ))
 })

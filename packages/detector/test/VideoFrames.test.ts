@@ -1,5 +1,11 @@
+import { chmodSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FaceDetector from "../src/FaceDetector.js"
 import * as VideoFrames from "../src/VideoFrames.js"
+import * as Media from "./fixtures/media.js"
 
 const ppm = (width: number, height: number, fill: number) => {
   const header = new TextEncoder().encode(`P6\n${width} ${height}\n255\n`)
@@ -99,4 +105,50 @@ describe("VideoFrames", () => {
       /@ffmpeg-installer.*ffmpeg$/
     )
   })
+
+  it.live("fails a video whose decoder stops producing frames, and kills it", () =>
+    Effect.gen(function* () {
+      // A stand-in ffmpeg: it describes a valid video when probed, then hangs instead of decoding. `exec` makes the
+      // hanging process ffmpeg itself, so its death can be checked.
+      const dir = Media.tempDir()
+      const fake = join(dir, "ffmpeg")
+      const pidFile = join(dir, "pid")
+      writeFileSync(
+        fake,
+        `#!/bin/sh
+case "$*" in
+  *pipe:1*) echo $$ > ${pidFile}; exec sleep 30 ;;
+  *) echo "  Duration: 00:00:02.00, start: 0.000000, bitrate: 100 kb/s" >&2
+     echo "  Stream #0:0: Video: mpeg4, yuv420p, 320x214, 6 fps" >&2; exit 1 ;;
+esac
+`
+      )
+      chmodSync(fake, 0o755)
+      const video = join(dir, "clip.mp4")
+      // Real MP4 bytes, so the file sniffs as a video; the fake never reads them.
+      writeFileSync(
+        video,
+        Uint8Array.from([0, 0, 0, 24, ...Buffer.from("ftypisom"), 0, 0, 2, 0, ...Buffer.from("isomiso2")])
+      )
+      const started = Date.now()
+      const exit = yield* Effect.scoped(
+        Effect.flatMap(FaceDetector.make({ sessions: 1, ffmpegPath: fake }), (detector) =>
+          Effect.exit(detector.detectVideo(video, { stallMs: 500 }))
+        )
+      )
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("VideoDecodeFailed")
+      expect(String(Exit.isFailure(exit) ? exit.cause : "")).toMatch(/ffmpeg produced no frame for 0.5 s/)
+      const pid = Number(readFileSync(pidFile, "utf8").trim())
+      // Killed with the decoding's scope (a zombie, if any, is already dead).
+      yield* Effect.sleep("200 millis")
+      let alive = true
+      try {
+        alive = !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))
+      } catch {
+        alive = false
+      }
+      expect(alive).toBe(false)
+    })
+  )
 })

@@ -102,7 +102,11 @@ const ok = (data: unknown, route: string): Response => json(200, { code: 200, me
 
 const text = (body: string, route: string): Response => ({ status: 200, headers: jsonHeaders, body, route })
 
-const finishedCacheSize = 10_000
+/**
+ * The remembered answers of ended tasks hold at most this many bytes (about 6,000 seven-face results): bounded by
+ * size, not count, so the memory it takes does not depend on how many faces the tasks had.
+ */
+const finishedCacheBytes = 16 * 1024 * 1024
 
 /** Failed authentications per client address: a burst of 20, then one every 2 s. */
 const authFailureLimit = { perSecond: 0.5, burst: 20 } as const
@@ -222,12 +226,28 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
 
   /**
    * Answers of ended tasks, which never change until the record is swept: a client polling a finished task (the
-   * common case) costs a map lookup instead of a store read and a serialisation. Bounded; oldest entries go first.
+   * common case) costs a map lookup instead of a store read and a serialisation. Bounded by size; oldest entries
+   * go first.
    */
-  const finished = new Map<string, { readonly response: Response; readonly until: number }>()
+  const finished = new Map<string, { readonly response: Response; readonly until: number; readonly bytes: number }>()
+  let finishedBytes = 0
+  const forget = (key: string) => {
+    const entry = finished.get(key)
+    if (entry === undefined) return
+    finished.delete(key)
+    finishedBytes -= entry.bytes
+  }
   const remember = (key: string, response: Response, until: number) => {
-    if (finished.size >= finishedCacheSize) finished.delete(finished.keys().next().value!)
-    finished.set(key, { response, until })
+    // Two bytes per character of a JavaScript string, plus the key and the entry itself.
+    const body = response.body
+    const bytes =
+      (typeof body === "string" ? 2 * body.length : body instanceof Uint8Array ? body.byteLength : 0) +
+      2 * key.length +
+      200
+    forget(key)
+    while (finished.size > 0 && finishedBytes + bytes > finishedCacheBytes) forget(finished.keys().next().value!)
+    finished.set(key, { response, until, bytes })
+    finishedBytes += bytes
   }
 
   // The cause goes to the log, not to the client: a store's messages name files and internals.
@@ -703,7 +723,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       const cacheKey = ids.length === 1 ? `${owner}\n${ids[0]}` : ""
       const cached = finished.get(cacheKey)
       if (cached !== undefined && cached.until <= now) {
-        finished.delete(cacheKey)
+        forget(cacheKey)
       } else if (cached !== undefined) {
         const waits = plain !== null ? [] : request.query.getAll("wait")
         // A bad `wait` goes on to `result`, which answers it with a 422.

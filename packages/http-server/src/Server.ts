@@ -28,6 +28,7 @@ import { statfsSync } from "node:fs"
 import { join } from "node:path"
 import { createRequire } from "node:module"
 import { parseArgs } from "node:util"
+import sharp from "sharp"
 import type * as DetectorError from "@facedet/detector/DetectorError"
 import { ModelLoadFailed } from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
@@ -609,6 +610,9 @@ export const run = (
   options: { readonly log?: Log } = {}
 ): Effect.Effect<void, StartError> => {
   const log = logger(config, options.log)
+  // libvips keeps the results of its last operations (up to 50 MB) for reuse; a server never decodes the same
+  // bytes twice, so the process that runs it does without.
+  sharp.cache(false)
   const stopOnSignal = Effect.tap(waitForSignal, (signal) =>
     Effect.sync(() => {
       log(`facedet: ${signal}`)

@@ -18,7 +18,16 @@
  * Writes `apps/bench/results/soak.json` (summary and every sample).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http"
 import { connect } from "node:net"
 import type { AddressInfo } from "node:net"
@@ -67,7 +76,23 @@ if (ffmpeg === undefined) {
 }
 const make = (out: string, filter: string, extra: ReadonlyArray<string>) => {
   const source = join(photoDir, "2007_007763.jpg")
-  const r = spawnSync(ffmpeg, ["-y", "-loglevel", "error", "-loop", "1", "-i", source, "-t", "2", "-r", "8", "-vf", filter, ...extra, out])
+  const r = spawnSync(ffmpeg, [
+    "-y",
+    "-loglevel",
+    "error",
+    "-loop",
+    "1",
+    "-i",
+    source,
+    "-t",
+    "2",
+    "-r",
+    "8",
+    "-vf",
+    filter,
+    ...extra,
+    out
+  ])
   if (r.status !== 0) throw new Error(`ffmpeg failed making ${out}: ${r.stderr}`)
   return readFileSync(out)
 }
@@ -144,7 +169,8 @@ const note = (where: string, status: number) => {
   if (status >= 500) serverErrors.push(`${where}: ${status}`)
 }
 
-type Json = { code?: number; message?: string; data?: any }
+// biome-ignore lint/suspicious/noExplicitAny: envelope fields are read by name
+type Json = any
 
 const call = async (
   method: string,
@@ -160,7 +186,12 @@ const call = async (
     body = JSON.stringify(options.body)
     headers["content-type"] = "application/json"
   }
-  const res = await fetch(`${base}${path}`, { method, headers, body, signal: options.signal ?? null })
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    signal: options.signal ?? null,
+    ...(body === undefined ? {} : { body: body as Uint8Array<ArrayBuffer> | string })
+  })
   const text = await res.text()
   note(`${method} ${path.split("?")[0]}`, res.status)
   let json: Json = {}
@@ -180,11 +211,7 @@ const paths = {
 }
 
 /** Creates a task and long-polls it to its end; checks the end against what the input calls for. */
-const task = async (
-  kind: "image" | "video",
-  url: string,
-  expect: "succeeded" | "failed"
-): Promise<void> => {
+const task = async (kind: "image" | "video", url: string, expect: "succeeded" | "failed"): Promise<void> => {
   const t0 = performance.now()
   const created = await call("POST", kind === "image" ? paths.image : paths.video, {
     body: kind === "image" ? { image_url: url } : { video_url: url }
@@ -194,7 +221,10 @@ const task = async (
     return
   }
   const id = created.json.data.detect_task_id as string
-  const record: { expect: "succeeded" | "failed"; createdAt: number; ended?: number } = { expect, createdAt: Date.now() }
+  const record: { expect: "succeeded" | "failed"; createdAt: number; ended?: number } = {
+    expect,
+    createdAt: Date.now()
+  }
   tasks.set(id, record)
   for (;;) {
     const r = await call("GET", `${paths.result}?detect_task_id=${id}&wait=30`)
@@ -293,7 +323,8 @@ const actions: ReadonlyArray<readonly [name: string, weight: number, run: () => 
         wrongKey,
         async () => (await call("GET", `${paths.result}?detect_task_id=nosuchtask000000`)).status,
         async () => (await call("GET", `${paths.result}?detect_task_id=x&wait=99`)).status,
-        async () => (await call("POST", paths.upload, { raw: "just some text, not a photo", type: "image/jpeg" })).status,
+        async () =>
+          (await call("POST", paths.upload, { raw: "just some text, not a photo", type: "image/jpeg" })).status,
         async () => (await call("POST", paths.upload, { raw: new Uint8Array(0), type: "image/jpeg" })).status
       ]
       const status = await pick(cases)()
@@ -322,7 +353,9 @@ const actions: ReadonlyArray<readonly [name: string, weight: number, run: () => 
         tasks.set(id, { expect: "succeeded", createdAt: Date.now() })
         const abort = new AbortController()
         setTimeout(() => abort.abort(), 5 + Math.random() * 40)
-        await call("GET", `${paths.result}?detect_task_id=${id}&wait=30`, { signal: abort.signal }).catch(() => undefined)
+        await call("GET", `${paths.result}?detect_task_id=${id}&wait=30`, { signal: abort.signal }).catch(
+          () => undefined
+        )
       }
     }
   ],
@@ -434,7 +467,9 @@ const user = async () => {
     try {
       await run()
     } catch (e) {
-      networkErrors.push(`${name}: ${e instanceof Error ? `${e.message} ${String((e as { cause?: unknown }).cause ?? "")}` : String(e)}`)
+      networkErrors.push(
+        `${name}: ${e instanceof Error ? `${e.message} ${String((e as { cause?: unknown }).cause ?? "")}` : String(e)}`
+      )
     }
     await new Promise((r) => setTimeout(r, Math.random() * 100))
   }

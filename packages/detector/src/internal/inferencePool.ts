@@ -232,6 +232,8 @@ interface Job {
   readonly resume: (effect: Effect.Effect<Array<SparseOutput>, InferenceFailed>) => void
   /** Workers that died running it so far. */
   failures: number
+  /** Its caller was interrupted: a retry would answer no one. */
+  cancelled: boolean
 }
 
 interface Slot {
@@ -289,12 +291,17 @@ export const make = (
       fault:
         fault === undefined
           ? undefined
-          : { kind: fault.kind, width: fault.width, remaining: new Int32Array(new SharedArrayBuffer(4)).fill(fault.times) }
+          : {
+              kind: fault.kind,
+              width: fault.width,
+              remaining: new Int32Array(new SharedArrayBuffer(4)).fill(fault.times)
+            }
     }
 
     // A job whose worker died under it runs again on another worker, first in line, until it has killed
     // `maxAttempts` of them: then it is the input that kills workers, and it fails.
     const retryOrFail = (job: Job, why: string) => {
+      if (job.cancelled) return
       job.failures++
       if (job.failures < maxAttempts) {
         queue.unshift(job)
@@ -420,11 +427,13 @@ export const make = (
               id,
               message: { id, data: raster.data, width: raster.width, height: raster.height, tiles, minLogit },
               resume,
-              failures: 0
+              failures: 0,
+              cancelled: false
             }
             queue.push(job)
             dispatch()
             return Effect.sync(() => {
+              job.cancelled = true
               const at = queue.indexOf(job)
               if (at >= 0) queue.splice(at, 1)
             })

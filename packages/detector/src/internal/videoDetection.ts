@@ -31,6 +31,7 @@ export interface Settings {
   readonly crops: boolean
   readonly minFaceSize: number
   readonly maxTilesPerFrame: number
+  readonly stallMs: number
 }
 
 /** Copies a square region out of a raster (the region is inside it). */
@@ -66,6 +67,7 @@ export const detect = (
         maxBytes: settings.maxBytes,
         maxAnimationBytes: settings.maxAnimationBytes,
         ffmpegPath: settings.ffmpegPath,
+        stallMs: settings.stallMs,
         crops: settings.crops,
         // Frames are read straight into shared memory the inference workers can read, recycled after each frame.
         allocate,
