@@ -50,10 +50,18 @@ const describe = (cause: unknown): string => (cause instanceof Error ? cause.mes
 
 const translate = (format: string, maxPixels: number) => (cause: unknown) => {
   const detail = describe(cause)
-  return /pixel limit/i.test(detail)
-    ? new MediaTooLarge({ reason: "pixels", limit: maxPixels })
-    : new CorruptMedia({ format, detail })
+  if (/pixel limit/i.test(detail)) return new MediaTooLarge({ reason: "pixels", limit: maxPixels })
+  if (/^timeout/i.test(detail)) {
+    return new CorruptMedia({ format, detail: `decoding took longer than ${decodeTimeoutSeconds} s` })
+  }
+  return new CorruptMedia({ format, detail })
 }
+
+/**
+ * libvips stops a decoding after this long. An honest 50-megapixel image decodes in about a second here; a file
+ * built to make the decoder crawl fails instead of holding a worker.
+ */
+export const decodeTimeoutSeconds = 30
 
 /** Reads the header: format (from the bytes), oriented size and animation frames, enforcing the limits. */
 export const probe = (
@@ -103,6 +111,7 @@ export const render = (
         autoOrient: true,
         ...(info.pages > 1 ? { page: size.page ?? 0, pages: 1 } : {})
       })
+        .timeout({ seconds: decodeTimeoutSeconds })
         .flatten({ background: "#ffffff" })
         .toColourspace("srgb")
       if (size.width !== info.width || size.height !== info.height) {

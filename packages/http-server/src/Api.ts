@@ -108,6 +108,9 @@ const text = (body: string, route: string): Response => ({ status: 200, headers:
  */
 const finishedCacheBytes = 16 * 1024 * 1024
 
+/** (address, key) pairs remembered as having authenticated. */
+const trustedPairs = 10_000
+
 /** Failed authentications per client address: a burst of 20, then one every 2 s. */
 const authFailureLimit = { perSecond: 0.5, burst: 20 } as const
 
@@ -209,6 +212,14 @@ export const webhookPayload = (task: Task, publicUrl: string): string =>
 export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
   const { config, store, metrics } = deps
   const authFailures = RateLimiter.make(authFailureLimit)
+  // (address, key id) pairs that authenticated: still admitted while their address is throttled. Bounded; the
+  // oldest pairs go first.
+  const trusted = new Set<string>()
+  const trust = (pair: string) => {
+    if (trusted.has(pair)) return
+    if (trusted.size >= trustedPairs) trusted.delete(trusted.values().next().value!)
+    trusted.add(pair)
+  }
   // Probes and scrapers poll these; the counts they show need not be fresher than a second.
   let depthCache:
     | { readonly at: number; readonly depth: { readonly queued: number; readonly running: number } }
@@ -666,11 +677,14 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
   const api = (request: Request): Effect.Effect<Response> => {
     const route = routeOf(request)
     const key = request.headers[Endpoints.headers.apiKey]
-    // Failed authentications are throttled per client address: guessing keys costs time, and a flood of wrong
-    // keys costs no hashing past the burst.
+    // Failed authentications are throttled per client address: past the burst, the address gets 429 whatever key
+    // it sends, so guessing costs time. Except for keys that already authenticated from that address before: one
+    // client with a stale key behind a NAT or a proxy must not lock out the others there. (Checking the key first
+    // costs a SHA-256 of at most 1 KiB.)
     const address = `auth:${request.raw.socket?.remoteAddress ?? "unknown"}`
+    const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
     const blockedMs = authFailures.peek(address, deps.now())
-    if (blockedMs > 0) {
+    if (blockedMs > 0 && (owner === undefined || !trusted.has(`${address}\n${owner}`))) {
       return Effect.succeed(
         errorResponse(
           new FaceDetError.RateLimited({
@@ -682,7 +696,6 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         )
       )
     }
-    const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
     if (owner === undefined) {
       authFailures.take(address, deps.now())
       return Effect.succeed(
@@ -695,6 +708,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         )
       )
     }
+    trust(`${address}\n${owner}`)
     if (deps.sharedLimiter !== undefined) {
       return Effect.flatMap(deps.sharedLimiter.take(owner), (waitMs) =>
         waitMs > 0 ? Effect.succeed(rateLimited(route, waitMs)) : admitted(request, owner, route)

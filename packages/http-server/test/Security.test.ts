@@ -554,4 +554,20 @@ describe("failed authentication", () => {
       await server.close()
     }
   })
+
+  it("does not lock out a key that already worked from the throttled address (found by the soak)", async () => {
+    const server = await startServer({})
+    try {
+      const result = (key: string) => call(`${server.url}${paths.result}?detect_task_id=nosuchtask`, { key })
+      // An honest client behind the same address (a NAT, a proxy) works before and after a stale one floods it.
+      expect((await result(testKey)).status).toBe(404)
+      for (let i = 0; i < 25; i++) await result(`stale-key-${i}-0000000000`)
+      expect((await result("stale-key-again-0000000")).status).toBe(429)
+      expect((await result(testKey)).status).toBe(404)
+      // A key never seen from the address is throttled with the rest: a correct guess is not told apart.
+      expect((await result(otherKey)).status).toBe(429)
+    } finally {
+      await server.close()
+    }
+  })
 })
