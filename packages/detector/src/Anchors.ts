@@ -5,7 +5,11 @@
  * rectangular inputs.
  */
 
-/** How the model's feature maps are laid out. */
+/**
+ * How the model's feature maps are laid out.
+ *
+ * @since 0.1.0
+ */
 export interface AnchorSpec {
   /** Square input size in pixels (the size the model was trained at). */
   readonly inputSize: number
@@ -20,10 +24,18 @@ export interface AnchorSpec {
   readonly offset: number
 }
 
-/** MediaPipe's full-range ("back camera") BlazeFace: 256x256 input, strides 16 then 32 three times, 896 anchors. */
+/**
+ * MediaPipe's full-range ("back camera") BlazeFace: 256x256 input, strides 16 then 32 three times, 896 anchors.
+ *
+ * @since 0.1.0
+ */
 export const blazeFaceBack: AnchorSpec = { inputSize: 256, strides: [16, 32, 32, 32], anchorsPerLayer: 2, offset: 0.5 }
 
-/** Anchor centres in input pixels, flattened `[x0, y0, x1, y1, ...]`, in the model's output order. */
+/**
+ * Anchor centres in input pixels, flattened `[x0, y0, x1, y1, ...]`, in the model's output order.
+ *
+ * @since 0.1.0
+ */
 export const generate = (spec: AnchorSpec): Float32Array => {
   const centres: Array<number> = []
   let layer = 0
@@ -44,8 +56,16 @@ export const generate = (spec: AnchorSpec): Float32Array => {
   return Float32Array.from(centres)
 }
 
-/** The same anchor layout for an input of `width` x `height` pixels. */
+/**
+ * The same anchor layout for an input of `width` x `height` pixels.
+ *
+ * @since 0.1.0
+ */
 export const resized = (spec: AnchorSpec, width: number, height: number): AnchorSpec => ({ ...spec, width, height })
 
-/** Number of anchors a spec produces. */
+/**
+ * Number of anchors a spec produces.
+ *
+ * @since 0.1.0
+ */
 export const count = (spec: AnchorSpec): number => generate(spec).length / 2

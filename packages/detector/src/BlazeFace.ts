@@ -7,25 +7,74 @@ import * as Anchors from "./Anchors.js"
 /**
  * Input: NHWC uint8 `[1, height, width, 3]`, RGB. The model was trained at 256x256; the copy we ship (see
  * `ModelFile`) scales pixels to [-1, 1] itself and takes any height and width that are multiples of `inputStep`.
+ *
+ * @since 0.1.0
  */
 export const inputSize = 256
+
+/**
+ * The model's input tensor.
+ *
+ * @since 0.1.0
+ */
 export const inputName = "input:0"
-/** Window sides must be multiples of the coarsest stride. */
+
+/**
+ * Window sides must be multiples of the coarsest stride.
+ *
+ * @since 0.1.0
+ */
 export const inputStep = 32
-/** Score heads (512 anchors at stride 16, then 384 at stride 32) and the matching 16-value regressor heads. */
+
+/**
+ * Score heads (512 anchors at stride 16, then 384 at stride 32) and the matching 16-value regressor heads.
+ *
+ * @since 0.1.0
+ */
 export const scoreOutputs = ["Identity:0", "Identity_1:0"] as const
+
+/**
+ * The model's box-regression outputs, one per anchor grid.
+ *
+ * @since 0.1.0
+ */
 export const boxOutputs = ["Identity_2:0", "Identity_3:0"] as const
-/** Values per anchor in the regressor: box centre offset, size, then six (x, y) keypoint offsets, in pixels. */
+
+/**
+ * Values per anchor in the regressor: box centre offset, size, then six (x, y) keypoint offsets, in pixels.
+ *
+ * @since 0.1.0
+ */
 export const valuesPerAnchor = 16
+
+/**
+ * Keypoints per face: eyes, nose tip, mouth, ears.
+ *
+ * @since 0.1.0
+ */
 export const keypointCount = 6
 
-/** Anchor centres for this model at 256x256, in input pixels. */
+/**
+ * Anchor centres for this model at 256x256, in input pixels.
+ *
+ * @since 0.1.0
+ */
 export const anchors: Float32Array = Anchors.generate(Anchors.blazeFaceBack)
+
+/**
+ * Anchors of a 256x256 input.
+ *
+ * @since 0.1.0
+ */
 export const anchorCount = anchors.length / 2
 
 const anchorCache = new Map<string, Float32Array>([[`${inputSize}x${inputSize}`, anchors]])
 
-/** Anchor centres for a `width` x `height` input (memoised: a search uses a handful of window sizes). */
+/**
+ * Anchor centres for a `width` x `height` input (memoised: a search uses a handful of window sizes).
+ *
+ * @since 0.1.0
+ */
 export const anchorsFor = (width: number, height: number): Float32Array => {
   const key = `${width}x${height}`
   let found = anchorCache.get(key)
@@ -37,7 +86,11 @@ export const anchorsFor = (width: number, height: number): Float32Array => {
   return found
 }
 
-/** The model's raw outputs for one input, heads concatenated in anchor order. */
+/**
+ * The model's raw outputs for one input, heads concatenated in anchor order.
+ *
+ * @since 0.1.0
+ */
 export interface RawOutput {
   /** One logit per anchor. */
   readonly scores: Float32Array
@@ -48,6 +101,8 @@ export interface RawOutput {
 /**
  * The anchors of one output that pass a score threshold: the inference worker sends only these (usually none or a
  * handful out of 896), with their logits and `valuesPerAnchor` regressor values each.
+ *
+ * @since 0.1.0
  */
 export interface SparseOutput {
   readonly anchors: ArrayLike<number>
@@ -55,7 +110,11 @@ export interface SparseOutput {
   readonly values: ArrayLike<number>
 }
 
-/** Keeps the anchors of `output` whose logit is at least `minLogit` (the worker does the same, inline). */
+/**
+ * Keeps the anchors of `output` whose logit is at least `minLogit` (the worker does the same, inline).
+ *
+ * @since 0.1.0
+ */
 export const sparse = (output: RawOutput, minLogit: number): SparseOutput => {
   const anchors: Array<number> = []
   const logits: Array<number> = []
@@ -70,7 +129,11 @@ export const sparse = (output: RawOutput, minLogit: number): SparseOutput => {
   return { anchors, logits, values }
 }
 
-/** A face candidate in the coordinates of the model input (or wherever it has been mapped to). */
+/**
+ * A face candidate in the coordinates of the model input (or wherever it has been mapped to).
+ *
+ * @since 0.1.0
+ */
 export interface Candidate {
   readonly score: number
   /** `[x, y, width, height]`. */
@@ -79,18 +142,32 @@ export interface Candidate {
   readonly keypoints: ReadonlyArray<number>
 }
 
-/** Logistic function, with the logit clipped as MediaPipe does (`score_clipping_thresh` 100). */
+/**
+ * Logistic function, with the logit clipped as MediaPipe does (`score_clipping_thresh` 100).
+ *
+ * @since 0.1.0
+ */
 export const sigmoid = (logit: number): number => 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, logit))))
 
-/** The logit at which the score equals `p` (decoding compares logits, which skips most exponentials). */
+/**
+ * The logit at which the score equals `p` (decoding compares logits, which skips most exponentials).
+ *
+ * @since 0.1.0
+ */
 export const logit = (p: number): number => Math.log(p / (1 - p))
 
-/** The logit threshold for a score threshold (clamped away from 0 and 1). */
+/**
+ * The logit threshold for a score threshold (clamped away from 0 and 1).
+ *
+ * @since 0.1.0
+ */
 export const minLogit = (minScore: number): number => logit(Math.min(Math.max(minScore, 1e-6), 1 - 1e-6))
 
 /**
  * Every anchor whose score is at least `minScore`, decoded to input pixels. `input` is the size the model ran at
  * (default 256x256); a raw output must come from that size.
+ *
+ * @since 0.1.0
  */
 export const decode = (
   output: RawOutput | SparseOutput,

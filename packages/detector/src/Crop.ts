@@ -10,7 +10,11 @@ import type { Raster } from "./ImageDecoder.js"
 import * as JpegTiles from "./internal/jpegTiles.js"
 import * as Resample from "./internal/resample.js"
 
-/** Crop geometry and encoding. */
+/**
+ * Crop geometry and encoding.
+ *
+ * @since 0.1.0
+ */
 export interface CropOptions {
   /** Side of the square around the face, relative to the box's larger side. */
   readonly margin: number
@@ -20,12 +24,25 @@ export interface CropOptions {
   readonly quality: number
 }
 
+/**
+ * Crop defaults: 1.5 times the face box, 256 px square, JPEG quality 88.
+ *
+ * @since 0.1.0
+ */
 export const defaults: CropOptions = { margin: 1.5, size: 256, quality: 88 }
 
-/** An integer rectangle `[left, top, side, side]` in image pixels. */
+/**
+ * An integer rectangle `[left, top, side, side]` in image pixels.
+ *
+ * @since 0.1.0
+ */
 export type Rect = readonly [left: number, top: number, width: number, height: number]
 
-/** The square around `box` in an image of `width` x `height`, clamped to the image. */
+/**
+ * The square around `box` in an image of `width` x `height`, clamped to the image.
+ *
+ * @since 0.1.0
+ */
 export const rect = (box: Box, width: number, height: number, margin = defaults.margin): Rect => {
   const side = Math.max(1, Math.min(Math.round(Math.max(box[2], box[3]) * margin), width, height))
   const cx = box[0] + box[2] / 2
@@ -62,6 +79,8 @@ const take = (stripBytes: number, scratchLength: number): Memory => {
  * per crop without decoding it. The next strip is scaled while sharp encodes the previous one. Standard Huffman
  * tables (`optimiseCoding: false`, files about 10% larger) are what lets the strip be cut; a strip that cannot be
  * cut (a crop size off the JPEG block grid) is encoded crop by crop.
+ *
+ * @since 0.1.0
  */
 export const encodeAll = (
   raster: Raster,
@@ -122,14 +141,22 @@ export const encodeAll = (
     catch: (cause) => new CorruptMedia({ format: "jpeg", detail: `crop failed: ${String(cause)}` })
   })
 
-/** Encodes the crop of `region` (in `raster` pixels) as a `size` x `size` JPEG. */
+/**
+ * Encodes the crop of `region` (in `raster` pixels) as a `size` x `size` JPEG.
+ *
+ * @since 0.1.0
+ */
 export const encode = (
   raster: Raster,
   region: Rect,
   options: Pick<CropOptions, "size" | "quality"> = defaults
 ): Effect.Effect<Uint8Array, CorruptMedia> => Effect.map(encodeAll(raster, [region], options), (jpegs) => jpegs[0]!)
 
-/** The crop rectangle of `box` (source pixels) mapped into a raster that holds the image at `scale`. */
+/**
+ * The crop rectangle of `box` (source pixels) mapped into a raster that holds the image at `scale`.
+ *
+ * @since 0.1.0
+ */
 export const scaled = (region: Rect, scale: number, raster: Raster): Rect => {
   const side = Math.max(1, Math.min(Math.round(region[2] * scale), raster.width, raster.height))
   const left = Math.min(Math.max(0, Math.round(region[0] * scale)), raster.width - side)

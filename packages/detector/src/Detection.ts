@@ -4,15 +4,25 @@
  */
 import type { ImageFormat, VideoFormat } from "@facedet/core/MediaFormat"
 
-/** A point `[x, y]` in source pixels. */
+/**
+ * A point `[x, y]` in source pixels.
+ *
+ * @since 0.1.0
+ */
 export type Point = readonly [x: number, y: number]
 
-/** A box `[x, y, width, height]` in source pixels (after EXIF orientation), rounded to one decimal. */
+/**
+ * A box `[x, y, width, height]` in source pixels (after EXIF orientation), rounded to one decimal.
+ *
+ * @since 0.1.0
+ */
 export type Box = readonly [x: number, y: number, width: number, height: number]
 
 /**
  * MediaPipe BlazeFace's six keypoints in source pixels, in the model's order, named from the subject's point of
  * view (the subject's right eye is usually on the left of the picture). These names go on the wire as they are.
+ *
+ * @since 0.1.0
  */
 export interface Landmarks {
   readonly right_eye: Point
@@ -23,10 +33,18 @@ export interface Landmarks {
   readonly left_ear: Point
 }
 
-/** The landmark names in the model's keypoint order. */
+/**
+ * The landmark names in the model's keypoint order.
+ *
+ * @since 0.1.0
+ */
 export const landmarkNames = ["right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear"] as const
 
-/** One detected face (for a video: one person, with the observation chosen as its representative). */
+/**
+ * One detected face (for a video: one person, with the observation chosen as its representative).
+ *
+ * @since 0.1.0
+ */
 export interface DetectedFace {
   /** 0..n-1: images number faces left to right (ties top to bottom); videos by first appearance, then left to right. */
   readonly id: number
@@ -41,9 +59,18 @@ export interface DetectedFace {
   readonly lastSeenMs?: number
 }
 
+/**
+ * The formats the detector reads, as core names them.
+ *
+ * @since 0.1.0
+ */
 export type { ImageFormat, VideoFormat } from "@facedet/core/MediaFormat"
 
-/** Faces found in one still image (the first frame of an animated one). */
+/**
+ * Faces found in one still image (the first frame of an animated one).
+ *
+ * @since 0.1.0
+ */
 export interface ImageDetection {
   readonly kind: "image"
   /** Size after EXIF orientation. */
@@ -53,7 +80,11 @@ export interface ImageDetection {
   readonly faces: ReadonlyArray<DetectedFace>
 }
 
-/** Distinct people found in a video or an animated image. */
+/**
+ * Distinct people found in a video or an animated image.
+ *
+ * @since 0.1.0
+ */
 export interface VideoDetection {
   readonly kind: "video"
   /** Frame size after rotation metadata is applied. */
@@ -65,14 +96,26 @@ export interface VideoDetection {
   readonly faces: ReadonlyArray<DetectedFace>
 }
 
-/** Rounds a coordinate to one decimal, the precision results carry. */
+/**
+ * Rounds a coordinate to one decimal, the precision results carry.
+ *
+ * @since 0.1.0
+ */
 export const round1 = (n: number): number => Math.round(n * 10) / 10
 
-/** Left to right, ties top to bottom: the order of faces in an image. */
+/**
+ * Left to right, ties top to bottom: the order of faces in an image.
+ *
+ * @since 0.1.0
+ */
 export const compareLeftToRight = (a: { readonly box: Box }, b: { readonly box: Box }): number =>
   a.box[0] - b.box[0] || a.box[1] - b.box[1]
 
-/** Sorts faces left to right (ties top to bottom) and numbers them 0..n-1. */
+/**
+ * Sorts faces left to right (ties top to bottom) and numbers them 0..n-1.
+ *
+ * @since 0.1.0
+ */
 export const numberLeftToRight = <F extends { readonly box: Box; readonly id: number }>(
   faces: ReadonlyArray<F>
 ): Array<F> => [...faces].sort(compareLeftToRight).map((face, id) => ({ ...face, id }))

@@ -4,7 +4,11 @@
  */
 import * as Data from "effect/Data"
 
-/** The bytes are not an image or video format the detector handles. `detected` names what the bytes look like. */
+/**
+ * The bytes are not an image or video format the detector handles. `detected` names what the bytes look like.
+ *
+ * @since 0.1.0
+ */
 export class UnsupportedMedia extends Data.TaggedError("UnsupportedMedia")<{
   readonly detected: string
   readonly reason?: string
@@ -14,7 +18,11 @@ export class UnsupportedMedia extends Data.TaggedError("UnsupportedMedia")<{
   }
 }
 
-/** The bytes claim a supported format but are truncated or cannot be decoded. */
+/**
+ * The bytes claim a supported format but are truncated or cannot be decoded.
+ *
+ * @since 0.1.0
+ */
 export class CorruptMedia extends Data.TaggedError("CorruptMedia")<{
   readonly format: string
   readonly detail: string
@@ -24,10 +32,18 @@ export class CorruptMedia extends Data.TaggedError("CorruptMedia")<{
   }
 }
 
-/** Which limit a medium exceeded. */
+/**
+ * Which limit a medium exceeded.
+ *
+ * @since 0.1.0
+ */
 export type Limit = "pixels" | "frames" | "duration" | "bytes"
 
-/** The medium exceeds a configured limit (pixel count, animation frames, video duration or size in bytes). */
+/**
+ * The medium exceeds a configured limit (pixel count, animation frames, video duration or size in bytes).
+ *
+ * @since 0.1.0
+ */
 export class MediaTooLarge extends Data.TaggedError("MediaTooLarge")<{
   readonly reason: Limit
   readonly limit: number
@@ -41,7 +57,11 @@ export class MediaTooLarge extends Data.TaggedError("MediaTooLarge")<{
   }
 }
 
-/** ffmpeg is missing, refused the file or failed while decoding it. `stderr` is the tail of its output. */
+/**
+ * ffmpeg is missing, refused the file or failed while decoding it. `stderr` is the tail of its output.
+ *
+ * @since 0.1.0
+ */
 export class VideoDecodeFailed extends Data.TaggedError("VideoDecodeFailed")<{
   readonly detail: string
   readonly stderr: string
@@ -53,7 +73,11 @@ export class VideoDecodeFailed extends Data.TaggedError("VideoDecodeFailed")<{
   }
 }
 
-/** The model file is missing, does not match its pinned checksum, or the inference session could not start. */
+/**
+ * The model file is missing, does not match its pinned checksum, or the inference session could not start.
+ *
+ * @since 0.1.0
+ */
 export class ModelLoadFailed extends Data.TaggedError("ModelLoadFailed")<{
   readonly path: string
   readonly detail: string
@@ -66,6 +90,8 @@ export class ModelLoadFailed extends Data.TaggedError("ModelLoadFailed")<{
 /**
  * Inference on this media killed its worker (the thread ended, or onnxruntime threw) on every attempt, each on a
  * fresh worker: the input is taken to be what kills workers and is not tried again. The pool replaced the workers.
+ *
+ * @since 0.1.0
  */
 export class InferenceFailed extends Data.TaggedError("InferenceFailed")<{
   readonly attempts: number
@@ -76,7 +102,11 @@ export class InferenceFailed extends Data.TaggedError("InferenceFailed")<{
   }
 }
 
-/** Any failure of the detector. */
+/**
+ * Any failure of the detector.
+ *
+ * @since 0.1.0
+ */
 export type DetectorError =
   | UnsupportedMedia
   | CorruptMedia

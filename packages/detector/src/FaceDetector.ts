@@ -35,7 +35,11 @@ import * as ModelFile from "./ModelFile.js"
 import * as Tiling from "./Tiling.js"
 import * as VideoFrames from "./VideoFrames.js"
 
-/** How frames are sampled from a video or an animated image. */
+/**
+ * How frames are sampled from a video or an animated image.
+ *
+ * @since 0.1.0
+ */
 export interface VideoOptions {
   /** Sampled frames per second (lowered for long clips so that at most `maxFrames` are taken). Default 3. */
   readonly fps?: number
@@ -53,7 +57,11 @@ export interface VideoOptions {
   readonly stallMs?: number
 }
 
-/** Detector sizing and thresholds; every field has a default. */
+/**
+ * Detector sizing and thresholds; every field has a default.
+ *
+ * @since 0.1.0
+ */
 export interface DetectorOptions {
   /** Intra-op threads per inference session. Default 1. */
   readonly threads?: number
@@ -95,6 +103,8 @@ export interface DetectorOptions {
 /**
  * A crash injected into the inference workers, for tests: the next `times` inference jobs on a raster `width`
  * pixels wide end their worker thread (`exit`) or make onnxruntime throw (`throw`).
+ *
+ * @since 0.1.0
  */
 export interface InferenceFault {
   readonly kind: "exit" | "throw"
@@ -102,16 +112,28 @@ export interface InferenceFault {
   readonly times: number
 }
 
-/** The score threshold, chosen on measured precision (see README: "Score threshold"). */
+/**
+ * The score threshold, chosen on measured precision (see README: "Score threshold").
+ *
+ * @since 0.1.0
+ */
 export const defaultMinScore = 0.68
 
-/** Options for one image. */
+/**
+ * Options for one image.
+ *
+ * @since 0.1.0
+ */
 export interface ImageOptions {
   /** Encode a JPEG crop per face. Default true. */
   readonly crops?: boolean
 }
 
-/** The detector's operations. */
+/**
+ * The detector's operations.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /** Faces in a still image (an animated one gives its first frame), ordered left to right. */
   readonly detectImage: (bytes: Uint8Array, options?: ImageOptions) => Effect.Effect<ImageDetection, DetectorError>
@@ -138,10 +160,18 @@ export interface Service {
   readonly options: ResolvedOptions
 }
 
-/** The face detector. */
+/**
+ * The face detector.
+ *
+ * @since 0.1.0
+ */
 export class FaceDetector extends Context.Tag("@facedet/detector/FaceDetector")<FaceDetector, Service>() {}
 
-/** Options with every default filled in. */
+/**
+ * Options with every default filled in.
+ *
+ * @since 0.1.0
+ */
 export interface ResolvedOptions {
   readonly threads: number
   readonly sessions: number
@@ -160,7 +190,11 @@ export interface ResolvedOptions {
   readonly inferenceFault: InferenceFault | undefined
 }
 
-/** Fills in defaults. */
+/**
+ * Fills in defaults.
+ *
+ * @since 0.1.0
+ */
 export const resolve = (options: DetectorOptions = {}): ResolvedOptions => ({
   threads: Math.max(1, Math.floor(options.threads ?? 1)),
   sessions: Math.max(1, Math.floor(options.sessions ?? availableParallelism())),
@@ -190,7 +224,11 @@ const definedOnly = <T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], u
     [K in keyof T]?: Exclude<T[K], undefined>
   }
 
-/** Converts a merged candidate (source pixels) into a face (without id and crop). */
+/**
+ * Converts a merged candidate (source pixels) into a face (without id and crop).
+ *
+ * @since 0.1.0
+ */
 export const toFace = (c: BlazeFace.Candidate): DetectedFace => {
   const landmarks = Object.fromEntries(
     landmarkNames.map((name, k) => [name, [round1(c.keypoints[2 * k]!), round1(c.keypoints[2 * k + 1]!)] as const])
@@ -203,7 +241,11 @@ export const toFace = (c: BlazeFace.Candidate): DetectedFace => {
   }
 }
 
-/** Builds the service: loads and checks the model, starts the inference workers (closed with the scope). */
+/**
+ * Builds the service: loads and checks the model, starts the inference workers (closed with the scope).
+ *
+ * @since 0.1.0
+ */
 export const make = (options: DetectorOptions = {}): Effect.Effect<Service, DetectorError, Scope.Scope> =>
   Effect.gen(function* () {
     const o = resolve(options)
@@ -326,7 +368,11 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
     return { detectImage, detectImageDeferringCrops, detectVideo, encodeCrop, options: o } satisfies Service
   })
 
-/** The detector as a layer; the model loads (and warms up) when the layer is built. */
+/**
+ * The detector as a layer; the model loads (and warms up) when the layer is built.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: DetectorOptions = {}): Layer.Layer<FaceDetector, DetectorError> =>
   Layer.scoped(FaceDetector, make(options))
 
@@ -335,6 +381,8 @@ export const layer = (options: DetectorOptions = {}): Layer.Layer<FaceDetector, 
  * `FACEDET_DETECTOR_THREADS`, `FACEDET_DETECTOR_SESSIONS`, `FACEDET_MIN_FACE_SCORE`, `FACEDET_MAX_PIXELS`,
  * `FACEDET_MIN_FACE_SIZE`, `FACEDET_MAX_TILES`, `FACEDET_CROP_SIZE`, `FACEDET_VIDEO_FPS`, `FACEDET_VIDEO_MAX_FRAMES`,
  * `FACEDET_VIDEO_MAX_DURATION_MS`, `FACEDET_FFMPEG_PATH` (all optional).
+ *
+ * @since 0.1.0
  */
 export const layerConfig: Layer.Layer<FaceDetector, DetectorError | ConfigError.ConfigError> = Layer.unwrapScoped(
   Effect.gen(function* () {

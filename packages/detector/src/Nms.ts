@@ -7,7 +7,11 @@ import type { Candidate } from "./BlazeFace.js"
 
 type Rect = readonly [number, number, number, number]
 
-/** Intersection over union of two `[x, y, w, h]` boxes. */
+/**
+ * Intersection over union of two `[x, y, w, h]` boxes.
+ *
+ * @since 0.1.0
+ */
 export const iou = (a: Rect, b: Rect): number => {
   const x1 = Math.max(a[0], b[0])
   const y1 = Math.max(a[1], b[1])
@@ -18,13 +22,19 @@ export const iou = (a: Rect, b: Rect): number => {
   return union > 0 ? inter / union : 0
 }
 
-/** MediaPipe's default suppression threshold. */
+/**
+ * MediaPipe's default suppression threshold.
+ *
+ * @since 0.1.0
+ */
 export const defaultIouThreshold = 0.3
 
 /**
  * Weighted NMS: repeatedly takes the best remaining candidate, gathers every remaining candidate that overlaps it by
  * at least `iouThreshold`, and replaces the cluster by its score-weighted mean (other fields come from the best
  * member). Output is sorted by score.
+ *
+ * @since 0.1.0
  */
 export const weighted = <C extends Candidate>(
   candidates: ReadonlyArray<C>,

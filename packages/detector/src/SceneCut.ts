@@ -7,7 +7,11 @@ import type { Raster } from "./ImageDecoder.js"
 /** Bins per channel of the joint RGB histogram (8 x 8 x 8 = 512 bins). */
 const bins = 8
 
-/** A normalised colour histogram of a raster (every other pixel in each direction is enough). */
+/**
+ * A normalised colour histogram of a raster (every other pixel in each direction is enough).
+ *
+ * @since 0.1.0
+ */
 export const signature = (raster: Raster): Float32Array => {
   const histogram = new Float32Array(bins * bins * bins)
   const shift = 8 - Math.log2(bins)
@@ -26,16 +30,28 @@ export const signature = (raster: Raster): Float32Array => {
   return histogram
 }
 
-/** Histogram distance in [0, 1]: half the L1 distance (0 = same colours, 1 = no colour in common). */
+/**
+ * Histogram distance in [0, 1]: half the L1 distance (0 = same colours, 1 = no colour in common).
+ *
+ * @since 0.1.0
+ */
 export const distance = (a: Float32Array, b: Float32Array): number => {
   let sum = 0
   for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!)
   return sum / 2
 }
 
-/** Distance above which two consecutive samples are different shots. */
+/**
+ * Distance above which two consecutive samples are different shots.
+ *
+ * @since 0.1.0
+ */
 export const defaultThreshold = 0.5
 
-/** Whether `next` starts a new shot after `previous`. */
+/**
+ * Whether `next` starts a new shot after `previous`.
+ *
+ * @since 0.1.0
+ */
 export const isCut = (previous: Float32Array | undefined, next: Float32Array, threshold = defaultThreshold): boolean =>
   previous !== undefined && distance(previous, next) > threshold

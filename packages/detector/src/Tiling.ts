@@ -11,7 +11,11 @@
  * Pure arithmetic, no pixels.
  */
 
-/** How to build the pyramid. */
+/**
+ * How to build the pyramid.
+ *
+ * @since 0.1.0
+ */
 export interface TilingOptions {
   /** Model input size in pixels. */
   readonly tileSize: number
@@ -40,6 +44,8 @@ export interface TilingOptions {
 /**
  * Defaults measured on BlazeFace full-range: it finds faces from about 14 to 140 model pixels wide, but scores them
  * reliably only from about 24 pixels up.
+ *
+ * @since 0.1.0
  */
 export const defaults: TilingOptions = {
   tileSize: 256,
@@ -55,7 +61,11 @@ export const defaults: TilingOptions = {
   runCost: 0.05
 }
 
-/** A model window on a level's raster; pixels outside the raster are padding. */
+/**
+ * A model window on a level's raster; pixels outside the raster are padding.
+ *
+ * @since 0.1.0
+ */
 export interface Tile {
   /** Top-left corner in level pixels. */
   readonly x: number
@@ -67,7 +77,11 @@ export interface Tile {
   readonly core: readonly [x0: number, y0: number, x1: number, y1: number]
 }
 
-/** One scale of the pyramid. */
+/**
+ * One scale of the pyramid.
+ *
+ * @since 0.1.0
+ */
 export interface Level {
   /** Level pixels per source pixel. */
   readonly scale: number
@@ -80,7 +94,11 @@ export interface Level {
   readonly maxFace: number
 }
 
-/** The whole search, finest level first. */
+/**
+ * The whole search, finest level first.
+ *
+ * @since 0.1.0
+ */
 export interface Plan {
   readonly levels: ReadonlyArray<Level>
   /** Model runs. */
@@ -92,6 +110,8 @@ export interface Plan {
 /**
  * Tile origins covering `length` with tiles of `size` overlapping by at least `overlap`, evenly spread (`count` of
  * them, or as few as needed).
+ *
+ * @since 0.1.0
  */
 export const positions = (length: number, size: number, overlap: number, count?: number): Array<number> => {
   if (length <= size) return [0]
@@ -235,6 +255,8 @@ const planAt = (width: number, height: number, finest: number, options: TilingOp
 /**
  * The pyramid for a `width` x `height` image: the finest scale is lowered until the levels fit in `maxTiles`
  * reference tiles; each level then runs as its cheapest windows.
+ *
+ * @since 0.1.0
  */
 export const plan = (width: number, height: number, options: Partial<TilingOptions> = {}): Plan => {
   const o = { ...defaults, ...options }
@@ -247,7 +269,11 @@ export const plan = (width: number, height: number, options: Partial<TilingOptio
   return planAt(width, height, finest, o)
 }
 
-/** Whether a candidate (box in level pixels, relative to the level raster) belongs to this tile and level. */
+/**
+ * Whether a candidate (box in level pixels, relative to the level raster) belongs to this tile and level.
+ *
+ * @since 0.1.0
+ */
 export const keeps = (level: Level, tile: Tile, box: readonly [number, number, number, number]): boolean => {
   const cx = box[0] + box[2] / 2
   const cy = box[1] + box[3] / 2

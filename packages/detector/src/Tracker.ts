@@ -7,7 +7,11 @@
 import type { Box } from "./Detection.js"
 import { iou } from "./Nms.js"
 
-/** Tracking parameters. */
+/**
+ * Tracking parameters.
+ *
+ * @since 0.1.0
+ */
 export interface TrackerOptions {
   /** Smallest IoU between prediction and detection that links them. */
   readonly iouThreshold: number
@@ -20,7 +24,11 @@ export interface TrackerOptions {
   readonly minHits: number
 }
 
-/** Defaults for sampling at 2-4 frames per second (see README: "Video"). */
+/**
+ * Defaults for sampling at 2-4 frames per second (see README: "Video").
+ *
+ * @since 0.1.0
+ */
 export const defaults: TrackerOptions = {
   iouThreshold: 0.2,
   centreGate: 0.6,
@@ -29,7 +37,11 @@ export const defaults: TrackerOptions = {
   minHits: 2
 }
 
-/** One detection in one sampled frame. */
+/**
+ * One detection in one sampled frame.
+ *
+ * @since 0.1.0
+ */
 export interface Observation<A> {
   readonly frame: number
   readonly timeMs: number
@@ -39,7 +51,11 @@ export interface Observation<A> {
   readonly data: A
 }
 
-/** A person: how often and when they were seen, and the observation that represents them best. */
+/**
+ * A person: how often and when they were seen, and the observation that represents them best.
+ *
+ * @since 0.1.0
+ */
 export interface Track<A> {
   readonly hits: number
   readonly first: Observation<A>
@@ -51,6 +67,8 @@ export interface Track<A> {
 /**
  * A track while it is followed. Only four observations are kept (the first, the last two for the motion model and
  * the best so far), so the data attached to observations (crop pixels) stays bounded on long videos.
+ *
+ * @since 0.1.0
  */
 export interface Live<A> {
   readonly hits: number
@@ -60,21 +78,38 @@ export interface Live<A> {
   readonly best: Observation<A>
 }
 
-/** Tracker state: tracks still open, tracks ended, frames seen. */
+/**
+ * Tracker state: tracks still open, tracks ended, frames seen.
+ *
+ * @since 0.1.0
+ */
 export interface State<A> {
   readonly open: ReadonlyArray<Live<A>>
   readonly closed: ReadonlyArray<Live<A>>
   readonly frames: number
 }
 
+/**
+ * A tracker that has seen no frame yet.
+ *
+ * @since 0.1.0
+ */
 export const empty = <A>(): State<A> => ({ open: [], closed: [], frames: 0 })
 
-/** Representative quality of an observation: score x size, so a sharp large view beats a distant one. */
+/**
+ * Representative quality of an observation: score x size, so a sharp large view beats a distant one.
+ *
+ * @since 0.1.0
+ */
 export const quality = (o: Observation<unknown>): number => o.score * Math.sqrt(o.box[2] * o.box[3])
 
 const centre = (b: Box) => [b[0] + b[2] / 2, b[1] + b[3] / 2] as const
 
-/** Where a track's face should be at `timeMs`, from its last two observations. */
+/**
+ * Where a track's face should be at `timeMs`, from its last two observations.
+ *
+ * @since 0.1.0
+ */
 export const predict = <A>(track: Pick<Live<A>, "last" | "previous">, timeMs: number): Box => {
   const last = track.last
   const before = track.previous
@@ -87,7 +122,11 @@ export const predict = <A>(track: Pick<Live<A>, "last" | "previous">, timeMs: nu
   return [lx + (lx - bx) * k - w / 2, ly + (ly - by) * k - h / 2, w, h]
 }
 
-/** How well a detection continues a track (0 = not at all); IoU links always outrank distance links. */
+/**
+ * How well a detection continues a track (0 = not at all); IoU links always outrank distance links.
+ *
+ * @since 0.1.0
+ */
 export const affinity = (predicted: Box, detected: Box, options: TrackerOptions = defaults): number => {
   const overlap = iou(predicted, detected)
   if (overlap >= options.iouThreshold) return 1 + overlap
@@ -101,6 +140,8 @@ export const affinity = (predicted: Box, detected: Box, options: TrackerOptions 
 
 /**
  * Adds one sampled frame's detections. `cut` says the frame starts a new scene: every open track ends first.
+ *
+ * @since 0.1.0
  */
 export const step = <A>(
   state: State<A>,
@@ -153,7 +194,11 @@ export const step = <A>(
   return { open: next, closed, frames: state.frames + 1 }
 }
 
-/** Ends every track and returns the people, ordered by first appearance, then left to right. */
+/**
+ * Ends every track and returns the people, ordered by first appearance, then left to right.
+ *
+ * @since 0.1.0
+ */
 export const finish = <A>(state: State<A>, options: TrackerOptions = defaults): Array<Track<A>> => {
   const minHits = state.frames < options.minHits + 1 ? 1 : options.minHits
   return [...state.closed, ...state.open]

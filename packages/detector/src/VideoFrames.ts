@@ -29,6 +29,8 @@ import * as MediaFormat from "./MediaFormat.js"
 /**
  * Sampling defaults: 3 frames per second, at most 600 of them, media up to 10 minutes; two model tiles per frame
  * (see README: "Video").
+ *
+ * @since 0.1.0
  */
 export const defaults = {
   fps: 3,
@@ -38,17 +40,29 @@ export const defaults = {
   maxTilesPerFrame: 2
 }
 
-/** Animations with more frames than this are refused (a cheap file can declare very many). */
+/**
+ * Animations with more frames than this are refused (a cheap file can declare very many).
+ *
+ * @since 0.1.0
+ */
 export const maxAnimationFrames = 10_000
 
-/** How to sample. */
+/**
+ * How to sample.
+ *
+ * @since 0.1.0
+ */
 export interface Sampling {
   readonly fps: number
   readonly maxFrames: number
   readonly maxDurationMs: number
 }
 
-/** One sampled frame at search resolution, and at crop resolution when crops are wanted. */
+/**
+ * One sampled frame at search resolution, and at crop resolution when crops are wanted.
+ *
+ * @since 0.1.0
+ */
 export interface Frame {
   readonly index: number
   readonly timeMs: number
@@ -57,10 +71,18 @@ export interface Frame {
   readonly full: ImageDecoder.Raster | undefined
 }
 
-/** Crops are cut from frames at most this many pixels on their long side (bounds memory and pipe traffic on 4K). */
+/**
+ * Crops are cut from frames at most this many pixels on their long side (bounds memory and pipe traffic on 4K).
+ *
+ * @since 0.1.0
+ */
 export const maxCropSourceSide = 1920
 
-/** An opened medium: its size and its sampled frames. */
+/**
+ * An opened medium: its size and its sampled frames.
+ *
+ * @since 0.1.0
+ */
 export interface Source {
   readonly format: VideoFormat
   /** Size after rotation metadata. */
@@ -74,14 +96,26 @@ export interface Source {
   readonly fullScale: number
 }
 
-/** Sampling rate for a medium of `durationMs`, so that at most `maxFrames` frames are taken. */
+/**
+ * Sampling rate for a medium of `durationMs`, so that at most `maxFrames` frames are taken.
+ *
+ * @since 0.1.0
+ */
 export const effectiveFps = (durationMs: number, sampling: Sampling): number =>
   durationMs > 0 ? Math.min(sampling.fps, (sampling.maxFrames * 1000) / durationMs) : sampling.fps
 
-/** GIF frame delays as browsers play them: 0-10 ms means 100 ms. */
+/**
+ * GIF frame delays as browsers play them: 0-10 ms means 100 ms.
+ *
+ * @since 0.1.0
+ */
 export const playedDelay = (delay: number): number => (delay <= 10 ? 100 : delay)
 
-/** The animation frames to sample: for each sample time, the page on screen then. */
+/**
+ * The animation frames to sample: for each sample time, the page on screen then.
+ *
+ * @since 0.1.0
+ */
 export const samplePages = (
   delays: ReadonlyArray<number>,
   pages: number,
@@ -102,7 +136,11 @@ export const samplePages = (
   return out
 }
 
-/** What `ffmpeg -i` says about a file. */
+/**
+ * What `ffmpeg -i` says about a file.
+ *
+ * @since 0.1.0
+ */
 export interface Probe {
   readonly durationMs: number | undefined
   readonly width: number
@@ -112,7 +150,11 @@ export interface Probe {
   readonly codec: string
 }
 
-/** Parses the stream summary ffmpeg prints to stderr; undefined when there is no video stream. */
+/**
+ * Parses the stream summary ffmpeg prints to stderr; undefined when there is no video stream.
+ *
+ * @since 0.1.0
+ */
 export const parseProbe = (stderr: string): Probe | undefined => {
   const video = /Stream #\d+:\d+[^\n]*?: Video: ([^\s,]+)[^\n]*?, (\d{1,5})x(\d{1,5})/.exec(stderr)
   if (video === null) return undefined
@@ -131,7 +173,11 @@ export const parseProbe = (stderr: string): Probe | undefined => {
   }
 }
 
-/** Splits a byte stream of concatenated binary PPM images (P6, 8-bit) into rasters. */
+/**
+ * Splits a byte stream of concatenated binary PPM images (P6, 8-bit) into rasters.
+ *
+ * @since 0.1.0
+ */
 export class PpmReader {
   // Chunks are kept as they come and joined once per image: joining on every chunk would copy each frame
   // (megabytes, in 64 KiB chunks) quadratically.
@@ -235,6 +281,8 @@ const isExecutable = (path: string): boolean => {
  * The ffmpeg to run: the configured one (`FACEDET_FFMPEG_PATH`), else `ffmpeg` on PATH (the system's, kept up to
  * date by its package manager). The static binary of `@ffmpeg-installer/ffmpeg` is a 2018 build that would decode
  * untrusted video, so it is used only when asked for with `FACEDET_FFMPEG_FALLBACK=npm` (and installed).
+ *
+ * @since 0.1.0
  */
 export const locateFfmpeg = (
   configured?: string,
@@ -409,7 +457,11 @@ const ppmFrames = (
     )
   })
 
-/** Options for opening a medium. */
+/**
+ * Options for opening a medium.
+ *
+ * @since 0.1.0
+ */
 export interface OpenOptions extends Sampling {
   readonly maxPixels: number
   /** Largest video file. */
@@ -430,16 +482,28 @@ export interface OpenOptions extends Sampling {
   readonly stallMs?: number | undefined
 }
 
-/** How long ffmpeg may go without producing a frame, by default: far longer than any honest file needs. */
+/**
+ * How long ffmpeg may go without producing a frame, by default: far longer than any honest file needs.
+ *
+ * @since 0.1.0
+ */
 export const defaultStallMs = 60_000
 
-/** Scale and size of the crop-resolution copy of a `width` x `height` medium. */
+/**
+ * Scale and size of the crop-resolution copy of a `width` x `height` medium.
+ *
+ * @since 0.1.0
+ */
 export const fullSize = (width: number, height: number) => {
   const scale = Math.min(1, maxCropSourceSide / Math.max(width, height))
   return { scale, width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) }
 }
 
-/** Splits a frame made of the search frame (padded to the full width) stacked over the full frame. */
+/**
+ * Splits a frame made of the search frame (padded to the full width) stacked over the full frame.
+ *
+ * @since 0.1.0
+ */
 export const unstack = (
   stacked: ImageDecoder.Raster,
   small: { readonly width: number; readonly height: number },
@@ -602,7 +666,11 @@ const animation = (bytes: Uint8Array, options: OpenOptions): Effect.Effect<Sourc
     }
   })
 
-/** Opens a local file, sniffing its format from its first bytes. */
+/**
+ * Opens a local file, sniffing its format from its first bytes.
+ *
+ * @since 0.1.0
+ */
 export const openFile = (path: string, options: OpenOptions): Effect.Effect<Source, DetectorError, Scope.Scope> =>
   Effect.gen(function* () {
     const head = yield* Effect.tryPromise({

@@ -46,7 +46,11 @@ import type { Metrics } from "./Metrics.js"
 import * as RateLimiter from "./RateLimiter.js"
 import type { ServerConfig } from "./ServerConfig.js"
 
-/** What the routes need. */
+/**
+ * What the routes need.
+ *
+ * @since 0.1.0
+ */
 export interface Deps {
   readonly config: ServerConfig
   readonly store: JobStore["Type"]
@@ -114,7 +118,11 @@ const trustedPairs = 10_000
 /** Failed authentications per client address: a burst of 20, then one every 2 s. */
 const authFailureLimit = { perSecond: 0.5, burst: 20 } as const
 
-/** The envelope answer for an API error: status = code, `Retry-After` when the error says how long to wait. */
+/**
+ * The envelope answer for an API error: status = code, `Retry-After` when the error says how long to wait.
+ *
+ * @since 0.1.0
+ */
 export const errorResponse = (error: FaceDetError.FaceDetError, route: string, close = false): Response => {
   const envelope = FaceDetError.toEnvelope(error)
   const retryAfterMs = "retryAfterMs" in error ? error.retryAfterMs : undefined
@@ -148,7 +156,11 @@ const shown = (text: string): string =>
 
 const ended = (task: Task): boolean => task.state === "succeeded" || task.state === "failed"
 
-/** The wire status of a task: a task claimed once stays `processing` even if requeued (statuses never go back). */
+/**
+ * The wire status of a task: a task claimed once stays `processing` even if requeued (statuses never go back).
+ *
+ * @since 0.1.0
+ */
 export const wireStatus = (task: Task): "starting" | "processing" | "succeeded" | "failed" => {
   switch (task.state) {
     case "queued":
@@ -160,7 +172,11 @@ export const wireStatus = (task: Task): "starting" | "processing" | "succeeded" 
   }
 }
 
-/** The `data` of a result answer, exactly as crun.ai spells it, plus facedet's optional face fields. */
+/**
+ * The `data` of a result answer, exactly as crun.ai spells it, plus facedet's optional face fields.
+ *
+ * @since 0.1.0
+ */
 export const resultData = (task: Task, publicUrl: string): DetectTask.ResultData => {
   const status = wireStatus(task)
   const result =
@@ -192,7 +208,11 @@ export const resultData = (task: Task, publicUrl: string): DetectTask.ResultData
   }
 }
 
-/** The result's `callback` extension: where the task's callback stands (pending until the task ends). */
+/**
+ * The result's `callback` extension: where the task's callback stands (pending until the task ends).
+ *
+ * @since 0.1.0
+ */
 export const callbackState = (url: string, delivery: Delivery | undefined): DetectTask.CallbackState => ({
   url,
   state: delivery?.state ?? "pending",
@@ -204,11 +224,19 @@ export const callbackState = (url: string, delivery: Delivery | undefined): Dete
       : null
 })
 
-/** The body a task's callback POSTs: `data` is the result call's, without the callback's own state. */
+/**
+ * The body a task's callback POSTs: `data` is the result call's, without the callback's own state.
+ *
+ * @since 0.1.0
+ */
 export const webhookPayload = (task: Task, publicUrl: string): string =>
   JSON.stringify({ detect_task_id: task.id, status: wireStatus(task), data: resultData(task, publicUrl) })
 
-/** The request handler of a server. */
+/**
+ * The request handler of a server.
+ *
+ * @since 0.1.0
+ */
 export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
   const { config, store, metrics } = deps
   const authFailures = RateLimiter.make(authFailureLimit)
@@ -814,7 +842,11 @@ const knownRoutes: ReadonlySet<string> = new Set(Object.values(Endpoints.paths))
 /** The metrics label of an API path: the path itself when it is a known route, else "unmatched". */
 const routeOf = (request: Request): string => (knownRoutes.has(request.path) ? request.path : "unmatched")
 
-/** Recognises this server's upload URLs (exact origin and path); the token, or undefined. */
+/**
+ * Recognises this server's upload URLs (exact origin and path); the token, or undefined.
+ *
+ * @since 0.1.0
+ */
 export const uploadTokenOf = (publicUrl: string, url: string): string | undefined => {
   if (!url.startsWith(`${publicUrl}/uploads/`)) return undefined
   return uploadPath.exec(url.slice(publicUrl.length))?.[1]

@@ -18,7 +18,11 @@ import { TaskId } from "@facedet/core"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 
-/** The verified keys. */
+/**
+ * The verified keys.
+ *
+ * @since 0.1.0
+ */
 export interface ApiKeys {
   /** The key's id when `key` is valid. */
   readonly verify: (key: string | undefined) => string | undefined
@@ -30,7 +34,11 @@ export interface ApiKeys {
   readonly legacyIds: ReadonlyArray<readonly [from: string, to: string]>
 }
 
-/** The stored key file could not be read or written. */
+/**
+ * The stored key file could not be read or written.
+ *
+ * @since 0.1.0
+ */
 export class KeyFileError extends Data.TaggedError("KeyFileError")<{ readonly path: string; readonly cause: unknown }> {
   override get message(): string {
     const detail = this.cause instanceof Error ? this.cause.message : String(this.cause)
@@ -40,11 +48,19 @@ export class KeyFileError extends Data.TaggedError("KeyFileError")<{ readonly pa
 
 // The one-shot `crypto.hash` (Node >= 20.12) costs half of a `createHash` object on the per-request path.
 const oneShot = (Crypto as { hash?: (algorithm: string, data: string, encoding: "buffer") => Buffer }).hash
-/** The SHA-256 digest a key is checked against. */
+/**
+ * The SHA-256 digest a key is checked against.
+ *
+ * @since 0.1.0
+ */
 export const digestOf = (key: string): Buffer =>
   oneShot !== undefined ? oneShot("sha256", key, "buffer") : Crypto.createHash("sha256").update(key, "utf8").digest()
 
-/** Key checking over a set of SHA-256 digests. */
+/**
+ * Key checking over a set of SHA-256 digests.
+ *
+ * @since 0.1.0
+ */
 export const fromDigests = (digests: ReadonlyArray<Buffer>, source: ApiKeys["source"], generated?: string): ApiKeys => {
   const owners = digests.map((d) => d.subarray(0, 16).toString("hex"))
   return {
@@ -62,21 +78,39 @@ export const fromDigests = (digests: ReadonlyArray<Buffer>, source: ApiKeys["sou
   }
 }
 
-/** Key checking over keys given in the configuration. */
+/**
+ * Key checking over keys given in the configuration.
+ *
+ * @since 0.1.0
+ */
 export const fromKeys = (keys: ReadonlyArray<string>): ApiKeys => fromDigests(keys.map(digestOf), "env")
 
-/** Where a generated key's digest is kept. */
+/**
+ * Where a generated key's digest is kept.
+ *
+ * @since 0.1.0
+ */
 export const keyFile = (dataDir: string): string => join(dataDir, "api-keys.json")
 
-/** Deletes the generated key's digest (the next start generates a new key). */
+/**
+ * Deletes the generated key's digest (the next start generates a new key).
+ *
+ * @since 0.1.0
+ */
 export const forget = (dataDir: string): void => rmSync(keyFile(dataDir), { force: true })
 
-/** A new random key: `fd_` and 40 base62 characters (about 238 bits). */
+/**
+ * A new random key: `fd_` and 40 base62 characters (about 238 bits).
+ *
+ * @since 0.1.0
+ */
 export const generateKey = (): string => `fd_${TaskId.makeToken((n) => Crypto.randomBytes(n), 40)}`
 
 /**
  * The configured keys, or the generated one: read `<dataDir>/api-keys.json` when it exists, else generate a key
  * and store its digest there.
+ *
+ * @since 0.1.0
  */
 export const load = (options: {
   readonly keys: ReadonlyArray<string>

@@ -22,7 +22,11 @@ import type * as DataDir from "./internal/dataDir.js"
 import type { Body } from "./internal/httpEdge.js"
 import * as Orphans from "./internal/orphans.js"
 
-/** Reading or writing a file failed (disk, database). Never the user's fault. */
+/**
+ * Reading or writing a file failed (disk, database). Never the user's fault.
+ *
+ * @since 0.1.0
+ */
 export class BlobError extends Data.TaggedError("BlobError")<{
   readonly operation: string
   readonly path: string
@@ -35,14 +39,22 @@ export class BlobError extends Data.TaggedError("BlobError")<{
   }
 }
 
-/** A blob as a local file, for readers that need a path (ffmpeg). */
+/**
+ * A blob as a local file, for readers that need a path (ffmpeg).
+ *
+ * @since 0.1.0
+ */
 export interface LocalFile {
   readonly path: string
   /** A copy made for this reader: the reader removes it when done. */
   readonly temporary: boolean
 }
 
-/** The file store. */
+/**
+ * The file store.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   readonly kind: "filesystem" | "postgres"
   /** Writes whole files (crops, kept sources); a file that exists already is left as it is (same content). */
@@ -71,10 +83,18 @@ export interface Service {
   readonly sweepOrphans: (now: number, mediaTtlMs: number) => Effect.Effect<number, BlobError>
 }
 
-/** The file store. */
+/**
+ * The file store.
+ *
+ * @since 0.1.0
+ */
 export class BlobStore extends Context.Tag("@facedet/http-server/BlobStore")<BlobStore, Service>() {}
 
-/** Writes `bytes` to `path` atomically (temporary file and rename): a reader never sees half a file. */
+/**
+ * Writes `bytes` to `path` atomically (temporary file and rename): a reader never sees half a file.
+ *
+ * @since 0.1.0
+ */
 export const writeAtomic = (path: string, bytes: Uint8Array): void => {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const partial = `${path}.${TaskId.makeToken((n) => randomBytes(n), 8)}.part`
@@ -82,7 +102,11 @@ export const writeAtomic = (path: string, bytes: Uint8Array): void => {
   renameSync(partial, path)
 }
 
-/** The data directory as the file store (one server per directory). */
+/**
+ * The data directory as the file store (one server per directory).
+ *
+ * @since 0.1.0
+ */
 export const fileSystem = (layout: DataDir.Layout): Service => {
   const abs = (path: string) => join(layout.root, path)
   const attempt = <A>(operation: string, path: string, f: () => A) =>

@@ -21,7 +21,11 @@ import * as PgRateLimiter from "./internal/pgRateLimiter.js"
 import * as Postgres from "./Postgres.js"
 import type * as RateLimiter from "./RateLimiter.js"
 
-/** What to wake. */
+/**
+ * What to wake.
+ *
+ * @since 0.1.0
+ */
 export interface Wakeups {
   /** A task was queued (or requeued). */
   readonly queued: () => void
@@ -31,7 +35,11 @@ export interface Wakeups {
   readonly reconnected: () => void
 }
 
-/** The shared state. */
+/**
+ * The shared state.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /** The per-key rate limit over the shared buckets. */
   readonly limiter: (options: RateLimiter.Options) => Effect.Effect<RateLimiter.Shared>
@@ -45,12 +53,20 @@ export interface Service {
   readonly display: string
 }
 
-/** The shared state of a server on PostgreSQL (absent with the embedded SQLite store). */
+/**
+ * The shared state of a server on PostgreSQL (absent with the embedded SQLite store).
+ *
+ * @since 0.1.0
+ */
 export class Cluster extends Context.Tag("@facedet/http-server/Cluster")<Cluster, Service>() {}
 
 const keyRow = "generated"
 
-/** The shared state in the database of `url`, over its `SqlClient`. */
+/**
+ * The shared state in the database of `url`, over its `SqlClient`.
+ *
+ * @since 0.1.0
+ */
 export const layerPostgres = (url: Postgres.DatabaseUrl): Layer.Layer<Cluster, never, SqlClient.SqlClient> =>
   Layer.effect(
     Cluster,

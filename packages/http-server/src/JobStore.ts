@@ -35,16 +35,26 @@ import type * as Option from "effect/Option"
 import * as Causes from "./internal/causes.js"
 import type { MediaKind } from "@facedet/core/MediaFormat"
 
-/** What a task detects faces in. */
+/**
+ * What a task detects faces in.
+ *
+ * @since 0.1.0
+ */
 export type Kind = MediaKind
 
 /**
  * Where a task is. `queued` tasks wait for a worker (`running` ones have one); a task that was claimed once and is
  * queued again (its worker died) keeps showing `processing` on the wire, since statuses never go backwards.
+ *
+ * @since 0.1.0
  */
 export type State = "queued" | "running" | "succeeded" | "failed"
 
-/** A face as stored with a succeeded task; `token` names its crop file (the link is built from it). */
+/**
+ * A face as stored with a succeeded task; `token` names its crop file (the link is built from it).
+ *
+ * @since 0.1.0
+ */
 export interface StoredFace {
   readonly id: number
   readonly token: string
@@ -55,7 +65,11 @@ export interface StoredFace {
   readonly lastSeenMs?: number
 }
 
-/** A detection task. Times are epoch milliseconds. */
+/**
+ * A detection task. Times are epoch milliseconds.
+ *
+ * @since 0.1.0
+ */
 export interface Task {
   readonly id: string
   readonly kind: Kind
@@ -88,7 +102,11 @@ export interface Task {
   readonly isolated: boolean
 }
 
-/** A worker's hold on a task: every write about the task must present it. */
+/**
+ * A worker's hold on a task: every write about the task must present it.
+ *
+ * @since 0.1.0
+ */
 export interface Claim {
   readonly task: Task
   readonly workerId: string
@@ -96,7 +114,11 @@ export interface Claim {
   readonly fence: number
 }
 
-/** A new task. */
+/**
+ * A new task.
+ *
+ * @since 0.1.0
+ */
 export interface CreateInput {
   readonly id: string
   readonly kind: Kind
@@ -116,7 +138,11 @@ export interface CreateInput {
   readonly ownerLimit?: number | undefined
 }
 
-/** The outcome of a create: the task, and whether it is new or an idempotent replay. */
+/**
+ * The outcome of a create: the task, and whether it is new or an idempotent replay.
+ *
+ * @since 0.1.0
+ */
 export interface Created {
   readonly task: Task
   readonly created: boolean
@@ -125,6 +151,8 @@ export interface Created {
 /**
  * A file the store tracks until it expires: a face crop or an upload (reachable by an unguessable token), or the
  * kept source of an image task (not reachable; swept with its crops).
+ *
+ * @since 0.1.0
  */
 export interface MediaFile {
   readonly token: string
@@ -141,7 +169,11 @@ export interface MediaFile {
   readonly owner?: string | undefined
 }
 
-/** A successful detection to record. */
+/**
+ * A successful detection to record.
+ *
+ * @since 0.1.0
+ */
 export interface Success {
   readonly detectId: string
   readonly faces: ReadonlyArray<StoredFace>
@@ -151,13 +183,21 @@ export interface Success {
   readonly ttlMs: number
 }
 
-/** Counts for the metrics and the queue bound. */
+/**
+ * Counts for the metrics and the queue bound.
+ *
+ * @since 0.1.0
+ */
 export interface Depth {
   readonly queued: number
   readonly running: number
 }
 
-/** What a sweep removed; `files` are paths (relative to the data directory) the caller deletes from disk. */
+/**
+ * What a sweep removed; `files` are paths (relative to the data directory) the caller deletes from disk.
+ *
+ * @since 0.1.0
+ */
 export interface Swept {
   readonly tasks: number
   readonly files: ReadonlyArray<string>
@@ -169,6 +209,8 @@ export interface Swept {
  * A callback of an ended task: a row of the outbox, written in the transaction that ended the task (`complete`,
  * `fail`, or the reaper giving up), so an end is never recorded without its delivery. Its `id` is the
  * `webhook-id`, the same for every attempt.
+ *
+ * @since 0.1.0
  */
 export interface Delivery {
   readonly id: string
@@ -190,7 +232,11 @@ export interface Delivery {
   readonly body: string | undefined
 }
 
-/** How an attempt ended. */
+/**
+ * How an attempt ended.
+ *
+ * @since 0.1.0
+ */
 export type DeliveryOutcome =
   | { readonly _tag: "Delivered"; readonly status: number }
   | { readonly _tag: "Retry"; readonly status: number | undefined; readonly error: string; readonly at: number }
@@ -199,6 +245,8 @@ export type DeliveryOutcome =
 /**
  * The store itself failed (disk, corruption, a closed store): never the user's fault, logged. `unavailable` marks a
  * store out of reach (PostgreSQL down or unreachable): a 503 to retry rather than a 500.
+ *
+ * @since 0.1.0
  */
 export class StoreError extends Data.TaggedError("StoreError")<{
   readonly operation: string
@@ -213,18 +261,30 @@ export class StoreError extends Data.TaggedError("StoreError")<{
 
 const diskFullCodes = new Set(["SQLITE_FULL", "ENOSPC", "53100"])
 
-/** Whether a failure is a full disk (SQLite's `SQLITE_FULL`, a file write's `ENOSPC`): an outage, not a bug. */
+/**
+ * Whether a failure is a full disk (SQLite's `SQLITE_FULL`, a file write's `ENOSPC`): an outage, not a bug.
+ *
+ * @since 0.1.0
+ */
 export const isDiskFull = (cause: unknown): boolean =>
   Causes.chain(cause).some((c) => diskFullCodes.has(Causes.codeOf(c)))
 
-/** The queue holds `limit` tasks already; try again later. */
+/**
+ * The queue holds `limit` tasks already; try again later.
+ *
+ * @since 0.1.0
+ */
 export class QueueFull extends Data.TaggedError("QueueFull")<{ readonly limit: number; readonly depth: number }> {
   override get message(): string {
     return `the queue is full (${this.depth} tasks waiting or running, limit ${this.limit}); try again later`
   }
 }
 
-/** This API key has `limit` tasks queued or running already (one key must not fill the shared queue). */
+/**
+ * This API key has `limit` tasks queued or running already (one key must not fill the shared queue).
+ *
+ * @since 0.1.0
+ */
 export class OwnerQuotaExceeded extends Data.TaggedError("OwnerQuotaExceeded")<{
   readonly limit: number
   readonly active: number
@@ -234,7 +294,11 @@ export class OwnerQuotaExceeded extends Data.TaggedError("OwnerQuotaExceeded")<{
   }
 }
 
-/** The idempotency key was used before with a different request body. */
+/**
+ * The idempotency key was used before with a different request body.
+ *
+ * @since 0.1.0
+ */
 export class IdempotencyConflict extends Data.TaggedError("IdempotencyConflict")<{
   readonly key: string
   readonly taskId: string
@@ -244,14 +308,22 @@ export class IdempotencyConflict extends Data.TaggedError("IdempotencyConflict")
   }
 }
 
-/** The claim no longer holds the task (its lease expired and another worker took it, or the task ended). */
+/**
+ * The claim no longer holds the task (its lease expired and another worker took it, or the task ended).
+ *
+ * @since 0.1.0
+ */
 export class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly taskId: string; readonly fence: number }> {
   override get message(): string {
     return `task ${this.taskId}: lease ${this.fence} is no longer held`
   }
 }
 
-/** The store's operations. */
+/**
+ * The store's operations.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   readonly create: (
     input: CreateInput
@@ -319,5 +391,9 @@ export interface Service {
   ) => Effect.Effect<{ readonly secret: string; readonly created: boolean }, StoreError>
 }
 
-/** The job store. */
+/**
+ * The job store.
+ *
+ * @since 0.1.0
+ */
 export class JobStore extends Context.Tag("@facedet/http-server/JobStore")<JobStore, Service>() {}

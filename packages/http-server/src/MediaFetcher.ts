@@ -50,13 +50,22 @@ import * as Address from "./internal/address.js"
 import * as Sniff from "./internal/sniff.js"
 import * as Ssrf from "./internal/ssrf.js"
 
+/**
+ * The formats and kinds a download may have.
+ *
+ * @since 0.1.0
+ */
 export type { MediaFormat, MediaKind } from "./internal/sniff.js"
 export { accepts, describe, imageFormats, sniff, videoFormats } from "./internal/sniff.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
 
-/** The URL is not one the server fetches: unparsable, not http(s), credentials, port 0. A 422 at create time. */
+/**
+ * The URL is not one the server fetches: unparsable, not http(s), credentials, port 0. A 422 at create time.
+ *
+ * @since 0.1.0
+ */
 export class InvalidUrl extends Data.TaggedError("InvalidUrl")<{
   readonly url: string
   readonly reason: string
@@ -75,6 +84,8 @@ export class InvalidUrl extends Data.TaggedError("InvalidUrl")<{
  *
  * `address` is the refused address, for logs. The `message` names it only when the user wrote it (an IP literal):
  * what an internal resolver answers for a name is not theirs to learn.
+ *
+ * @since 0.1.0
  */
 export class Forbidden extends Data.TaggedError("Forbidden")<{
   readonly url: string
@@ -86,7 +97,11 @@ export class Forbidden extends Data.TaggedError("Forbidden")<{
   readonly message: string
 }> {}
 
-/** DNS failure, connection refused or reset, TLS failure, a non-2xx status (`status`), too many redirects. */
+/**
+ * DNS failure, connection refused or reset, TLS failure, a non-2xx status (`status`), too many redirects.
+ *
+ * @since 0.1.0
+ */
 export class DownloadFailed extends Data.TaggedError("DownloadFailed")<{
   readonly url: string
   readonly host: string
@@ -112,7 +127,11 @@ export class DownloadFailed extends Data.TaggedError("DownloadFailed")<{
   }
 }
 
-/** The media is over the kind's byte limit: announced by `Content-Length` (`declared`) or counted (`received`). */
+/**
+ * The media is over the kind's byte limit: announced by `Content-Length` (`declared`) or counted (`received`).
+ *
+ * @since 0.1.0
+ */
 export class TooLarge extends Data.TaggedError("TooLarge")<{
   readonly url: string
   readonly host: string
@@ -142,7 +161,11 @@ export class TooLarge extends Data.TaggedError("TooLarge")<{
   }
 }
 
-/** The connection (DNS, TCP and TLS: `phase: "connect"`) or the whole download (`phase: "total"`) took too long. */
+/**
+ * The connection (DNS, TCP and TLS: `phase: "connect"`) or the whole download (`phase: "total"`) took too long.
+ *
+ * @since 0.1.0
+ */
 export class Timeout extends Data.TaggedError("Timeout")<{
   readonly url: string
   readonly host: string
@@ -168,7 +191,11 @@ export class Timeout extends Data.TaggedError("Timeout")<{
   }
 }
 
-/** The bytes are not a format of the requested kind (`detected` names what they were: `html`, `pdf`, `svg`...). */
+/**
+ * The bytes are not a format of the requested kind (`detected` names what they were: `html`, `pdf`, `svg`...).
+ *
+ * @since 0.1.0
+ */
 export class UnsupportedFormat extends Data.TaggedError("UnsupportedFormat")<{
   readonly url: string
   readonly host: string
@@ -197,10 +224,18 @@ export class UnsupportedFormat extends Data.TaggedError("UnsupportedFormat")<{
   }
 }
 
-/** Every way a fetch can fail. */
+/**
+ * Every way a fetch can fail.
+ *
+ * @since 0.1.0
+ */
 export type MediaFetchError = InvalidUrl | Forbidden | DownloadFailed | TooLarge | Timeout | UnsupportedFormat
 
-/** The options given to `make` / `layer` are out of range. */
+/**
+ * The options given to `make` / `layer` are out of range.
+ *
+ * @since 0.1.0
+ */
 export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
   readonly issues: ReadonlyArray<string>
   readonly message: string
@@ -213,10 +248,18 @@ export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
 // ---------------------------------------------------------------------------------------------------------------
 // Options
 
-/** Resolves a host name to all its addresses (the DNS step, injectable for tests and custom resolvers). */
+/**
+ * Resolves a host name to all its addresses (the DNS step, injectable for tests and custom resolvers).
+ *
+ * @since 0.1.0
+ */
 export type Lookup = (hostname: string) => Promise<ReadonlyArray<{ readonly address: string; readonly family: number }>>
 
-/** Fetcher settings; every field has a default (see `defaults`). */
+/**
+ * Fetcher settings; every field has a default (see `defaults`).
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Turn the address check off (private deployments, tests). Scheme and credential checks stay. Default false. */
   readonly allowPrivate?: boolean
@@ -246,7 +289,11 @@ export interface Options {
   readonly ca?: string | ReadonlyArray<string>
 }
 
-/** Options with defaults filled in. */
+/**
+ * Options with defaults filled in.
+ *
+ * @since 0.1.0
+ */
 export interface ResolvedOptions {
   readonly allowPrivate: boolean
   readonly allowedCidrs: ReadonlyArray<string>
@@ -259,7 +306,11 @@ export interface ResolvedOptions {
   readonly userAgent: string
 }
 
-/** The defaults. */
+/**
+ * The defaults.
+ *
+ * @since 0.1.0
+ */
 export const defaults: ResolvedOptions = {
   allowPrivate: false,
   allowedCidrs: [],
@@ -272,7 +323,11 @@ export const defaults: ResolvedOptions = {
   userAgent: "facedet-media-fetcher/1.0 (+self-hosted facedet server)"
 }
 
-/** Fills in defaults and checks every value; the issues list every problem at once. */
+/**
+ * Fills in defaults and checks every value; the issues list every problem at once.
+ *
+ * @since 0.1.0
+ */
 export const resolveOptions = (options: Options = {}): Either.Either<ResolvedOptions, InvalidOptions> => {
   const issues: Array<string> = []
   const integer = (name: keyof Options, value: number | undefined, fallback: number, min: number, max: number) => {
@@ -305,7 +360,11 @@ export const resolveOptions = (options: Options = {}): Either.Either<ResolvedOpt
 // ---------------------------------------------------------------------------------------------------------------
 // Service
 
-/** A download held in memory. */
+/**
+ * A download held in memory.
+ *
+ * @since 0.1.0
+ */
 export interface FetchedBytes {
   readonly bytes: Uint8Array
   /** Sniffed from the bytes. */
@@ -318,7 +377,11 @@ export interface FetchedBytes {
   readonly remoteAddress?: string
 }
 
-/** A download written to a file. */
+/**
+ * A download written to a file.
+ *
+ * @since 0.1.0
+ */
 export interface FetchedFile {
   readonly path: string
   readonly size: number
@@ -328,7 +391,11 @@ export interface FetchedFile {
   readonly remoteAddress?: string
 }
 
-/** The fetcher's operations. */
+/**
+ * The fetcher's operations.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /**
    * Cheap, no network: parses, checks scheme, credentials and port, and refuses IP-literal hosts in refused ranges
@@ -355,7 +422,11 @@ export interface Service {
   readonly policy: Ssrf.Policy
 }
 
-/** The media fetcher. */
+/**
+ * The media fetcher.
+ *
+ * @since 0.1.0
+ */
 export class MediaFetcher extends Context.Tag("@facedet/http-server/MediaFetcher")<MediaFetcher, Service>() {}
 
 const acceptHeader: Record<Sniff.MediaKind, string> = {
@@ -391,7 +462,11 @@ interface Progress {
   received: number
 }
 
-/** Builds the service from options (defaults filled in, values checked). */
+/**
+ * Builds the service from options (defaults filled in, values checked).
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options = {}): Effect.Effect<Service, InvalidOptions> =>
   Effect.map(resolveOptions(options), (resolved) => build(resolved, options))
 
@@ -806,7 +881,11 @@ const readBody = (
 // ---------------------------------------------------------------------------------------------------------------
 // Layers
 
-/** The fetcher with the given options. */
+/**
+ * The fetcher with the given options.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options = {}): Layer.Layer<MediaFetcher, InvalidOptions> =>
   Layer.effect(MediaFetcher, make(options))
 
@@ -823,6 +902,8 @@ type MutableOptions = { -readonly [K in keyof Options]: Options[K] }
  * | `FACEDET_FETCH_IMAGE_TIMEOUT_MS` / `FACEDET_FETCH_VIDEO_TIMEOUT_MS` | total deadlines |
  * | `FACEDET_FETCH_MAX_REDIRECTS` | `maxRedirects` |
  * | `FACEDET_FETCH_USER_AGENT` | `userAgent` |
+ *
+ * @since 0.1.0
  */
 export const transportConfig: Config.Config<Options> = Config.all({
   connectTimeoutMs: integerEnv("FACEDET_FETCH_CONNECT_TIMEOUT_MS"),
@@ -852,6 +933,8 @@ export const transportConfig: Config.Config<Options> = Config.all({
  * | `FACEDET_MAX_IMAGE_BYTES` / `FACEDET_MAX_VIDEO_BYTES` | byte limits |
  *
  * (The server reads those four through its own `ServerConfig` and only takes `transportConfig` from here.)
+ *
+ * @since 0.1.0
  */
 export const config: Config.Config<Options> = Config.all({
   transport: transportConfig,
@@ -870,7 +953,11 @@ export const config: Config.Config<Options> = Config.all({
   })
 )
 
-/** The fetcher configured from the environment (see `config`); bad values fail the layer with a `ConfigError`. */
+/**
+ * The fetcher configured from the environment (see `config`); bad values fail the layer with a `ConfigError`.
+ *
+ * @since 0.1.0
+ */
 export const layerConfig: Layer.Layer<MediaFetcher, ConfigError.ConfigError> = Layer.effect(
   MediaFetcher,
   Effect.flatMap(config, (options) =>
@@ -939,7 +1026,11 @@ const detectedNames: Record<string, string> = {
 /** `html` -> `HTML`, `unknown` -> `of an unknown format`: the end of "its bytes are ...". */
 const detectedPhrase = (name: string): string => detectedNames[name] ?? name.toUpperCase()
 
-/** `1536` -> `1.5 KiB`. */
+/**
+ * `1536` -> `1.5 KiB`.
+ *
+ * @since 0.1.0
+ */
 export const formatBytes = (bytes: number): string => {
   if (bytes < 1024) return `${bytes} bytes`
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`

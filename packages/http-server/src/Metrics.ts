@@ -49,7 +49,11 @@ const labels = (l: Readonly<Record<string, string>>): string =>
     .map(([k, v]) => `${k}="${escape(v)}"`)
     .join(",")
 
-/** The metrics registry of one server. */
+/**
+ * The metrics registry of one server.
+ *
+ * @since 0.1.0
+ */
 export interface Metrics {
   readonly taskCreated: (kind: string) => void
   readonly taskEnded: (kind: string, outcome: string, seconds: number | undefined) => void
@@ -72,7 +76,11 @@ const openFds = (): number | undefined => {
   }
 }
 
-/** A new, empty registry. */
+/**
+ * A new, empty registry.
+ *
+ * @since 0.1.0
+ */
 export const make = (): Metrics => {
   // Event-loop delay, sampled every 20 ms: the first sign of a CPU-bound handler or a blocking call.
   const loopDelay = monitorEventLoopDelay({ resolution: 20 })

@@ -25,13 +25,21 @@ import { BlobError, BlobStore, type Service } from "./BlobStore.js"
 import type { Body } from "./internal/httpEdge.js"
 import * as Postgres from "./Postgres.js"
 
-/** Bytes per chunk. */
+/**
+ * Bytes per chunk.
+ *
+ * @since 0.1.0
+ */
 export const chunkBytes = 1 << 20
 
 /** Margin past the media lifetime before an unowned file counts as an orphan. */
 const orphanMarginMs = 10 * 60_000
 
-/** The file store over the `SqlClient` in context (a migrated PostgreSQL database); `tmpDir` stages uploads. */
+/**
+ * The file store over the `SqlClient` in context (a migrated PostgreSQL database); `tmpDir` stages uploads.
+ *
+ * @since 0.1.0
+ */
 export const make = (tmpDir: string): Effect.Effect<Service, never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -188,6 +196,10 @@ export const make = (tmpDir: string): Effect.Effect<Service, never, SqlClient.Sq
     } satisfies Service
   })
 
-/** The PostgreSQL file store as a layer. */
+/**
+ * The PostgreSQL file store as a layer.
+ *
+ * @since 0.1.0
+ */
 export const layer = (tmpDir: string): Layer.Layer<BlobStore, never, SqlClient.SqlClient> =>
   Layer.effect(BlobStore, make(tmpDir))

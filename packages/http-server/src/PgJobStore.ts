@@ -32,7 +32,11 @@ import { IdempotencyConflict, JobStore, LeaseLost, OwnerQuotaExceeded, QueueFull
 import * as Postgres from "./Postgres.js"
 import { releaseRefunds } from "./SqliteJobStore.js"
 
-/** Options of the PostgreSQL store. */
+/**
+ * Options of the PostgreSQL store.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Attempts a task gets before it fails with `Detect.WorkerLost`. Default 3. */
   readonly maxAttempts?: number
@@ -44,11 +48,19 @@ export interface Options {
 const queueLock = 0x66640001
 const sweepLock = 0x66640002
 
-/** A store failure; `unavailable` when the database is out of reach. */
+/**
+ * A store failure; `unavailable` when the database is out of reach.
+ *
+ * @since 0.1.0
+ */
 export const storeError = (operation: string) => (cause: unknown) =>
   new StoreError({ operation, cause, unavailable: Postgres.isUnavailable(cause) })
 
-/** The store over the `SqlClient` in context (a PostgreSQL one, migrated). */
+/**
+ * The store over the `SqlClient` in context (a PostgreSQL one, migrated).
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options = {}): Effect.Effect<Service, never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -447,11 +459,19 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
     } satisfies Service
   })
 
-/** The PostgreSQL store as a `JobStore` layer over a migrated `SqlClient`. */
+/**
+ * The PostgreSQL store as a `JobStore` layer over a migrated `SqlClient`.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options = {}): Layer.Layer<JobStore, never, SqlClient.SqlClient> =>
   Layer.effect(JobStore, make(options))
 
-/** How many times each task was completed (succeeded or failed); for tests and audits of exactly-once. */
+/**
+ * How many times each task was completed (succeeded or failed); for tests and audits of exactly-once.
+ *
+ * @since 0.1.0
+ */
 export const completionCounts = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql<{ id: string; completions: number }>`SELECT id, completions FROM tasks`

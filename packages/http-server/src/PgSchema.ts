@@ -18,14 +18,22 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Postgres from "./Postgres.js"
 
-/** A schema change. */
+/**
+ * A schema change.
+ *
+ * @since 0.1.0
+ */
 export interface Migration {
   readonly version: number
   readonly name: string
   readonly sql: string
 }
 
-/** Every migration, oldest first. */
+/**
+ * Every migration, oldest first.
+ *
+ * @since 0.1.0
+ */
 export const migrations: ReadonlyArray<Migration> = [
   {
     version: 1,
@@ -153,19 +161,29 @@ CREATE TABLE api_keys (
   }
 ]
 
-/** What `migrate` found: the versions applied by this call, and those already there. */
+/**
+ * What `migrate` found: the versions applied by this call, and those already there.
+ *
+ * @since 0.1.0
+ */
 export interface Migrated {
   readonly applied: ReadonlyArray<Migration>
   readonly present: ReadonlyArray<number>
 }
 
-/** The advisory-lock key of migrations (any constant works; this one spells "facedet" in ASCII). */
+/**
+ * The advisory-lock key of migrations (any constant works; this one spells "facedet" in ASCII).
+ *
+ * @since 0.1.0
+ */
 export const migrationLock = 0x66616365646574
 
 /**
  * Applies the migrations this database lacks, in one transaction under an advisory lock. With `dryRun`, reports
  * what would be applied and changes nothing. A database whose schema is newer than this build fails: an old
  * process must not run against tables it does not understand.
+ *
+ * @since 0.1.0
  */
 export const migrate = (options: { readonly dryRun?: boolean } = {}) =>
   Effect.gen(function* () {
@@ -204,7 +222,11 @@ export const migrate = (options: { readonly dryRun?: boolean } = {}) =>
     )
   })
 
-/** The database was migrated by a newer facedet. */
+/**
+ * The database was migrated by a newer facedet.
+ *
+ * @since 0.1.0
+ */
 export class SchemaTooNew extends Data.TaggedError("SchemaTooNew")<{
   readonly version: number
   readonly supported: number
@@ -214,11 +236,18 @@ export class SchemaTooNew extends Data.TaggedError("SchemaTooNew")<{
   }
 }
 
+/**
+ * Why migrating failed: the database, or a schema newer than this build.
+ *
+ * @since 0.1.0
+ */
 export type MigrateError = SqlError | SchemaTooNew
 
 /**
  * Connects to `url`, migrates (or, with `dryRun`, reports what would be applied), and disconnects: what
  * `facedet db migrate` runs, for operators who migrate before starting the processes.
+ *
+ * @since 0.1.0
  */
 export const migrateUrl = (
   url: string,

@@ -24,14 +24,22 @@ import * as Causes from "./internal/causes.js"
 export { type DatabaseUrl, parseUrl, redact } from "./internal/databaseUrl.js"
 import type { DatabaseUrl } from "./internal/databaseUrl.js"
 
-/** `FACEDET_DATABASE_URL` (or `--database-url`) is not a usable PostgreSQL URL; `reason` never shows the password. */
+/**
+ * `FACEDET_DATABASE_URL` (or `--database-url`) is not a usable PostgreSQL URL; `reason` never shows the password.
+ *
+ * @since 0.1.0
+ */
 export class DatabaseUrlInvalid extends Data.TaggedError("DatabaseUrlInvalid")<{ readonly reason: string }> {
   override get message(): string {
     return `invalid database URL: ${this.reason}`
   }
 }
 
-/** The database could not be reached at start. */
+/**
+ * The database could not be reached at start.
+ *
+ * @since 0.1.0
+ */
 export class DatabaseUnreachable extends Data.TaggedError("DatabaseUnreachable")<{
   readonly display: string
   readonly cause: unknown
@@ -53,6 +61,8 @@ const connectionCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPI
 /**
  * Whether a failure means the database is out of reach (refused, reset, timed out, shutting down, too many
  * connections) rather than a failing statement: the former is a 503 to retry, the latter a bug.
+ *
+ * @since 0.1.0
  */
 export const isUnavailable = (cause: unknown): boolean =>
   Causes.chain(cause).some((c) => {
@@ -70,11 +80,17 @@ export const isUnavailable = (cause: unknown): boolean =>
 /**
  * Turns a `SqlError` raised as a defect back into a failure. A transaction whose connection dies fails its
  * `ROLLBACK` too, and @effect/sql raises that one as a defect; to the caller it is the same outage.
+ *
+ * @since 0.1.0
  */
 export const failOnSqlDefect = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
   Effect.catchAllDefect(self, (defect) => (defect instanceof SqlError ? Effect.fail(defect) : Effect.die(defect)))
 
-/** Pool settings. */
+/**
+ * Pool settings.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Connections of this process (default 10). */
   readonly maxConnections?: number
@@ -92,7 +108,11 @@ const types: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"]
 }
 
-/** The pool as a `SqlClient` (and `PgClient`) layer; fails at start when the database cannot be reached. */
+/**
+ * The pool as a `SqlClient` (and `PgClient`) layer; fails at start when the database cannot be reached.
+ *
+ * @since 0.1.0
+ */
 export const layer = (
   url: DatabaseUrl,
   options: Options = {}
@@ -108,7 +128,11 @@ export const layer = (
     transformJson: false
   }).pipe(Layer.mapError((cause) => new DatabaseUnreachable({ display: url.display, cause })))
 
-/** The pg client settings of a URL, for a connection of our own (the LISTEN connection). */
+/**
+ * The pg client settings of a URL, for a connection of our own (the LISTEN connection).
+ *
+ * @since 0.1.0
+ */
 export const clientConfig = (url: DatabaseUrl, options: Options = {}): pg.ClientConfig => ({
   connectionString: Redacted.value(url.url),
   connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
@@ -116,7 +140,11 @@ export const clientConfig = (url: DatabaseUrl, options: Options = {}): pg.Client
   keepAlive: true
 })
 
-/** Opens and closes one connection: checks a URL (e.g. for `facedet db migrate`). */
+/**
+ * Opens and closes one connection: checks a URL (e.g. for `facedet db migrate`).
+ *
+ * @since 0.1.0
+ */
 export const ping = (url: DatabaseUrl): Effect.Effect<void, DatabaseUnreachable> =>
   Effect.tryPromise({
     try: async () => {

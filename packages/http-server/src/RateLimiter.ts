@@ -11,7 +11,11 @@
  */
 import type * as Effect from "effect/Effect"
 
-/** The limiter. */
+/**
+ * The limiter.
+ *
+ * @since 0.1.0
+ */
 export interface RateLimiter {
   /** Takes a token for `key` at `now` (ms): 0 when allowed, else how many ms until one is available. */
   readonly take: (key: string, now: number) => number
@@ -19,12 +23,20 @@ export interface RateLimiter {
   readonly peek: (key: string, now: number) => number
 }
 
-/** A limiter whose buckets live elsewhere (the shared database): `take` answers as `RateLimiter.take` does. */
+/**
+ * A limiter whose buckets live elsewhere (the shared database): `take` answers as `RateLimiter.take` does.
+ *
+ * @since 0.1.0
+ */
 export interface Shared {
   readonly take: (key: string) => Effect.Effect<number>
 }
 
-/** Options; `perSecond <= 0` turns limiting off. */
+/**
+ * Options; `perSecond <= 0` turns limiting off.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   readonly perSecond: number
   readonly burst: number
@@ -35,7 +47,11 @@ interface Bucket {
   at: number
 }
 
-/** A token-bucket limiter. */
+/**
+ * A token-bucket limiter.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options): RateLimiter => {
   if (options.perSecond <= 0) return { take: () => 0, peek: () => 0 }
   const perMs = options.perSecond / 1000

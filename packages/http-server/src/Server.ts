@@ -67,7 +67,11 @@ import * as SqliteJobStore from "./SqliteJobStore.js"
 import * as Webhooks from "./Webhooks.js"
 import * as Worker from "./Worker.js"
 
-/** A running server. */
+/**
+ * A running server.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /** The address it listens on, e.g. `http://127.0.0.1:8080`. */
   readonly url: string
@@ -83,10 +87,18 @@ export interface Service {
   readonly sweep: Effect.Effect<Swept>
 }
 
-/** The server. */
+/**
+ * The server.
+ *
+ * @since 0.1.0
+ */
 export class Server extends Context.Tag("@facedet/http-server/Server")<Server, Service>() {}
 
-/** Why the server could not start. */
+/**
+ * Why the server could not start.
+ *
+ * @since 0.1.0
+ */
 export type StartError =
   | Postgres.DatabaseUnreachable
   | PgSchema.MigrateError
@@ -98,7 +110,11 @@ export type StartError =
   | MediaFetcher.InvalidOptions
   | ConfigError.ConfigError
 
-/** Writes one log line (stderr by default). Never given keys. */
+/**
+ * Writes one log line (stderr by default). Never given keys.
+ *
+ * @since 0.1.0
+ */
 export type Log = (line: string) => void
 
 const defaultLog: Log = (line) => process.stderr.write(`${line}\n`)
@@ -108,6 +124,8 @@ const stdoutLog: Log = (line) => process.stdout.write(`${line}\n`)
  * The log of a configuration: text lines as given, or (`FACEDET_LOG_FORMAT=json`) one JSON object per event with
  * `time`, `level` and `msg` (plus the access log's fields), on stdout unless a sink is given. Lines never hold keys
  * or secrets: callers log key ids, never keys.
+ *
+ * @since 0.1.0
  */
 export const logger = (config: ServerConfig.ServerConfig, sink?: Log): Log => {
   if (config.logFormat === "text") return sink ?? defaultLog
@@ -137,7 +155,11 @@ const accessLine = (config: ServerConfig.ServerConfig, sink: Log) => (e: HttpEdg
       )
     : sink(`facedet: ${e.method} ${e.route} ${e.status} ${e.ms} ms id=${e.requestId}`)
 
-/** How a server is built, beyond its configuration (tests and embedding). */
+/**
+ * How a server is built, beyond its configuration (tests and embedding).
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   readonly log?: Log
   /** How often idle workers poll the store. */
@@ -159,7 +181,11 @@ const describe = (cause: unknown): string =>
       ? String(cause.message)
       : String(cause)
 
-/** The listen address as a URL origin (a wildcard host becomes the loopback address, which at least works locally). */
+/**
+ * The listen address as a URL origin (a wildcard host becomes the loopback address, which at least works locally).
+ *
+ * @since 0.1.0
+ */
 export const listenUrl = (host: string, port: number): string => {
   const h = host === "0.0.0.0" ? "127.0.0.1" : host === "::" || host === "[::]" ? "[::1]" : host
   return `http://${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${port}`
@@ -183,7 +209,11 @@ const workerOnly =
           route: "worker"
         })
 
-/** Builds the server over its dependencies; it listens until the scope closes. */
+/**
+ * Builds the server over its dependencies; it listens until the scope closes.
+ *
+ * @since 0.1.0
+ */
 export const make = (
   config: ServerConfig.ServerConfig,
   options: Options = {}
@@ -429,7 +459,11 @@ export const make = (
     } satisfies Service
   })
 
-/** The server over dependencies provided by the caller. */
+/**
+ * The server over dependencies provided by the caller.
+ *
+ * @since 0.1.0
+ */
 export const layerWith = (
   config: ServerConfig.ServerConfig,
   options: Options = {}
@@ -478,6 +512,8 @@ const apiRoleOnly = new ModelLoadFailed({
 /**
  * The shared stores of `FACEDET_DATABASE_URL`: the pool, the schema migrated at start (under an advisory lock, so
  * processes starting together do not race), and the job store, file store and shared state over it.
+ *
+ * @since 0.1.0
  */
 export const postgres = (
   config: ServerConfig.ServerConfig
@@ -498,6 +534,8 @@ export const postgres = (
  * `databaseUrl` is set),
  * the detector configured from the environment (`FACEDET_DETECTOR_*`, see @facedet/detector), and the fetcher with
  * the config's address policy and limits (plus its own `FACEDET_FETCH_*` settings).
+ *
+ * @since 0.1.0
  */
 export const dependencies = (
   config: ServerConfig.ServerConfig
@@ -513,13 +551,21 @@ export const dependencies = (
         detection(config)
       )
 
-/** The whole service with the embedded defaults. */
+/**
+ * The whole service with the embedded defaults.
+ *
+ * @since 0.1.0
+ */
 export const layer = (
   config: ServerConfig.ServerConfig,
   options: { readonly log?: Log } = {}
 ): Layer.Layer<Server, StartError> => layerWith(config, options).pipe(Layer.provide(dependencies(config)))
 
-/** What `run` prints when it is up. */
+/**
+ * What `run` prints when it is up.
+ *
+ * @since 0.1.0
+ */
 export const banner = (server: Service, config: ServerConfig.ServerConfig): string => {
   const lines = [`facedet server listening on ${server.url}`]
   if (server.publicUrl !== server.url) lines.push(`links use ${server.publicUrl}`)
@@ -549,11 +595,19 @@ export const banner = (server: Service, config: ServerConfig.ServerConfig): stri
   return lines.join("\n")
 }
 
-/** One line for a start failure; a bad environment variable is named. */
+/**
+ * One line for a start failure; a bad environment variable is named.
+ *
+ * @since 0.1.0
+ */
 export const describeStartError = (error: StartError): string =>
   ConfigError.isConfigError(error) ? String(error).replace(/^\((.*)\)$/s, "$1") : error.message
 
-/** Whether a start failure is a bad setting (the user's to fix) rather than a failing environment. */
+/**
+ * Whether a start failure is a bad setting (the user's to fix) rather than a failing environment.
+ *
+ * @since 0.1.0
+ */
 export const isConfigurationError = (error: StartError): boolean =>
   error._tag === "InvalidOptions" || ConfigError.isConfigError(error)
 
@@ -564,6 +618,8 @@ export const isConfigurationError = (error: StartError): boolean =>
  *
  * Use it where the process's runtime owns the signals (`NodeRuntime.runMain` turns Ctrl-C into an interruption);
  * `run` adds the signal handling itself.
+ *
+ * @since 0.1.0
  */
 export const serve = (
   config: ServerConfig.ServerConfig,
@@ -604,6 +660,8 @@ const waitForSignal = Effect.async<NodeJS.Signals>((resume) => {
 /**
  * Starts the server, prints its banner to stdout, and on SIGINT/SIGTERM drains and closes everything. A second
  * signal during the drain exits at once (status 1).
+ *
+ * @since 0.1.0
  */
 export const run = (
   config: ServerConfig.ServerConfig,
@@ -637,7 +695,11 @@ export const run = (
   return Effect.asVoid(Effect.raceFirst(serve(config, { log, onReady: ready }), stopOnSignal))
 }
 
-/** This package's version, read from its package.json (one directory above both `src/` and `dist/`). */
+/**
+ * This package's version, read from its package.json (one directory above both `src/` and `dist/`).
+ *
+ * @since 0.1.0
+ */
 export const packageVersion = (): string =>
   (createRequire(import.meta.url)("../package.json") as { readonly version: string }).version
 
@@ -649,7 +711,11 @@ Starts the crun.ai-compatible face-detection server. Every setting also has an e
 FACEDET_API_KEYS, ...: see the README). With --database-url (PostgreSQL), any number of processes share one
 queue: run api processes for the HTTP API and worker processes for detection, or all of them as both.`
 
-/** The command line: parses flags, validates the configuration, runs; resolves to the exit code. */
+/**
+ * The command line: parses flags, validates the configuration, runs; resolves to the exit code.
+ *
+ * @since 0.1.0
+ */
 export const main = async (
   argv: ReadonlyArray<string> = process.argv.slice(2),
   env: Readonly<Record<string, string | undefined>> = process.env

@@ -21,7 +21,11 @@ import * as Either from "effect/Either"
 import * as Address from "./internal/address.js"
 import * as Postgres from "./Postgres.js"
 
-/** A validated server configuration. Durations are milliseconds, sizes bytes. */
+/**
+ * A validated server configuration. Durations are milliseconds, sizes bytes.
+ *
+ * @since 0.1.0
+ */
 export interface ServerConfig {
   /** TCP port; 0 picks a free one. `FACEDET_PORT`, default 8080. */
   readonly port: number
@@ -110,10 +114,18 @@ export interface ServerConfig {
   readonly databasePoolSize: number
 }
 
-/** What a process does: serve the API, detect, or both. */
+/**
+ * What a process does: serve the API, detect, or both.
+ *
+ * @since 0.1.0
+ */
 export type Role = "all" | "api" | "worker"
 
-/** The defaults, as documented in the README. */
+/**
+ * The defaults, as documented in the README.
+ *
+ * @since 0.1.0
+ */
 export const defaults = {
   port: 8080,
   host: "127.0.0.1",
@@ -141,23 +153,39 @@ export const defaults = {
   keepAliveTimeoutMs: 5_000
 } as const
 
-/** One bad setting: which variable (or option) and what is wrong with it. */
+/**
+ * One bad setting: which variable (or option) and what is wrong with it.
+ *
+ * @since 0.1.0
+ */
 export interface Problem {
   readonly setting: string
   readonly message: string
 }
 
-/** The configuration is invalid; `problems` lists every bad value, not just the first. */
+/**
+ * The configuration is invalid; `problems` lists every bad value, not just the first.
+ *
+ * @since 0.1.0
+ */
 export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly problems: ReadonlyArray<Problem> }> {
   override get message(): string {
     return `invalid configuration:\n${this.problems.map((p) => `  ${p.setting}: ${p.message}`).join("\n")}`
   }
 }
 
-/** Values given directly (CLI flags, tests); they win over the environment. */
+/**
+ * Values given directly (CLI flags, tests); they win over the environment.
+ *
+ * @since 0.1.0
+ */
 export type Overrides = { readonly [K in keyof ServerConfig]?: ServerConfig[K] | undefined }
 
-/** The environment variable behind each setting. */
+/**
+ * The environment variable behind each setting.
+ *
+ * @since 0.1.0
+ */
 export const envNames = {
   port: "FACEDET_PORT",
   host: "FACEDET_HOST",
@@ -204,6 +232,8 @@ type Env = Readonly<Record<string, string | undefined>>
  * Reads and validates the configuration from environment variables, with `overrides` (already typed values, e.g.
  * CLI flags) taking precedence. Fails with every problem at once, each named by its environment variable, or for an
  * override by its entry in `labels` (e.g. `{ port: "--port" }`).
+ *
+ * @since 0.1.0
  */
 export const fromEnv = (
   env: Env = process.env,
@@ -399,5 +429,9 @@ export const fromEnv = (
   return problems.length === 0 ? Either.right(config) : Either.left(new ConfigInvalid({ problems }))
 }
 
-/** The defaults with `overrides` applied, ignoring the environment (tests, embedding). Throws on a bad value. */
+/**
+ * The defaults with `overrides` applied, ignoring the environment (tests, embedding). Throws on a bad value.
+ *
+ * @since 0.1.0
+ */
 export const make = (overrides: Overrides = {}): ServerConfig => Either.getOrThrow(fromEnv({}, overrides))

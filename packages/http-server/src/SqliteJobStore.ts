@@ -39,7 +39,11 @@ import {
   StoreError
 } from "./JobStore.js"
 
-/** Options of the SQLite store. */
+/**
+ * Options of the SQLite store.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** The data directory; the database is `<dataDir>/jobs.sqlite`. */
   readonly dataDir: string
@@ -50,17 +54,27 @@ export interface Options {
 /**
  * How many times a task's attempt is refunded when a drain releases it: a task that outlasts every shutdown's
  * grace period would otherwise be retried forever, start after start.
+ *
+ * @since 0.1.0
  */
 export const releaseRefunds = 3
 
-/** Another live process holds this data directory's store. */
+/**
+ * Another live process holds this data directory's store.
+ *
+ * @since 0.1.0
+ */
 export class DataDirLocked extends Data.TaggedError("DataDirLocked")<{ readonly dataDir: string }> {
   override get message(): string {
     return `the data directory ${this.dataDir} is in use by another facedet server (one server per data directory; use another --data-dir)`
   }
 }
 
-/** The database could not be opened or migrated. */
+/**
+ * The database could not be opened or migrated.
+ *
+ * @since 0.1.0
+ */
 export class OpenFailed extends Data.TaggedError("OpenFailed")<{ readonly path: string; readonly cause: unknown }> {
   override get message(): string {
     const detail = this.cause instanceof Error ? this.cause.message : String(this.cause)
@@ -143,7 +157,11 @@ const addedColumns: ReadonlyArray<readonly [string, string, string]> = [
 const isBusy = (e: unknown): boolean =>
   typeof e === "object" && e !== null && "code" in e && (e.code === "SQLITE_BUSY" || e.code === "SQLITE_LOCKED")
 
-/** Opens (creating if needed) the store in `dataDir`; closed with the scope. */
+/**
+ * Opens (creating if needed) the store in `dataDir`; closed with the scope.
+ *
+ * @since 0.1.0
+ */
 export const make = (
   options: Options
 ): Effect.Effect<
@@ -658,7 +676,11 @@ export const make = (
     }
   })
 
-/** The SQLite store as a `JobStore` layer; tasks orphaned by a dead process are requeued at open. */
+/**
+ * The SQLite store as a `JobStore` layer; tasks orphaned by a dead process are requeued at open.
+ *
+ * @since 0.1.0
+ */
 export const layer = (
   options: Options & { readonly maxAttempts?: number }
 ): Layer.Layer<JobStore, DataDirLocked | OpenFailed> =>
@@ -673,7 +695,11 @@ export const layer = (
     })
   )
 
-/** Reads how many times each task was completed (succeeded or failed); for tests and audits of exactly-once. */
+/**
+ * Reads how many times each task was completed (succeeded or failed); for tests and audits of exactly-once.
+ *
+ * @since 0.1.0
+ */
 export const completionCounts = (dataDir: string): ReadonlyMap<string, number> => {
   const db = new Database(join(dataDir, "jobs.sqlite"), { readonly: true, fileMustExist: true })
   try {

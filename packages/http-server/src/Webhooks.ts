@@ -29,7 +29,11 @@ import * as Post from "./internal/webhookPost.js"
 import type { Delivery, DeliveryOutcome, Task } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 
-/** Dispatcher settings. */
+/**
+ * Dispatcher settings.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** The body of a task's callback (`{detect_task_id, status, data}`). */
   readonly payload: (task: Task) => string
@@ -52,20 +56,32 @@ export interface Options {
   readonly ca?: string | ReadonlyArray<string>
 }
 
-/** Told about every attempt. */
+/**
+ * Told about every attempt.
+ *
+ * @since 0.1.0
+ */
 export interface Hooks {
   /** `seconds`: from the task's end to a final (delivered or failed) attempt. */
   readonly onAttempt: (delivery: Delivery, outcome: DeliveryOutcome, seconds: number | undefined) => void
   readonly onError: (message: string, cause: unknown) => void
 }
 
-/** The running dispatcher. */
+/**
+ * The running dispatcher.
+ *
+ * @since 0.1.0
+ */
 export interface Dispatcher {
   /** A task ended (its delivery may be due now). */
   readonly wake: () => void
 }
 
-/** The settings every server uses unless told otherwise. */
+/**
+ * The settings every server uses unless told otherwise.
+ *
+ * @since 0.1.0
+ */
 export const defaults = {
   concurrency: 8,
   timeoutMs: 10_000,
@@ -74,7 +90,11 @@ export const defaults = {
   userAgent: "facedet-webhooks/1.0 (+self-hosted facedet server)"
 } as const
 
-/** Starts the dispatcher fibers for the lifetime of the scope. */
+/**
+ * Starts the dispatcher fibers for the lifetime of the scope.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options, hooks: Hooks): Effect.Effect<Dispatcher, never, Scope.Scope | JobStore> =>
   Effect.gen(function* () {
     const store = yield* JobStore

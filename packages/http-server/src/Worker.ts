@@ -52,7 +52,11 @@ const outageRetry = Schedule.intersect(Schedule.spaced(Duration.millis(500)), Sc
 
 const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
-/** Worker settings (from `ServerConfig`). */
+/**
+ * Worker settings (from `ServerConfig`).
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   readonly concurrency: number
   readonly leaseMs: number
@@ -71,13 +75,21 @@ export interface Options {
   readonly pollMs?: number
 }
 
-/** Told about every task that ends (metrics, long-poll wake-ups). */
+/**
+ * Told about every task that ends (metrics, long-poll wake-ups).
+ *
+ * @since 0.1.0
+ */
 export interface Hooks {
   readonly onEnded: (task: Task, detectionSeconds: number | undefined) => void
   readonly onError: (message: string, cause: unknown) => void
 }
 
-/** The running workers. */
+/**
+ * The running workers.
+ *
+ * @since 0.1.0
+ */
 export interface WorkerPool {
   /** A task was queued: wake an idle worker. */
   readonly wake: () => void
@@ -87,7 +99,11 @@ export interface WorkerPool {
   readonly drain: (graceMs: number) => Effect.Effect<{ readonly released: number }>
 }
 
-/** A task outcome that is a failure of the task (not of the server): recorded as the task's `error`. */
+/**
+ * A task outcome that is a failure of the task (not of the server): recorded as the task's `error`.
+ *
+ * @since 0.1.0
+ */
 export class TaskFailure extends Data.TaggedError("TaskFailure")<{ readonly error: TaskError }> {}
 
 const fail = (code: string, message: string) => new TaskFailure({ error: { code, message } })
@@ -96,20 +112,32 @@ const fail = (code: string, message: string) => new TaskFailure({ error: { code,
  * The one message of every download failure. Distinct answers for "refused address", "connection refused",
  * "timed out" or "not an image" would let a user map ports and internal names through the server; the details go
  * to the log (`describeFetchFailure`), the user gets this and the code.
+ *
+ * @since 0.1.0
  */
 export const downloadFailedMessage =
   "the media could not be downloaded from this URL (unreachable, not allowed, too slow, too large, or not a supported image or video); check the URL, or upload the file instead"
 
-/** The task error for a fetch failure: always `Media.DownloadFailed` with one message (see above). */
+/**
+ * The task error for a fetch failure: always `Media.DownloadFailed` with one message (see above).
+ *
+ * @since 0.1.0
+ */
 export const fromFetchError = (_e: MediaFetchError): TaskFailure =>
   fail(TaskErrorCode.DownloadFailed, downloadFailedMessage)
 
-/** What the log says about a fetch failure (the user's answer never does). */
+/**
+ * What the log says about a fetch failure (the user's answer never does).
+ *
+ * @since 0.1.0
+ */
 export const describeFetchFailure = (e: MediaFetchError): string => `${e._tag}: ${e.message}`
 
 /**
  * The task error for a detector failure. Messages are fixed per kind: the detector's own (ffmpeg's output, file
  * paths) go to the log only.
+ *
+ * @since 0.1.0
  */
 export const fromDetectorError = (e: DetectorError): TaskFailure => {
   switch (e._tag) {
@@ -139,7 +167,11 @@ type Media =
 
 const random = (n: number) => randomBytes(n)
 
-/** Starts `options.concurrency` workers and the lease reaper, for the lifetime of the scope. */
+/**
+ * Starts `options.concurrency` workers and the lease reaper, for the lifetime of the scope.
+ *
+ * @since 0.1.0
+ */
 export const make = (
   options: Options,
   hooks: Hooks

@@ -1,5 +1,5 @@
 /**
- * Soak: `pnpm bench -- soak [--minutes N] [--users N] [--warmup M]` runs the built server (`dist/main.js`, a child
+ * Soak: `pnpm bench -- soak [--minutes N] [--users N] [--warmup M] [--only a,b]` runs the built server (`dist/main.js`, a child
  * process, SQLite and a data directory, the real detector) under a mixed load for N minutes (default 30) and
  * watches it for slow leaks.
  *
@@ -49,7 +49,9 @@ const { values: args } = parseArgs({
   options: {
     minutes: { type: "string", default: "30" },
     users: { type: "string", default: "6" },
-    warmup: { type: "string" }
+    warmup: { type: "string" },
+    // For narrowing down a finding: only these actions (comma-separated names from the list below).
+    only: { type: "string" }
   },
   strict: true
 })
@@ -370,14 +372,20 @@ const actions: ReadonlyArray<readonly [name: string, weight: number, run: () => 
     }
   ]
 ]
-const totalWeight = actions.reduce((n, [, w]) => n + w, 0)
+const only = args.only?.split(",")
+const mix = only === undefined ? actions : actions.filter(([name]) => only.includes(name))
+if (mix.length === 0) {
+  console.error(`soak: --only names none of ${actions.map(([name]) => name).join(", ")}`)
+  process.exit(2)
+}
+const totalWeight = mix.reduce((n, [, w]) => n + w, 0)
 const choose = () => {
   let r = Math.random() * totalWeight
-  for (const action of actions) {
+  for (const action of mix) {
     r -= action[1]
     if (r < 0) return action
   }
-  return actions[0]!
+  return mix[0]!
 }
 
 // ---------------------------------------------------------------------------------------------------------------
