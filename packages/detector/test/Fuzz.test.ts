@@ -19,37 +19,44 @@ const typed = new Set(["UnsupportedMedia", "CorruptMedia", "MediaTooLarge"])
 // The live clock: the bounds on each case are real time.
 layer(FaceDetector.layer({ sessions: 1 }), { timeout: 300_000, excludeTestServices: true })("fuzzed media", (it) => {
   describe.each(["jpeg", "png", "webp", "gif", "avif"] as const)("%s", (format) => {
-    it.effect(`${cases} mutations end as a detection or a typed error, each within 10 s`, () =>
-      Effect.gen(function* () {
-        const detector = yield* FaceDetector.FaceDetector
-        const source = Media.photo(1)
-        const base = format === "jpeg" ? source : yield* Effect.promise(() => Media.reencode(source, format, 320))
-        // The unmutated file detects: a harness that broke every file would otherwise pass as "all typed errors".
-        expect((yield* detector.detectImage(base)).faces.length).toBeGreaterThan(0)
-        const samples = Fuzz.sample(seed, cases)
-        const outcomes = { detected: 0, typed: 0 }
-        for (const m of samples) {
-          const bytes = Fuzz.apply(base, m)
-          const exit = yield* detector
-            .detectImage(bytes)
-            .pipe(Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => "hang" as const }), Effect.exit)
-          if (Exit.isSuccess(exit)) {
-            outcomes.detected++
-            continue
+    it.effect(
+      `${cases} mutations end as a detection or a typed error, each within 10 s`,
+      () =>
+        Effect.gen(function* () {
+          const detector = yield* FaceDetector.FaceDetector
+          const source = Media.photo(1)
+          const base = format === "jpeg" ? source : yield* Effect.promise(() => Media.reencode(source, format, 320))
+          // The unmutated file detects: a harness that broke every file would otherwise pass as "all typed errors".
+          expect((yield* detector.detectImage(base)).faces.length).toBeGreaterThan(0)
+          const samples = Fuzz.sample(seed, cases)
+          const outcomes = { detected: 0, typed: 0 }
+          for (const m of samples) {
+            const bytes = Fuzz.apply(base, m)
+            const exit = yield* detector
+              .detectImage(bytes)
+              .pipe(
+                Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => "hang" as const }),
+                Effect.exit
+              )
+            if (Exit.isSuccess(exit)) {
+              outcomes.detected++
+              continue
+            }
+            const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+            const tag = typeof failure === "object" && failure !== null ? failure._tag : String(failure)
+            // `pnpm fuzz` keeps the input that failed, to turn into a regression test.
+            if (!typed.has(tag)) Fuzz.save(saveDir, `${format}-seed${seed}-case${samples.indexOf(m)}.bin`, bytes)
+            expect(typed.has(tag), `${format} ${JSON.stringify(m).slice(0, 200)}: ${tag} ${String(exit.cause)}`).toBe(
+              true
+            )
+            outcomes.typed++
           }
-          const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-          const tag = typeof failure === "object" && failure !== null ? failure._tag : String(failure)
-          // `pnpm fuzz` keeps the input that failed, to turn into a regression test.
-          if (!typed.has(tag)) Fuzz.save(saveDir, `${format}-seed${seed}-case${samples.indexOf(m)}.bin`, bytes)
-          expect(typed.has(tag), `${format} ${JSON.stringify(m).slice(0, 200)}: ${tag} ${String(exit.cause)}`).toBe(
-            true
+          process.stdout.write(
+            `fuzz ${format}: ${cases} cases, ${outcomes.detected} detected, ${outcomes.typed} typed errors\n`
           )
-          outcomes.typed++
-        }
-        process.stdout.write(
-          `fuzz ${format}: ${cases} cases, ${outcomes.detected} detected, ${outcomes.typed} typed errors\n`
-        )
-      })
+        }),
+      // Each case has its own bound above; the whole run scales with the number of cases.
+      60_000 + cases * 1_000
     )
   })
 })

@@ -109,8 +109,6 @@ export interface InferencePool {
     minLogit: number
   ) => Effect.Effect<Array<SparseOutput>, InferenceFailed>
   readonly sessions: number
-  /** Workers ready for work now (fewer than `sessions` while a dead one is being replaced). */
-  readonly ready: () => number
 }
 
 // The worker, as CommonJS source: a worker file would need its own build step and cannot be loaded from `src/` by
@@ -439,5 +437,5 @@ export const make = (
             })
           })
 
-    return { run, sessions: options.sessions, ready: () => slots.filter((slot) => slot.ready).length }
+    return { run, sessions: options.sessions }
   })
