@@ -51,6 +51,15 @@ export type Kind = MediaKind
 export type State = "queued" | "running" | "succeeded" | "failed"
 
 /**
+ * Where a task's media comes from.
+ *
+ * @since 0.1.0
+ */
+export type MediaSource =
+  | { readonly _tag: "Upload"; readonly token: string }
+  | { readonly _tag: "Remote"; readonly url: string }
+
+/**
  * A face as stored with a succeeded task; `token` names its crop file (the link is built from it).
  *
  * @since 0.1.0
@@ -91,10 +100,10 @@ export interface Task {
   /** Where a callback goes when the task ends (`callback_url`). */
   readonly callbackUrl: string | undefined
   /**
-   * The upload the task reads, when its URL is one of this server's upload URLs: recorded at create, so a worker
-   * never has to recognise the URL again (the server's address may have changed since, e.g. after a restart).
+   * Where the media comes from, decided once at create: one of this server's uploads (read from the file store,
+   * never fetched; the server's address may have changed since) or a URL to download.
    */
-  readonly uploadToken: string | undefined
+  readonly source: MediaSource
   /**
    * Runs alone: it was in flight when a process crashed beside other tasks, so if it is the one that kills the
    * process, the next crash is charged to it (and only it).

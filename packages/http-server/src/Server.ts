@@ -286,7 +286,6 @@ export const make = (
             layout,
             blobs,
             crops,
-            uploadToken: (url) => Api.uploadTokenOf(publicUrl, url),
             ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
           },
           {

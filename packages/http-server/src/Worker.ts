@@ -67,8 +67,6 @@ export interface Options {
   readonly layout: DataDir.Layout
   /** Where uploads are read and video crops written. */
   readonly blobs: BlobStore.Service
-  /** The upload token when `url` is one of this server's upload URLs (read from the file store, never fetched). */
-  readonly uploadToken: (url: string) => string | undefined
   /** Writes image crops after their task completes (shared with the crop links, which may ask first). */
   readonly crops: Crops.CropWriter
   /** How often idle workers look for work without a wake-up. Default 1000 ms. */
@@ -197,11 +195,10 @@ export const make = (
     }
 
     const loadMedia = (task: Task): Effect.Effect<Media, TaskFailure> => {
-      // Recorded at create; tasks queued by an older version are recognised by their URL.
-      const token = task.uploadToken ?? options.uploadToken(task.mediaUrl)
-      if (token !== undefined) {
+      const source = task.source
+      if (source._tag === "Upload") {
         return Effect.flatMap(
-          Effect.orDie(store.getMedia(token)),
+          Effect.orDie(store.getMedia(source.token)),
           Option.match({
             onNone: () =>
               Effect.fail(fail(TaskErrorCode.DownloadFailed, "the uploaded file has expired or is unknown")),
@@ -227,13 +224,13 @@ export const make = (
         )
       }
       if (task.kind === "image") {
-        return fetcher.fetchBytes(task.mediaUrl, { kind: "image" }).pipe(
+        return fetcher.fetchBytes(source.url, { kind: "image" }).pipe(
           Effect.mapError(fetchFailure(task)),
           Effect.map((r): Media => ({ _tag: "Bytes", bytes: r.bytes }))
         )
       }
       const path = join(options.layout.tmp, `${task.id}-${TaskId.makeToken(random, 8)}`)
-      return fetcher.fetchToFile(task.mediaUrl, { kind: "video", path }).pipe(
+      return fetcher.fetchToFile(source.url, { kind: "video", path }).pipe(
         Effect.mapError(fetchFailure(task)),
         Effect.map((r): Media => ({ _tag: "File", path: r.path, temporary: true }))
       )

@@ -21,7 +21,7 @@ const base: Task = {
   error: undefined,
   mediaExpiresAt: undefined,
   callbackUrl: undefined,
-  uploadToken: undefined,
+  source: { _tag: "Remote", url: "https://example.com/a.jpg" },
   isolated: false
 }
 

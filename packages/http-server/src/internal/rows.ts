@@ -47,7 +47,10 @@ export const toTask = (r: TaskRow): Task => ({
   error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? "" },
   mediaExpiresAt: r.media_expires_at ?? undefined,
   callbackUrl: r.callback_url ?? undefined,
-  uploadToken: r.upload_token ?? undefined,
+  source:
+    r.upload_token === null || r.upload_token === undefined
+      ? { _tag: "Remote", url: r.media_url }
+      : { _tag: "Upload", token: r.upload_token },
   isolated: r.isolate === 1 || r.isolate === true
 })
 
