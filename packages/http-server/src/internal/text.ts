@@ -30,4 +30,5 @@ export const formatBytes = (bytes: number): string => {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
 }
 
+/** `30000` -> `30 s`, `1500` -> `1500 ms`. */
 export const formatMs = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`)
