@@ -112,8 +112,8 @@ const text = (body: string, route: string): Response => ({ status: 200, headers:
  */
 const finishedCacheBytes = 16 * 1024 * 1024
 
-/** (address, key) pairs remembered as having authenticated. */
-const trustedPairs = 10_000
+/** Client addresses whose authenticated keys are remembered. */
+const trustedAddresses = 10_000
 
 /** Failed authentications per client address: a burst of 20, then one every 2 s. */
 const authFailureLimit = { perSecond: 0.5, burst: 20 } as const
@@ -240,13 +240,17 @@ export const webhookPayload = (task: Task, publicUrl: string): string =>
 export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
   const { config, store, metrics } = deps
   const authFailures = RateLimiter.make(authFailureLimit)
-  // (address, key id) pairs that authenticated: still admitted while their address is throttled. Bounded; the
-  // oldest pairs go first.
-  const trusted = new Set<string>()
-  const trust = (pair: string) => {
-    if (trusted.has(pair)) return
-    if (trusted.size >= trustedPairs) trusted.delete(trusted.values().next().value!)
-    trusted.add(pair)
+  // The key ids that authenticated from each address: still admitted while their address is throttled. Bounded;
+  // the oldest addresses go first. Two lookups and no allocation per request: this runs on every call.
+  const trusted = new Map<string, Set<string>>()
+  const trust = (address: string, owner: string) => {
+    const owners = trusted.get(address)
+    if (owners !== undefined) {
+      if (!owners.has(owner)) owners.add(owner)
+      return
+    }
+    if (trusted.size >= trustedAddresses) trusted.delete(trusted.keys().next().value!)
+    trusted.set(address, new Set([owner]))
   }
   // Probes and scrapers poll these; the counts they show need not be fresher than a second.
   let depthCache:
@@ -712,7 +716,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
     const address = `auth:${request.raw.socket?.remoteAddress ?? "unknown"}`
     const owner = deps.apiKeys.verify(typeof key === "string" ? key : undefined)
     const blockedMs = authFailures.peek(address, deps.now())
-    if (blockedMs > 0 && (owner === undefined || !trusted.has(`${address}\n${owner}`))) {
+    if (blockedMs > 0 && (owner === undefined || trusted.get(address)?.has(owner) !== true)) {
       return Effect.succeed(
         errorResponse(
           new FaceDetError.RateLimited({
@@ -736,7 +740,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         )
       )
     }
-    trust(`${address}\n${owner}`)
+    trust(address, owner)
     if (deps.sharedLimiter !== undefined) {
       return Effect.flatMap(deps.sharedLimiter.take(owner), (waitMs) =>
         waitMs > 0 ? Effect.succeed(rateLimited(route, waitMs)) : admitted(request, owner, route)
