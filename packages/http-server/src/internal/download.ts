@@ -5,8 +5,7 @@
  */
 import { lookup as systemLookup } from "node:dns/promises"
 import { type FileHandle, open, rm } from "node:fs/promises"
-import * as http from "node:http"
-import * as https from "node:https"
+import type * as http from "node:http"
 import type { Socket } from "node:net"
 import { networkInterfaces } from "node:os"
 import { rootCertificates } from "node:tls"
@@ -30,6 +29,7 @@ import {
 } from "../MediaFetcher.js"
 import * as Address from "./address.js"
 import * as Sniff from "./sniff.js"
+import { pinnedRequest } from "./pinnedRequest.js"
 import * as Ssrf from "./ssrf.js"
 import { printable, shorten } from "./text.js"
 
@@ -135,28 +135,18 @@ export const build = (resolved: ResolvedOptions, options: Options): Service => {
         const connected = yield* Deferred.make<string | undefined, MediaFetchError>()
         const responded = yield* Deferred.make<http.IncomingMessage, MediaFetchError>()
         const isHttps = current.url.protocol === "https:"
-        const literal = current.target._tag === "Literal"
-        const hostname = current.target._tag === "Literal" ? current.target.address : current.target.name
         const request = () => {
-          const requestOptions: https.RequestOptions = {
-            hostname,
-            port: current.url.port === "" ? (isHttps ? 443 : 80) : Number(current.url.port),
-            path: `${current.url.pathname}${current.url.search}`,
+          const req = pinnedRequest(current.url, current.target, {
             method: "GET",
-            agent: false,
             headers: {
               "user-agent": resolved.userAgent,
               accept: acceptHeader[kind],
               "accept-encoding": "identity"
             },
-            // Checked answers only; Node skips lookup for IP literals, which checkUrl judged already.
-            lookup: Ssrf.guardedLookup(resolve, policy),
-            insecureHTTPParser: false,
-            ...(isHttps ? { rejectUnauthorized: true, ...(literal ? {} : { servername: hostname }) } : {}),
-            ...(isHttps && ca !== undefined ? { ca } : {})
-          }
-          const req = (isHttps ? https : http).request(requestOptions)
-          // A fresh socket per request (agent: false): no pooled connection to a host checked under other rules.
+            resolve,
+            policy,
+            ca
+          })
           req.on("socket", (socket: Socket) => {
             socket.once(isHttps ? "secureConnect" : "connect", () =>
               Deferred.unsafeDone(connected, Effect.succeed(socket.remoteAddress))

@@ -7,10 +7,9 @@
  * a public receiver cannot bounce the POST to an internal one), the whole attempt has a 10 s deadline, and at most
  * 64 KiB of the answer is read, then discarded (only the status and `Retry-After` matter).
  */
-import * as http from "node:http"
-import * as https from "node:https"
 import type { Socket } from "node:net"
 import * as RetryPolicy from "@facedet/core/RetryPolicy"
+import { pinnedRequest } from "./pinnedRequest.js"
 import * as Ssrf from "./ssrf.js"
 
 /** What an attempt came to: an answer, or why there was none. `permanent` failures are never retried. */
@@ -44,9 +43,6 @@ export const post = (
   if (check._tag === "Refused") {
     return Promise.resolve({ _tag: "NoAnswer", reason: `callback URL refused: ${check.reason}`, permanent: true })
   }
-  const target = check.target
-  const isHttps = check.url.protocol === "https:"
-  const hostname = target._tag === "Literal" ? target.address : target.name
   return new Promise<Attempt>((resolve) => {
     let settled = false
     const done = (attempt: Attempt) => {
@@ -57,12 +53,8 @@ export const post = (
       req.destroy()
       resolve(attempt)
     }
-    const req = (isHttps ? https : http).request({
-      hostname,
-      port: check.url.port === "" ? (isHttps ? 443 : 80) : Number(check.url.port),
-      path: `${check.url.pathname}${check.url.search}`,
+    const req = pinnedRequest(check.url, check.target, {
       method: "POST",
-      agent: false,
       headers: {
         ...headers,
         "content-type": "application/json",
@@ -70,10 +62,9 @@ export const post = (
         "user-agent": options.userAgent,
         "accept-encoding": "identity"
       },
-      lookup: Ssrf.guardedLookup(options.resolve, options.policy),
-      insecureHTTPParser: false,
-      ...(isHttps ? { rejectUnauthorized: true, ...(target._tag === "Literal" ? {} : { servername: hostname }) } : {}),
-      ...(isHttps && options.ca !== undefined ? { ca: options.ca as string | Array<string> } : {})
+      resolve: options.resolve,
+      policy: options.policy,
+      ca: options.ca as string | Array<string> | undefined
     })
     const timer = setTimeout(
       () => done({ _tag: "NoAnswer", reason: `no answer within ${options.timeoutMs / 1000} s`, permanent: false }),
