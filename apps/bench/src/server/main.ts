@@ -30,7 +30,7 @@ import { fileURLToPath } from "node:url"
 import { SqliteJobStore } from "@facedet/http-server"
 import autocannon from "autocannon"
 import { detectorAlone } from "./detectorAlone.js"
-import { median } from "../median.js"
+import { median, quantile } from "../median.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const benchRoot = join(here, "..", "..")
@@ -38,10 +38,6 @@ const serverMain = fileURLToPath(new URL("../dist/main.js", import.meta.resolve(
 const photoPath = join(benchRoot, "data", "faces-dev", "2007_007763.jpg")
 const key = "bench-key-0123456789abcdef"
 
-const quantile = (xs: ReadonlyArray<number>, q: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
-}
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d
 
 interface Child {

@@ -36,7 +36,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { VideoFrames } from "@facedet/detector"
-import { median } from "../median.js"
+import { median, quantile } from "../median.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const benchRoot = join(here, "..", "..")
@@ -280,7 +280,7 @@ const wrongKey = (): Promise<number> =>
         res.resume()
         res.on("end", () => {
           note("POST wrong key", res.statusCode ?? 0)
-          resolve(res.statusCode === 429 ? 401 : (res.statusCode ?? 0))
+          resolve(res.statusCode ?? 0)
         })
       }
     )
@@ -407,11 +407,9 @@ interface Sample {
   readonly tasksEnded: number
 }
 
-const quantile = (xs: ReadonlyArray<number>, q: number): number | null => {
-  if (xs.length === 0) return null
-  const s = [...xs].sort((a, b) => a - b)
-  return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]!)
-}
+/** A rounded quantile of a window's latencies; null for a window in which no task ended. */
+const windowQuantile = (xs: ReadonlyArray<number>, q: number): number | null =>
+  xs.length === 0 ? null : Math.round(quantile(xs, q))
 
 /** ffmpeg processes whose parent is the server. */
 const ffmpegChildren = (): number => {
@@ -452,9 +450,9 @@ const sample = async () => {
     fds,
     loopP99Ms: Math.round(metric(text, 'nodejs_eventloop_delay_window_seconds{quantile="0.99"}') * 1e4) / 10,
     ffmpeg: ffmpegChildren(),
-    imageP50Ms: quantile(w.image, 0.5),
-    imageP99Ms: quantile(w.image, 0.99),
-    videoP50Ms: quantile(w.video, 0.5),
+    imageP50Ms: windowQuantile(w.image, 0.5),
+    imageP99Ms: windowQuantile(w.image, 0.99),
+    videoP50Ms: windowQuantile(w.video, 0.5),
     tasksEnded: w.image.length + w.video.length
   })
   const s = samples.at(-1)!
