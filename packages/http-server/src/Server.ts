@@ -627,6 +627,9 @@ export const serve = (
   Effect.scoped(
     Effect.gen(function* () {
       const log = logger(config, options.log)
+      // libvips keeps the results of its last operations (up to 50 MB) for reuse; a server never decodes the same
+      // bytes twice, so the process that serves (`facedet-server` and `facedet serve` alike) does without.
+      sharp.cache(false)
       const context = yield* Layer.build(layer(config, options))
       const server = Context.get(context, Server)
       if (options.onReady) yield* options.onReady(server)
@@ -667,9 +670,6 @@ export const run = (
   options: { readonly log?: Log } = {}
 ): Effect.Effect<void, StartError> => {
   const log = logger(config, options.log)
-  // libvips keeps the results of its last operations (up to 50 MB) for reuse; a server never decodes the same
-  // bytes twice, so the process that runs it does without.
-  sharp.cache(false)
   const stopOnSignal = Effect.tap(waitForSignal, (signal) =>
     Effect.sync(() => {
       log(`facedet: ${signal}`)
