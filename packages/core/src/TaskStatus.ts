@@ -162,3 +162,78 @@ export const observeAll = (sequence: Iterable<Observed>): Either.Either<Observat
   }
   return Either.right(state)
 }
+
+/**
+ * Where a server keeps a task: `queued` (waiting for a worker), `running` (a worker holds it), or ended. A server
+ * stores stages, never wire statuses; {@link ofStage} projects one onto the other.
+ *
+ * @since 0.1.0
+ * @category Stages
+ */
+export const stages = ["queued", "running", "succeeded", "failed"] as const
+
+/**
+ * @since 0.1.0
+ * @category Stages
+ */
+export type Stage = (typeof stages)[number]
+
+// Only a worker's task ends (it holds the result or the error), and a task leaves a worker only to end or to wait
+// again (released, or its worker died); `stageAdvance` checks each of these against the wire machine above.
+const nextStage: Record<Stage, ReadonlyArray<Stage>> = {
+  queued: ["running"],
+  running: ["queued", "succeeded", "failed"],
+  succeeded: [],
+  failed: []
+}
+
+/**
+ * The wire status of a stage. A task claimed before (`claimedBefore`) that waits again still shows `processing`:
+ * statuses never go back.
+ *
+ * @since 0.1.0
+ * @category Stages
+ */
+export const ofStage = (stage: Stage, claimedBefore: boolean): TaskStatus =>
+  stage === "queued" ? (claimedBefore ? "processing" : "starting") : stage === "running" ? "processing" : stage
+
+/**
+ * A stage move the machine does not allow.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export class IllegalStageMove extends Data.TaggedError("IllegalStageMove")<{
+  readonly from: Stage
+  readonly to: Stage
+}> {
+  override get message(): string {
+    return isTerminal(this.from)
+      ? `a ${this.from} task is final and cannot become ${this.to}`
+      : `a ${this.from} task cannot become ${this.to}`
+  }
+}
+
+/**
+ * Moves a stored task from one stage to another. Legal when the server's stage graph has the edge and its wire
+ * projection is a legal {@link transition} or stays in flight (a requeued task remains `processing`).
+ *
+ * @since 0.1.0
+ * @category Stages
+ */
+export const stageAdvance = (from: Stage, to: Stage, claimedBefore: boolean): Either.Either<Stage, IllegalStageMove> => {
+  const before = ofStage(from, claimedBefore)
+  const after = ofStage(to, claimedBefore || from === "running" || to === "running")
+  const wire = (before === after && !isTerminal(before)) || next[before].includes(after)
+  return nextStage[from].includes(to) && wire ? Either.right(to) : Either.left(new IllegalStageMove({ from, to }))
+}
+
+/**
+ * The stages a task may enter `to` from: what a store's guarded write (`... WHERE state IN (...)`) is built from,
+ * so the database itself refuses an illegal move in the same statement.
+ *
+ * @since 0.1.0
+ * @category Stages
+ */
+export const stagesInto = (to: Stage): ReadonlyArray<Stage> =>
+  stages.filter((from) => Either.isRight(stageAdvance(from, to, false)) || Either.isRight(stageAdvance(from, to, true)))

@@ -92,4 +92,49 @@ describe("TaskStatus", () => {
     expect(Either.isLeft(TaskStatus.observeAll(["succeeded", "failed"]))).toBe(true)
     expect(Either.isRight(TaskStatus.observeAll(["starting", "succeeded", "succeeded"]))).toBe(true)
   })
+
+  describe("stages (what a server stores)", () => {
+    const stage = FastCheck.constantFrom(...TaskStatus.stages)
+
+    it("allow exactly a worker's moves", () => {
+      const allowed = new Set(["queued>running", "running>queued", "running>succeeded", "running>failed"])
+      for (const from of TaskStatus.stages) {
+        for (const to of TaskStatus.stages) {
+          for (const claimed of [false, true]) {
+            const r = TaskStatus.stageAdvance(from, to, claimed)
+            expect(Either.isRight(r), `${from} -> ${to}`).toBe(allowed.has(`${from}>${to}`))
+          }
+        }
+      }
+      expect(TaskStatus.stagesInto("running")).toEqual(["queued"])
+      expect(TaskStatus.stagesInto("queued")).toEqual(["running"])
+      expect(TaskStatus.stagesInto("succeeded")).toEqual(["running"])
+      expect(TaskStatus.stagesInto("failed")).toEqual(["running"])
+    })
+
+    it("explain a refused move", () => {
+      const r = TaskStatus.stageAdvance("succeeded", "queued", true)
+      expect(Either.isLeft(r) && r.left.message).toBe("a succeeded task is final and cannot become queued")
+      const q = TaskStatus.stageAdvance("queued", "succeeded", false)
+      expect(Either.isLeft(q) && q.left.message).toBe("a queued task cannot become succeeded")
+    })
+
+    it.prop(
+      "any walk a store may take shows the client a status sequence the observer accepts",
+      [FastCheck.array(stage, { maxLength: 12 })],
+      ([wanted]) => {
+        // Follow the wanted stages, skipping the moves the machine refuses; every accepted one projects forward.
+        let at: TaskStatus.Stage = "queued"
+        let claimed = false
+        const seen: Array<TaskStatus.TaskStatus> = [TaskStatus.ofStage(at, claimed)]
+        for (const to of wanted) {
+          if (Either.isLeft(TaskStatus.stageAdvance(at, to, claimed))) continue
+          claimed ||= to === "running"
+          at = to
+          seen.push(TaskStatus.ofStage(at, claimed))
+        }
+        expect(Either.isRight(TaskStatus.observeAll(seen))).toBe(true)
+      }
+    )
+  })
 })

@@ -38,7 +38,7 @@ import * as Json from "./internal/json.js"
 import type * as Signals from "./internal/signals.js"
 import type * as BlobStore from "./BlobStore.js"
 import type { Delivery, Kind, Task } from "./JobStore.js"
-import { isDiskFull } from "./JobStore.js"
+import { isDiskFull, isEnded, status as wireStatus } from "./JobStore.js"
 import type { JobStore } from "./JobStore.js"
 import type * as MediaFetcher from "./MediaFetcher.js"
 import { accepts, describe, imageFormats, sniff } from "./MediaFetcher.js"
@@ -153,24 +153,6 @@ const describeDuration = (ms: number): string => {
 const shown = (text: string): string =>
   // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
   `${text.slice(0, 64).replace(/[\u0000-\u001f\u007f]/g, "?")}${text.length > 64 ? "..." : ""}`
-
-const ended = (task: Task): boolean => task.state === "succeeded" || task.state === "failed"
-
-/**
- * The wire status of a task: a task claimed once stays `processing` even if requeued (statuses never go back).
- *
- * @since 0.1.0
- */
-export const wireStatus = (task: Task): "starting" | "processing" | "succeeded" | "failed" => {
-  switch (task.state) {
-    case "queued":
-      return task.startedAt === undefined ? "starting" : "processing"
-    case "running":
-      return "processing"
-    default:
-      return task.state
-  }
-}
 
 /**
  * The `data` of a result answer, exactly as crun.ai spells it, plus facedet's optional face fields.
@@ -517,7 +499,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
         return errorResponse(new FaceDetError.NotFound({ message: `no detection task ${shown(id)}` }), route)
       }
       let task = found.value
-      if (waitSeconds > 0 && !ended(task) && !deps.draining()) {
+      if (waitSeconds > 0 && !isEnded(task) && !deps.draining()) {
         const until = (yield* Clock.currentTimeMillis) + waitSeconds * 1000
         task = yield* Effect.scoped(
           Effect.gen(function* () {
@@ -529,7 +511,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
               if (Option.isNone(again)) return current
               current = again.value
               const left = until - (yield* Clock.currentTimeMillis)
-              if (ended(current) || deps.draining() || left <= 0) return current
+              if (isEnded(current) || deps.draining() || left <= 0) return current
               yield* listener.wait(Math.min(left, longPollRereadMs))
             }
           })
@@ -542,7 +524,7 @@ export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>
       }
       const response = text(JSON.stringify({ code: 200, message: "success", data }), route)
       // A callback's state still changes after the task ends: such answers are not remembered.
-      if (ended(task) && task.finishedAt !== undefined && task.callbackUrl === undefined) {
+      if (isEnded(task) && task.finishedAt !== undefined && task.callbackUrl === undefined) {
         remember(`${owner}\n${id}`, response, task.finishedAt + config.taskRetentionMs)
       }
       return response

@@ -28,6 +28,7 @@
  * @since 0.1.0
  */
 import type { TaskError } from "@facedet/core/DetectTask"
+import * as TaskStatus from "@facedet/core/TaskStatus"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
@@ -48,7 +49,22 @@ export type Kind = MediaKind
  *
  * @since 0.1.0
  */
-export type State = "queued" | "running" | "succeeded" | "failed"
+export type State = TaskStatus.Stage
+
+/**
+ * A task's wire status, by core's machine: a task claimed once stays `processing` even if queued again.
+ *
+ * @since 0.1.0
+ */
+export const status = (task: Task): TaskStatus.TaskStatus =>
+  TaskStatus.ofStage(task.state, task.startedAt !== undefined)
+
+/**
+ * Whether a task has ended (`succeeded` or `failed`): its record no longer changes.
+ *
+ * @since 0.1.0
+ */
+export const isEnded = (task: Task): boolean => TaskStatus.isTerminal(task.state)
 
 /**
  * Where a task's media comes from.

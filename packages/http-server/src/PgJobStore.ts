@@ -26,6 +26,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stages from "./internal/stages.js"
 import type { Claim, Created, CreateInput, DeliveryOutcome, MediaFile, Service, Success, Task } from "./JobStore.js"
 import { type DeliveryRow, type MediaRow, type TaskRow as Row, toDelivery, toMedia, toTask } from "./internal/rows.js"
 import { IdempotencyConflict, JobStore, LeaseLost, OwnerQuotaExceeded, QueueFull, StoreError } from "./JobStore.js"
@@ -129,14 +130,14 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
     const claim = (workerId: string, leaseMs: number) =>
       run(
         "claim",
-        sql<Row>`UPDATE tasks SET state = 'running', lease_owner = ${workerId},
+        sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("running"))}, lease_owner = ${workerId},
             lease_expires_at = facedet_now_ms() + ${leaseMs}, fence = fence + 1, attempts = attempts + 1,
             started_at = coalesce(started_at, facedet_now_ms())
           WHERE id = (
             -- Fair across keys: the key with the fewest tasks running first, then the oldest task.
-            WITH busy AS (SELECT owner, count(*) AS n FROM tasks WHERE state = 'running' GROUP BY owner)
+            WITH busy AS (SELECT owner, count(*) AS n FROM tasks WHERE ${sql.literal(Stages.is("running"))} GROUP BY owner)
             SELECT t.id FROM tasks t LEFT JOIN busy b ON b.owner = t.owner
-            WHERE t.state = 'queued'
+            WHERE ${sql.literal(Stages.into(["running"], "t.state"))}
             ORDER BY coalesce(b.n, 0), t.seq
             LIMIT 1
             FOR UPDATE OF t SKIP LOCKED)
@@ -153,8 +154,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         })
       )
 
-    const held = (c: Claim) =>
-      sql`id = ${c.task.id} AND state = 'running' AND lease_owner = ${c.workerId} AND fence = ${c.fence}`
+    const toSucceeded = Stages.into(["succeeded"])
+    const toFailed = Stages.into(["failed"])
+    const toQueued = Stages.into(["queued"])
+    /** The claim's row, in a stage `guard` allows (core's machine; see `internal/stages`). */
+    const held = (c: Claim, guard: string = Stages.is("running")) =>
+      sql`id = ${c.task.id} AND ${sql.literal(guard)} AND lease_owner = ${c.workerId} AND fence = ${c.fence}`
 
     /** The outbox row of an ending task, in the ending transaction; `msg_` + the task id is stable across retries. */
     const outbox = (id: string) =>
@@ -179,11 +184,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         c,
         sql.withTransaction(
           Effect.gen(function* () {
-            const rows = yield* sql<Row>`UPDATE tasks SET state = 'succeeded', finished_at = facedet_now_ms(),
+            const rows =
+              yield* sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("succeeded"))}, finished_at = facedet_now_ms(),
                 detect_id = ${s.detectId}, faces = ${JSON.stringify(s.faces)}::json,
                 media_expires_at = facedet_now_ms() + ${s.ttlMs}, lease_owner = NULL, lease_expires_at = NULL,
                 completions = completions + 1
-              WHERE ${held(c)} RETURNING *`
+              WHERE ${held(c, toSucceeded)} RETURNING *`
             const row = rows[0]
             if (row === undefined) return Option.none<Task>()
             if (s.files.length > 0) {
@@ -212,10 +218,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         c,
         sql.withTransaction(
           Effect.gen(function* () {
-            const rows = yield* sql<Row>`UPDATE tasks SET state = 'failed', finished_at = facedet_now_ms(),
+            const rows =
+              yield* sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("failed"))}, finished_at = facedet_now_ms(),
                 error_code = ${error.code}, error_message = ${error.message}, lease_owner = NULL,
                 lease_expires_at = NULL, completions = completions + 1
-              WHERE ${held(c)} RETURNING *`
+              WHERE ${held(c, toFailed)} RETURNING *`
             const row = rows[0]
             if (row === undefined) return Option.none<Task>()
             if (row.callback_url !== null) yield* outbox(c.task.id)
@@ -231,19 +238,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         c,
         sql.withTransaction(
           Effect.gen(function* () {
-            const gaveUp = yield* sql<Row>`UPDATE tasks SET state = 'failed', finished_at = facedet_now_ms(),
+            const gaveUp =
+              yield* sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("failed"))}, finished_at = facedet_now_ms(),
                 error_code = ${TaskErrorCode.DetectTimeout},
                 error_message = 'the task did not finish before the server stopped, again and again; giving up',
                 lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1, releases = releases + 1
-              WHERE ${held(c)} AND releases >= ${releaseRefunds} AND attempts >= ${maxAttempts} RETURNING *`
+              WHERE ${held(c, toFailed)} AND releases >= ${releaseRefunds} AND attempts >= ${maxAttempts} RETURNING *`
             if (gaveUp[0] !== undefined) {
               if (gaveUp[0].callback_url !== null) yield* outbox(c.task.id)
               return Option.some(undefined)
             }
-            const released = yield* sql`UPDATE tasks SET state = 'queued', lease_owner = NULL,
+            const released = yield* sql`UPDATE tasks SET ${sql.literal(Stages.set("queued"))}, lease_owner = NULL,
                 lease_expires_at = NULL, releases = releases + 1,
                 attempts = CASE WHEN releases < ${releaseRefunds} THEN greatest(attempts - 1, 0) ELSE attempts END
-              WHERE ${held(c)} RETURNING id`
+              WHERE ${held(c, toQueued)} RETURNING id`
             return released.length === 1 ? Option.some(undefined) : Option.none()
           })
         )
@@ -256,7 +264,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
           Effect.gen(function* () {
             // Rows another reaper holds are skipped: it is handling them.
             const rows = yield* sql<Row>`WITH expired AS (
-                SELECT id FROM tasks WHERE state = 'running' AND lease_expires_at <= facedet_now_ms()
+                SELECT id FROM tasks WHERE ${sql.literal(Stages.into(["queued", "failed"]))}
+                  AND lease_expires_at <= facedet_now_ms()
                 FOR UPDATE SKIP LOCKED)
               UPDATE tasks t SET
                 state = CASE WHEN t.attempts >= ${max} THEN 'failed' ELSE 'queued' END,

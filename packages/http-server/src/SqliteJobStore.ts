@@ -28,6 +28,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Claim, Created, CreateInput, DeliveryOutcome, MediaFile, Service, Success, Task } from "./JobStore.js"
+import * as Stages from "./internal/stages.js"
 import { type DeliveryRow, type MediaRow, type TaskRow as Row, toDelivery, toMedia, toTask } from "./internal/rows.js"
 import {
   IdempotencyConflict,
@@ -230,57 +231,57 @@ export const make = (
         "SELECT state, count(*) AS n FROM tasks WHERE state IN ('queued', 'running') GROUP BY state"
       ),
       claim: db.prepare<[{ worker: string; until: number; now: number }], Row>(
-        `UPDATE tasks SET state = 'running', lease_owner = @worker, lease_expires_at = @until, fence = fence + 1,
+        `UPDATE tasks SET ${Stages.set("running")}, lease_owner = @worker, lease_expires_at = @until, fence = fence + 1,
            attempts = attempts + 1, started_at = coalesce(started_at, @now)
          WHERE id = (
            -- Fair across keys: each key's oldest queued task, then the key with the fewest tasks running.
-           WITH heads AS (SELECT owner, min(rowid) AS rid FROM tasks WHERE state = 'queued' GROUP BY owner)
+           WITH heads AS (SELECT owner, min(rowid) AS rid FROM tasks WHERE ${Stages.into(["running"])} GROUP BY owner)
            SELECT t.id FROM heads h JOIN tasks t ON t.rowid = h.rid
-           ORDER BY (SELECT count(*) FROM tasks r WHERE r.state = 'running' AND r.owner = h.owner), t.rowid
+           ORDER BY (SELECT count(*) FROM tasks r WHERE ${Stages.is("running", "r.state")} AND r.owner = h.owner), t.rowid
            LIMIT 1)
          RETURNING *`
       ),
       heartbeat: db.prepare(
         `UPDATE tasks SET lease_expires_at = @until
-         WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
+         WHERE id = @id AND ${Stages.is("running")} AND lease_owner = @worker AND fence = @fence`
       ),
       complete: db.prepare(
-        `UPDATE tasks SET state = 'succeeded', finished_at = @now, detect_id = @detectId, faces = @faces,
+        `UPDATE tasks SET ${Stages.set("succeeded")}, finished_at = @now, detect_id = @detectId, faces = @faces,
            media_expires_at = @mediaExpiresAt, lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1
-         WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
+         WHERE id = @id AND ${Stages.into(["succeeded"])} AND lease_owner = @worker AND fence = @fence`
       ),
       fail: db.prepare(
-        `UPDATE tasks SET state = 'failed', finished_at = @now, error_code = @code, error_message = @message,
+        `UPDATE tasks SET ${Stages.set("failed")}, finished_at = @now, error_code = @code, error_message = @message,
            lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1
-         WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
+         WHERE id = @id AND ${Stages.into(["failed"])} AND lease_owner = @worker AND fence = @fence`
       ),
       release: db.prepare(
-        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, releases = releases + 1,
+        `UPDATE tasks SET ${Stages.set("queued")}, lease_owner = NULL, lease_expires_at = NULL, releases = releases + 1,
            attempts = CASE WHEN releases < @refunds THEN max(attempts - 1, 0) ELSE attempts END
-         WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence`
+         WHERE id = @id AND ${Stages.into(["queued"])} AND lease_owner = @worker AND fence = @fence`
       ),
       releaseGiveUp: db.prepare(
-        `UPDATE tasks SET state = 'failed', finished_at = @now, error_code = @code, error_message = @message,
+        `UPDATE tasks SET ${Stages.set("failed")}, finished_at = @now, error_code = @code, error_message = @message,
            lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1, releases = releases + 1
-         WHERE id = @id AND state = 'running' AND lease_owner = @worker AND fence = @fence
+         WHERE id = @id AND ${Stages.into(["failed"])} AND lease_owner = @worker AND fence = @fence
            AND releases >= @refunds AND attempts >= @maxAttempts`
       ),
-      expired: db.prepare<[number], Row>("SELECT * FROM tasks WHERE state = 'running' AND lease_expires_at <= ?"),
+      expired: db.prepare<[number], Row>(`SELECT * FROM tasks WHERE ${Stages.is("running")} AND lease_expires_at <= ?`),
       requeue: db.prepare(
-        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = @id AND state = 'running' AND fence = @fence`
+        `UPDATE tasks SET ${Stages.set("queued")}, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = @id AND ${Stages.into(["queued"])} AND fence = @fence`
       ),
       // After a crash with several tasks in flight nobody knows which one killed the process: each gets its attempt
       // back and runs alone from now on, so the next crash names its culprit.
       requeueSuspect: db.prepare(
-        `UPDATE tasks SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, isolate = 1,
+        `UPDATE tasks SET ${Stages.set("queued")}, lease_owner = NULL, lease_expires_at = NULL, isolate = 1,
            attempts = max(attempts - @refund, 0)
-         WHERE id = @id AND state = 'running' AND fence = @fence`
+         WHERE id = @id AND ${Stages.into(["queued"])} AND fence = @fence`
       ),
       giveUp: db.prepare(
-        `UPDATE tasks SET state = 'failed', finished_at = @now, error_code = @code, error_message = @message,
+        `UPDATE tasks SET ${Stages.set("failed")}, finished_at = @now, error_code = @code, error_message = @message,
            lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1
-         WHERE id = @id AND state = 'running' AND fence = @fence`
+         WHERE id = @id AND ${Stages.into(["failed"])} AND fence = @fence`
       ),
       putMedia: db.prepare(
         `INSERT OR REPLACE INTO media (token, kind, path, content_type, size, expires_at, task_id, owner)

@@ -4,6 +4,7 @@
 import * as DetectTask from "@facedet/core/DetectTask"
 import { describe, expect, it } from "@effect/vitest"
 import * as Api from "../src/Api.js"
+import * as JobStore from "../src/JobStore.js"
 import type { Task } from "../src/JobStore.js"
 
 const base: Task = {
@@ -27,9 +28,9 @@ const base: Task = {
 
 describe("Api.resultData", () => {
   it("maps each state to crun.ai's words; a requeued task stays processing", () => {
-    expect(Api.wireStatus(base)).toBe("starting")
-    expect(Api.wireStatus({ ...base, state: "running", startedAt: base.createdAt })).toBe("processing")
-    expect(Api.wireStatus({ ...base, state: "queued", startedAt: base.createdAt, attempts: 1 })).toBe("processing")
+    expect(JobStore.status(base)).toBe("starting")
+    expect(JobStore.status({ ...base, state: "running", startedAt: base.createdAt })).toBe("processing")
+    expect(JobStore.status({ ...base, state: "queued", startedAt: base.createdAt, attempts: 1 })).toBe("processing")
   })
 
   it("writes a succeeded task exactly as crun.ai does, with facedet's extra face fields", () => {

@@ -6,11 +6,14 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import * as TaskStatus from "@facedet/core/TaskStatus"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as JobStore from "../src/JobStore.js"
 import type { CreateInput, Service } from "../src/JobStore.js"
 import * as PgJobStore from "../src/PgJobStore.js"
 import * as SqliteJobStore from "../src/SqliteJobStore.js"
@@ -116,6 +119,30 @@ const contract = (name: string, adapter: () => Adapter) =>
           const [gaveUp] = yield* s.requeueExpired(2)
           expect(gaveUp).toMatchObject({ state: "failed", error: { code: "Detect.WorkerLost" } })
           expect(Option.isNone(yield* s.claim("w3", 50))).toBe(true)
+        })
+      ))
+
+    it("moves tasks only as core's machine allows: the wire status a client sees never goes back", () =>
+      run((s) =>
+        Effect.gen(function* () {
+          const seen: Array<TaskStatus.TaskStatus> = []
+          const look = Effect.map(s.get("a"), (t) => seen.push(JobStore.status(Option.getOrThrow(t))))
+          yield* s.create(input("a"))
+          yield* look
+          yield* s.release(Option.getOrThrow(yield* s.claim("w1", 1000)))
+          yield* look
+          const claim = Option.getOrThrow(yield* s.claim("w2", 1000))
+          yield* look
+          yield* s.fail(claim, { code: "Media.Corrupt", message: "x" })
+          yield* look
+          // A failed task is final: no write with its last claim moves it, and no worker claims it.
+          expect((yield* Effect.flip(s.complete(claim, success)))._tag).toBe("LeaseLost")
+          expect((yield* Effect.flip(s.release(claim)))._tag).toBe("LeaseLost")
+          expect((yield* Effect.flip(s.heartbeat(claim, 1000)))._tag).toBe("LeaseLost")
+          expect(Option.isNone(yield* s.claim("w3", 1000))).toBe(true)
+          yield* look
+          expect(seen).toEqual(["starting", "processing", "processing", "failed", "failed"])
+          expect(Either.isRight(TaskStatus.observeAll(seen))).toBe(true)
         })
       ))
 
