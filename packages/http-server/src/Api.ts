@@ -16,7 +16,10 @@
 import * as Endpoints from "@facedet/core/Endpoints"
 import * as FaceDetError from "@facedet/core/FaceDetError"
 import * as Effect from "effect/Effect"
-import type { ApiKeys } from "./ApiKeys.js"
+import * as Option from "effect/Option"
+import * as ApiKeys from "./ApiKeys.js"
+import * as BlobStore from "./BlobStore.js"
+import * as Cluster from "./Cluster.js"
 import * as Answers from "./internal/api/answers.js"
 import * as Auth from "./internal/api/auth.js"
 import * as Create from "./internal/api/create.js"
@@ -25,51 +28,51 @@ import * as Finished from "./internal/api/finished.js"
 import * as Probes from "./internal/api/probes.js"
 import * as Result from "./internal/api/result.js"
 import * as Upload from "./internal/api/upload.js"
+import * as Console from "./internal/console.js"
 import type { ConsoleAssets } from "./internal/console.js"
+import * as Crops from "./internal/crops.js"
 import type { CropWriter } from "./internal/crops.js"
 import type { Request, Response } from "./internal/httpEdge.js"
-import type * as Signals from "./internal/signals.js"
-import type * as BlobStore from "./BlobStore.js"
-import type { JobStore } from "./JobStore.js"
-import type * as MediaFetcher from "./MediaFetcher.js"
-import type { Metrics } from "./Metrics.js"
-import type * as RateLimiter from "./RateLimiter.js"
-import type { ServerConfig } from "./ServerConfig.js"
+import * as Lifecycle from "./internal/lifecycle.js"
+import * as Signals from "./internal/signals.js"
+import { JobStore } from "./JobStore.js"
+import * as MediaFetcher from "./MediaFetcher.js"
+import * as Metrics from "./Metrics.js"
+import type { Metrics as MetricsService } from "./Metrics.js"
+import * as RateLimiter from "./RateLimiter.js"
+import * as ServerConfig from "./ServerConfig.js"
+import type { ServerConfig as Config } from "./ServerConfig.js"
 
 export { errorResponse } from "./internal/api/answers.js"
 export { callbackState, resultData, webhookPayload } from "./internal/api/resultData.js"
 export { uploadTokenOf } from "./internal/api/uploadToken.js"
 
 /**
- * What the routes need.
+ * What the routes need, read from the server's services by `make`.
  *
  * @since 0.1.0
  */
 export interface Deps {
-  readonly config: ServerConfig
+  readonly config: Config
   readonly store: JobStore["Type"]
   readonly fetcher: MediaFetcher.Service
-  readonly apiKeys: ApiKeys
+  readonly apiKeys: ApiKeys.ApiKeys
   readonly limiter: RateLimiter.RateLimiter
   /** The per-key limit kept in the shared database (several processes); replaces `limiter` when set. */
   readonly sharedLimiter?: RateLimiter.Shared | undefined
   /** Where uploads and face crops are stored. */
   readonly blobs: BlobStore.Service
-  readonly metrics: Metrics
+  readonly metrics: MetricsService
   readonly signals: Signals.TaskSignals
   /** Image crops written after their task completes: a link may have to wait for (or make) its crop. */
   readonly crops: CropWriter
   /** The current time in ms, from the server's clock. */
   readonly now: () => number
-  /** The origin (and path prefix) of links, without a trailing slash. */
-  readonly publicUrl: () => string
+  /** The origin (and path prefix) of links, without a trailing slash (known once the listener has its port). */
+  readonly publicUrl: Effect.Effect<string>
   /** A task was queued. */
   readonly wake: () => void
-  readonly draining: () => boolean
-  /** Told about server-side failures (a store error answered as a bare 500); never given keys. */
-  readonly log?: (message: string, cause: unknown) => void
-  /** Free bytes on the data directory's disk (undefined: unknown); uploads answer 507 below the configured floor. */
-  readonly freeDiskBytes?: () => number | undefined
+  readonly draining: Effect.Effect<boolean>
   /** The web console at `/` and the API reference at `/docs` (undefined: off, `FACEDET_CONSOLE=false`). */
   readonly console?: ConsoleAssets | undefined
 }
@@ -97,7 +100,52 @@ const swapDisabled = (route: string) =>
  *
  * @since 0.1.0
  */
-export const make = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
+export const make: Effect.Effect<
+  (request: Request) => Effect.Effect<Response>,
+  never,
+  | ServerConfig.Settings
+  | JobStore
+  | MediaFetcher.MediaFetcher
+  | ApiKeys.KeyRing
+  | BlobStore.BlobStore
+  | Metrics.Registry
+  | Signals.Ended
+  | Signals.Queued
+  | Crops.Crops
+  | Lifecycle.Lifecycle
+> = Effect.gen(function* () {
+  const config = yield* ServerConfig.Settings
+  const lifecycle = yield* Lifecycle.Lifecycle
+  const clock = yield* Effect.clock
+  const limits = { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
+  // Several processes on PostgreSQL share the per-key buckets.
+  const cluster = yield* Effect.serviceOption(Cluster.Cluster)
+  const consoleAssets = config.console ? Console.load() : undefined
+  if (config.console && consoleAssets === undefined) {
+    yield* Effect.logWarning("the web console's files are missing (build @facedet/console); GET / answers 404")
+  }
+  const deps: Deps = {
+    config,
+    store: yield* JobStore,
+    fetcher: yield* MediaFetcher.MediaFetcher,
+    apiKeys: yield* ApiKeys.KeyRing,
+    limiter: RateLimiter.make(limits),
+    sharedLimiter: Option.isSome(cluster) ? yield* cluster.value.limiter(limits) : undefined,
+    blobs: yield* BlobStore.BlobStore,
+    metrics: yield* Metrics.Registry,
+    signals: yield* Signals.Ended,
+    crops: yield* Crops.Crops,
+    now: clock.unsafeCurrentTimeMillis.bind(clock),
+    publicUrl: lifecycle.publicUrl,
+    wake: (yield* Signals.Queued).wake,
+    draining: lifecycle.draining,
+    console: consoleAssets
+  }
+  return handler(deps)
+})
+
+/** The request handler over the routes' dependencies. */
+const handler = (deps: Deps): ((request: Request) => Effect.Effect<Response>) => {
   const finished = Finished.make()
   const gate = Auth.make(deps)
   const create = Create.make(deps)

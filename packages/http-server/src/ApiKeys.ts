@@ -11,6 +11,7 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Crypto from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -140,3 +141,10 @@ export const load = (options: {
     },
     catch: (cause) => new KeyFileError({ path: keyFile(options.dataDir), cause })
   })
+
+/**
+ * The keys the server being built accepts, as a service.
+ *
+ * @since 0.1.0
+ */
+export class KeyRing extends Context.Tag("@facedet/http-server/ApiKeys")<KeyRing, ApiKeys>() {}

@@ -13,6 +13,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import pg from "pg"
@@ -47,8 +48,8 @@ export interface Service {
   readonly apiKeys: (configured: ReadonlyArray<string>) => Effect.Effect<ApiKeys.ApiKeys, ApiKeys.KeyFileError>
   /** Forgets a generated key that was never shown (its process could not start). */
   readonly forgetGenerated: (keys: ApiKeys.ApiKeys) => Effect.Effect<void>
-  /** Listens for wake-ups until the scope closes. */
-  readonly listen: (wake: Wakeups, log: (line: string) => void) => Effect.Effect<void, never, Scope.Scope>
+  /** Listens for wake-ups until the scope closes (its connection's losses and recoveries go to the log). */
+  readonly listen: (wake: Wakeups) => Effect.Effect<void, never, Scope.Scope>
   /** Where it lives, for messages (the URL without its password). */
   readonly display: string
 }
@@ -99,9 +100,11 @@ export const layerPostgres = (url: Postgres.DatabaseUrl): Layer.Layer<Cluster, n
                 AND digest = ${ApiKeys.digestOf(keys.generated).toString("hex")}`
             )
 
-      const listen = (wake: Wakeups, log: (line: string) => void) =>
+      const listen = (wake: Wakeups) =>
         Effect.acquireRelease(
-          Effect.sync(() => {
+          Effect.map(Effect.runtime<never>(), (runtime) => {
+            // The connection's events arrive outside any fiber: they log through the runtime of the caller.
+            const log = (message: string) => Runtime.runSync(runtime, Effect.logWarning(message))
             let client: pg.Client | undefined
             let closed = false
             let failures = 0
@@ -119,7 +122,7 @@ export const layerPostgres = (url: Postgres.DatabaseUrl): Layer.Layer<Cluster, n
                 if (closed) return
                 if (failures === 0) {
                   log(
-                    `facedet: lost the wake-up connection to the database (${e instanceof Error ? e.message : "closed"}); reconnecting`
+                    `lost the wake-up connection to the database (${e instanceof Error ? e.message : "closed"}); reconnecting`
                   )
                 }
                 failures++
@@ -138,7 +141,7 @@ export const layerPostgres = (url: Postgres.DatabaseUrl): Layer.Layer<Cluster, n
                 .then(() => c.query("LISTEN facedet_queued; LISTEN facedet_ended"))
                 .then(() => {
                   if (client !== c) return
-                  if (failures > 0) log("facedet: wake-up connection to the database restored")
+                  if (failures > 0) log("wake-up connection to the database restored")
                   failures = 0
                   // Whatever was notified while no one listened is found by re-reading.
                   wake.reconnected()

@@ -17,6 +17,8 @@
  * @since 0.1.0
  */
 
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
 import { readdirSync } from "node:fs"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 
@@ -207,3 +209,17 @@ export const make = (): Metrics => {
     }
   }
 }
+
+/**
+ * The server's registry, as a service.
+ *
+ * @since 0.1.0
+ */
+export class Registry extends Context.Tag("@facedet/http-server/Metrics")<Registry, Metrics>() {}
+
+/**
+ * A new registry for the server being built.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Registry> = Layer.sync(Registry, make)

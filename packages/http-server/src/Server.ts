@@ -24,7 +24,6 @@
  *
  * @since 0.1.0
  */
-import { statfsSync } from "node:fs"
 import { join } from "node:path"
 import { createRequire } from "node:module"
 import { parseArgs } from "node:util"
@@ -37,23 +36,27 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Api from "./Api.js"
 import * as ApiKeys from "./ApiKeys.js"
 import * as BlobStore from "./BlobStore.js"
 import * as Cluster from "./Cluster.js"
-import * as Console from "./internal/console.js"
 import * as Crops from "./internal/crops.js"
 import * as DataDir from "./internal/dataDir.js"
 import * as HttpEdge from "./internal/httpEdge.js"
+import * as Lifecycle from "./internal/lifecycle.js"
+import * as ServerLog from "./internal/log.js"
 import * as Signals from "./internal/signals.js"
-import type { Swept, Task } from "./JobStore.js"
+import type { Swept } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 import * as MediaFetcher from "./MediaFetcher.js"
 import * as Metrics from "./Metrics.js"
@@ -61,7 +64,6 @@ import * as PgBlobStore from "./PgBlobStore.js"
 import * as PgJobStore from "./PgJobStore.js"
 import * as PgSchema from "./PgSchema.js"
 import * as Postgres from "./Postgres.js"
-import * as RateLimiter from "./RateLimiter.js"
 import * as ServerConfig from "./ServerConfig.js"
 import * as SqliteJobStore from "./SqliteJobStore.js"
 import * as Webhooks from "./Webhooks.js"
@@ -82,7 +84,8 @@ export interface Service {
   readonly keys: { readonly source: ApiKeys.ApiKeys["source"]; readonly generated: string | undefined }
   /** Graceful drain: refuse new tasks, let in-flight ones finish within the grace period, release the rest. */
   readonly drain: Effect.Effect<void>
-  readonly draining: () => boolean
+  /** Whether a drain has begun (new tasks get 455). */
+  readonly draining: Effect.Effect<boolean>
   /** Runs the retention sweep now (it also runs every `sweepIntervalMs`). */
   readonly sweep: Effect.Effect<Swept>
 }
@@ -111,49 +114,21 @@ export type StartError =
   | ConfigError.ConfigError
 
 /**
- * Writes one log line (stderr by default). Never given keys.
+ * Where the server's log lines go (stderr for text, stdout for JSON, by default). Never given keys.
  *
  * @since 0.1.0
  */
 export type Log = (line: string) => void
 
-const defaultLog: Log = (line) => process.stderr.write(`${line}\n`)
-const stdoutLog: Log = (line) => process.stdout.write(`${line}\n`)
-
 /**
- * The log of a configuration: text lines as given, or (`FACEDET_LOG_FORMAT=json`) one JSON object per event with
- * `time`, `level` and `msg` (plus the access log's fields), on stdout unless a sink is given. Lines never hold keys
- * or secrets: callers log key ids, never keys.
+ * The server's logger for a configuration (`FACEDET_LOG_FORMAT`: text lines `facedet: ...`, or one JSON object per
+ * event with `time`, `level` and `msg`), as a layer replacing Effect's default logger: everything the server logs
+ * goes through `Effect.log*`.
  *
  * @since 0.1.0
  */
-export const logger = (config: ServerConfig.ServerConfig, sink?: Log): Log => {
-  if (config.logFormat === "text") return sink ?? defaultLog
-  const out = sink ?? stdoutLog
-  return (line) => {
-    const msg = line.replace(/^facedet: /, "")
-    const level = /\b(failed|failure|error|refused)\b/i.test(msg) ? "error" : "info"
-    out(JSON.stringify({ time: new Date().toISOString(), level, msg }))
-  }
-}
-
-/** An access-log line: JSON fields, or a short text line. */
-const accessLine = (config: ServerConfig.ServerConfig, sink: Log) => (e: HttpEdge.AccessEntry) =>
-  config.logFormat === "json"
-    ? sink(
-        JSON.stringify({
-          time: new Date().toISOString(),
-          level: "info",
-          msg: "request",
-          request_id: e.requestId,
-          method: e.method,
-          route: e.route,
-          status: e.status,
-          ms: e.ms,
-          remote: e.remote
-        })
-      )
-    : sink(`facedet: ${e.method} ${e.route} ${e.status} ${e.ms} ms id=${e.requestId}`)
+export const logger = (config: ServerConfig.ServerConfig, sink?: Log): Layer.Layer<never> =>
+  ServerLog.layer(config.logFormat, sink)
 
 /**
  * How a server is built, beyond its configuration (tests and embedding).
@@ -174,13 +149,6 @@ const webhookSecretGraceMs = 24 * 3_600_000
 /** How often the sweep also looks for files no record owns (see `internal/orphans`). */
 const orphanScanIntervalMs = 10 * 60_000
 
-const describe = (cause: unknown): string =>
-  cause instanceof Error
-    ? cause.message
-    : typeof cause === "object" && cause !== null && "message" in cause
-      ? String(cause.message)
-      : String(cause)
-
 /**
  * The listen address as a URL origin (a wildcard host becomes the loopback address, which at least works locally).
  *
@@ -193,7 +161,7 @@ export const listenUrl = (host: string, port: number): string => {
 
 /** The routes a `worker` process answers: probes and metrics; anything else is a 404 that says where to go. */
 const workerOnly =
-  (api: ReturnType<typeof Api.make>): ReturnType<typeof Api.make> =>
+  (api: Handler): Handler =>
   (request) =>
     request.path === "/healthz" || request.path === "/readyz" || request.path === "/metrics"
       ? api(request)
@@ -209,198 +177,75 @@ const workerOnly =
           route: "worker"
         })
 
+type Handler = (request: HttpEdge.Request) => Effect.Effect<HttpEdge.Response>
+
+/** A start step that failed on the store: reported as the data directory's (or database's) failure to open. */
+const openFailed = (config: ServerConfig.ServerConfig) => (cause: unknown) =>
+  new SqliteJobStore.OpenFailed({ path: config.dataDir, cause })
+
 /**
- * Builds the server over its dependencies; it listens until the scope closes.
- *
- * @since 0.1.0
+ * The keys (configured, or generated once and kept in the data directory or the database), with the start's
+ * bookkeeping: records of former 32-bit key ids move to the 128-bit ones, and operator-set webhook secrets rotate.
  */
-export const make = (
-  config: ServerConfig.ServerConfig,
-  options: Options = {}
-): Effect.Effect<Service, StartError, Scope.Scope | JobStore | FaceDetector | MediaFetcher.MediaFetcher> =>
+const keyRing = (config: ServerConfig.ServerConfig) =>
   Effect.gen(function* () {
-    const sink = options.log ?? (config.logFormat === "json" ? stdoutLog : defaultLog)
-    const log = logger(config, sink)
     const store = yield* JobStore
-    const fetcher = yield* MediaFetcher.MediaFetcher
-    const layout = DataDir.layout(config.dataDir)
-    yield* Effect.try({
-      try: () => DataDir.prepare(layout),
-      catch: (cause) => new SqliteJobStore.OpenFailed({ path: config.dataDir, cause })
-    })
-    // Several processes on PostgreSQL share these; alone, the data directory holds the files and memory the rest.
-    const cluster = Option.getOrUndefined(yield* Effect.serviceOption(Cluster.Cluster))
-    const blobs = Option.getOrElse(yield* Effect.serviceOption(BlobStore.BlobStore), () => BlobStore.fileSystem(layout))
-    const apiKeys =
-      cluster === undefined
-        ? yield* ApiKeys.load({ keys: config.apiKeys, dataDir: config.dataDir })
-        : yield* cluster.apiKeys(config.apiKeys)
-    const detects = config.role !== "api"
-    const metrics = Metrics.make()
-    const clock = yield* Effect.clock
-    const crops = Crops.make(yield* FaceDetector, blobs, (message, cause) =>
-      log(`facedet: ${message}: ${describe(cause)}`)
-    )
-    const signals = Signals.taskSignals()
-    const consoleAssets = config.console ? Console.load() : undefined
-    if (config.console && consoleAssets === undefined) {
-      log("facedet: the web console's files are missing (build @facedet/console); GET / answers 404")
+    const cluster = yield* Effect.serviceOption(Cluster.Cluster)
+    const keys = Option.isNone(cluster)
+      ? yield* ApiKeys.load({ keys: config.apiKeys, dataDir: config.dataDir })
+      : yield* cluster.value.apiKeys(config.apiKeys)
+    for (const [from, to] of keys.legacyIds) {
+      yield* Effect.mapError(store.renameOwner(from, to), openFailed(config))
     }
-    let draining = false
-    let publicUrl = config.publicUrl ?? ""
-    // Set once the dispatcher starts (after the listener, when links have their origin).
-    let wakeWebhooks = () => {}
-
-    // Records written under the former 32-bit key ids move to the 128-bit ones.
-    for (const [from, to] of apiKeys.legacyIds) {
-      yield* store
-        .renameOwner(from, to)
-        .pipe(Effect.mapError((cause) => new SqliteJobStore.OpenFailed({ path: config.dataDir, cause })))
-    }
-
-    // Operator-set signing secrets; a changed one rotates (the old one signs too for 24 h).
+    // A changed secret rotates: the old one signs too for 24 h.
     for (const { key, secret } of config.webhookSecrets) {
-      const owner = apiKeys.verify(key)
+      const owner = keys.verify(key)
       if (owner === undefined) continue
-      const rotated = yield* store
-        .rotateWebhookSecret(owner, secret, webhookSecretGraceMs)
-        .pipe(Effect.mapError((cause) => new SqliteJobStore.OpenFailed({ path: config.dataDir, cause })))
-      if (rotated) log(`facedet: webhook signing secret set for API key ${owner} (a previous one stays valid 24 h)`)
-    }
-
-    const onEnded = (task: Task, seconds: number | undefined) => {
-      metrics.taskEnded(task.kind, task.state === "succeeded" ? "succeeded" : (task.error?.code ?? "failed"), seconds)
-      signals.notify(task.id)
-      if (task.callbackUrl !== undefined) wakeWebhooks()
-    }
-    const workers: Worker.WorkerPool = !detects
-      ? { wake: () => {}, inFlight: () => 0, drain: () => Effect.succeed({ released: 0 }) }
-      : yield* Worker.make(
-          {
-            concurrency: config.workers,
-            leaseMs: config.leaseMs,
-            maxAttempts: config.maxAttempts,
-            imageTimeoutMs: config.imageTimeoutMs,
-            videoTimeoutMs: config.videoTimeoutMs,
-            mediaTtlMs: config.mediaTtlMs,
-            layout,
-            blobs,
-            crops,
-            ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
-          },
-          {
-            onEnded,
-            onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
-          }
-        )
-
-    const limits = { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst }
-    const api = Api.make({
-      config,
-      store,
-      fetcher,
-      apiKeys,
-      limiter: RateLimiter.make(limits),
-      sharedLimiter: cluster === undefined ? undefined : yield* cluster.limiter(limits),
-      blobs,
-      metrics,
-      signals,
-      crops,
-      now: clock.unsafeCurrentTimeMillis.bind(clock),
-      publicUrl: () => publicUrl,
-      wake: workers.wake,
-      draining: () => draining,
-      log: (message, cause) => log(`facedet: ${message}${cause === undefined ? "" : `: ${describe(cause)}`}`),
-      console: consoleAssets,
-      freeDiskBytes: () => {
-        try {
-          const fs = statfsSync(config.dataDir)
-          return fs.bavail * fs.bsize
-        } catch {
-          return undefined
-        }
-      }
-    })
-
-    // A worker's port answers probes and scrapers only: the API is the api processes' job.
-    const handle: typeof api = config.role === "worker" ? workerOnly(api) : api
-
-    const listening = yield* HttpEdge.listen({
-      host: config.host,
-      port: config.port,
-      handle,
-      observe: metrics.httpRequest,
-      access: config.accessLog ? accessLine(config, sink) : undefined,
-      maxConnections: config.maxConnections,
-      headersTimeoutMs: config.headersTimeoutMs,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-      onDefect: (cause) => log(`facedet: request failed: ${Cause.pretty(cause as Cause.Cause<unknown>)}`)
-    }).pipe(
-      // A key generated by a start that cannot listen (the port is taken, say) is never shown: forget it, so the
-      // next start generates and shows a new one instead of locking everyone out.
-      Effect.onError(() =>
-        apiKeys.generated === undefined
-          ? Effect.void
-          : cluster !== undefined
-            ? cluster.forgetGenerated(apiKeys)
-            : Effect.sync(() => ApiKeys.forget(config.dataDir))
+      const rotated = yield* Effect.mapError(
+        store.rotateWebhookSecret(owner, secret, webhookSecretGraceMs),
+        openFailed(config)
       )
+      if (rotated)
+        yield* Effect.logInfo(`webhook signing secret set for API key ${owner} (a previous one stays valid 24 h)`)
+    }
+    return keys
+  })
+
+/**
+ * The services every part of one server shares: its settings, keys, file store, lifecycle (drain state, link
+ * origin), signals, metrics and crop writer.
+ */
+const services = (config: ServerConfig.ServerConfig) =>
+  Layer.provideMerge(
+    Crops.layer,
+    Layer.mergeAll(
+      Layer.succeed(ServerConfig.Settings, config),
+      Layer.effect(ApiKeys.KeyRing, keyRing(config)),
+      // Several processes on PostgreSQL share a file store; alone, the data directory holds the files.
+      Layer.effect(
+        BlobStore.BlobStore,
+        Effect.map(Effect.serviceOption(BlobStore.BlobStore), (given) =>
+          Option.getOrElse(given, () => BlobStore.fileSystem(DataDir.layout(config.dataDir)))
+        )
+      ),
+      Lifecycle.layer,
+      Signals.layer,
+      Metrics.layer
     )
-    const url = listenUrl(config.host, listening.port)
-    if (publicUrl === "") publicUrl = url
+  )
 
-    const dispatcher = !detects
-      ? { wake: () => {} }
-      : yield* Webhooks.make(
-          {
-            payload: (task) => Api.webhookPayload(task, publicUrl),
-            // The fetcher's address policy (FACEDET_ALLOW_PRIVATE_URLS, FACEDET_ALLOWED_CIDRS) covers callbacks too.
-            policy: fetcher.policy,
-            retry: { initialDelayMs: config.webhookInitialDelayMs },
-            pollMs: Math.min(1000, config.webhookInitialDelayMs),
-            ...(options.webhooks ?? {})
-          },
-          {
-            onAttempt: (delivery, outcome, seconds) => {
-              metrics.webhookAttempt(
-                outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Retry" ? "retry" : "failed",
-                seconds
-              )
-              if (outcome._tag === "Failed") {
-                log(`facedet: callback ${delivery.id} of task ${delivery.taskId} failed for good: ${outcome.error}`)
-              }
-            },
-            onError: (message, cause) => log(`facedet: ${message}: ${describe(cause)}`)
-          }
-        )
-    wakeWebhooks = dispatcher.wake
-
-    // Wake-ups from the other processes: a task queued anywhere wakes a worker here, one ended anywhere wakes its
-    // long-polls (and this dispatcher, for its callback).
-    if (cluster !== undefined) {
-      yield* cluster.listen(
-        {
-          queued: () => workers.wake(),
-          ended: (taskId, callback) => {
-            signals.notify(taskId)
-            if (callback) wakeWebhooks()
-          },
-          reconnected: () => {
-            signals.notifyAll()
-            workers.wake()
-            wakeWebhooks()
-          }
-        },
-        log
-      )
-    }
-
+/** The retention sweep: expired records in batches, their files, and now and then files no record owns. */
+const sweeper = (config: ServerConfig.ServerConfig) =>
+  Effect.gen(function* () {
+    const store = yield* JobStore
+    const blobs = yield* BlobStore.BlobStore
+    const orphansCheckedAt = yield* Ref.make(Number.NEGATIVE_INFINITY)
     // Files no record owns (left by a crash at the wrong moment) are looked for less often than expired ones.
-    let orphansCheckedAt = Number.NEGATIVE_INFINITY
-    const sweepOrphans = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      if (now - orphansCheckedAt < orphanScanIntervalMs) return Effect.succeed(0)
-      orphansCheckedAt = now
-      return Effect.orElseSucceed(blobs.sweepOrphans(now, config.mediaTtlMs), () => 0)
+    const sweepOrphans = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      if (now - (yield* Ref.get(orphansCheckedAt)) < orphanScanIntervalMs) return 0
+      yield* Ref.set(orphansCheckedAt, now)
+      return yield* Effect.orElseSucceed(blobs.sweepOrphans(now, config.mediaTtlMs), () => 0)
     })
     /** Batches of at most 500 records, each followed by its files' removal, until a batch comes back short. */
     const sweepBatches = Effect.gen(function* () {
@@ -416,35 +261,141 @@ export const make = (
       }
       return { tasks, files } as Swept
     })
-    const sweep = sweepBatches.pipe(
+    return sweepBatches.pipe(
       Effect.tap(() =>
         Effect.flatMap(sweepOrphans, (n) =>
-          Effect.sync(() => n > 0 && log(`facedet: removed ${n} file(s) that no task owned (left by a crash)`))
+          n > 0 ? Effect.logInfo(`removed ${n} file(s) that no task owned (left by a crash)`) : Effect.void
         )
       ),
       Effect.catchAll((e) =>
-        Effect.sync(() => {
-          log(`facedet: retention sweep failed: ${e.message}`)
-          return { tasks: 0, files: [] } as Swept
-        })
+        Effect.as(Effect.logError(`retention sweep failed: ${e.message}`), { tasks: 0, files: [] } as Swept)
       )
     )
+  })
+
+/**
+ * Builds the server over its dependencies; it listens until the scope closes.
+ *
+ * The pieces are services (tags with layers), built in order in the caller's scope: the shared services, the API
+ * (reading them), the listener, then (unless the role is `api`) the workers and the callback dispatcher, the
+ * wake-ups from other processes, and the sweeper. Everything logs through Effect's `Logger` (see `logger`).
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  config: ServerConfig.ServerConfig,
+  options: Options = {}
+): Effect.Effect<Service, StartError, Scope.Scope | JobStore | FaceDetector | MediaFetcher.MediaFetcher> => {
+  const logged = logger(config, options.log)
+  return Effect.gen(function* () {
+    const layout = DataDir.layout(config.dataDir)
+    yield* Effect.try({ try: () => DataDir.prepare(layout), catch: openFailed(config) })
+    const cluster = yield* Effect.serviceOption(Cluster.Cluster)
+    const context = yield* Layer.build(services(config))
+    const provided = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, context)
+    const lifecycle = Context.get(context, Lifecycle.Lifecycle)
+    const apiKeys = Context.get(context, ApiKeys.KeyRing)
+    const metrics = Context.get(context, Metrics.Registry)
+    const ended = Context.get(context, Signals.Ended)
+    const queued = Context.get(context, Signals.Queued)
+    const deliveries = Context.get(context, Signals.Deliveries)
+    const detects = config.role !== "api"
+
+    const api = yield* provided(Api.make)
+    // A worker's port answers probes and scrapers only: the API is the api processes' job.
+    const handle = config.role === "worker" ? workerOnly(api) : api
+    const logger = ServerLog.make(config.logFormat, options.log)
+    const listening = yield* HttpEdge.listen({
+      host: config.host,
+      port: config.port,
+      handle,
+      observe: metrics.httpRequest,
+      access: config.accessLog ? ServerLog.access(logger, config.logFormat) : undefined,
+      maxConnections: config.maxConnections,
+      headersTimeoutMs: config.headersTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs
+    }).pipe(
+      // A key generated by a start that cannot listen (the port is taken, say) is never shown: forget it, so the
+      // next start generates and shows a new one instead of locking everyone out.
+      Effect.onError(() =>
+        apiKeys.generated === undefined
+          ? Effect.void
+          : Option.isSome(cluster)
+            ? cluster.value.forgetGenerated(apiKeys)
+            : Effect.sync(() => ApiKeys.forget(config.dataDir))
+      )
+    )
+    const url = listenUrl(config.host, listening.port)
+    const publicUrl = config.publicUrl ?? url
+    yield* lifecycle.setPublicUrl(publicUrl)
+
+    const workers: Worker.WorkerPool = detects
+      ? yield* provided(
+          Worker.make({
+            concurrency: config.workers,
+            leaseMs: config.leaseMs,
+            maxAttempts: config.maxAttempts,
+            imageTimeoutMs: config.imageTimeoutMs,
+            videoTimeoutMs: config.videoTimeoutMs,
+            mediaTtlMs: config.mediaTtlMs,
+            layout,
+            ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
+          })
+        )
+      : { inFlight: () => 0, drain: () => Effect.succeed({ released: 0 }) }
+    if (detects) {
+      const fetcher = yield* MediaFetcher.MediaFetcher
+      yield* provided(
+        Webhooks.make({
+          payload: (task) => Effect.succeed(Api.webhookPayload(task, publicUrl)),
+          // The fetcher's address policy (FACEDET_ALLOW_PRIVATE_URLS, FACEDET_ALLOWED_CIDRS) covers callbacks too.
+          policy: fetcher.policy,
+          retry: { initialDelayMs: config.webhookInitialDelayMs },
+          pollMs: Math.min(1000, config.webhookInitialDelayMs),
+          ...(options.webhooks ?? {})
+        })
+      )
+    }
+
+    // Wake-ups from the other processes: a task queued anywhere wakes a worker here, one ended anywhere wakes its
+    // long-polls (and this dispatcher, for its callback).
+    if (Option.isSome(cluster)) {
+      yield* cluster.value.listen({
+        queued: queued.wake,
+        ended: (taskId, callback) => {
+          ended.notify(taskId)
+          if (callback) deliveries.wake()
+        },
+        reconnected: () => {
+          ended.notifyAll()
+          queued.wake()
+          deliveries.wake()
+        }
+      })
+    }
+
+    const sweep = yield* provided(sweeper(config))
     yield* Effect.forkScoped(
       Effect.forever(Effect.sleep(Duration.millis(config.sweepIntervalMs)).pipe(Effect.zipRight(sweep)))
     )
 
-    let drained: Promise<void> | undefined
-    const drain = Effect.promise(
-      () =>
-        (drained ??= Effect.runPromise(
-          Effect.gen(function* () {
-            draining = true
-            signals.notifyAll()
-            const { released } = yield* workers.drain(config.shutdownGraceMs)
-            if (released > 0) log(`facedet: ${released} unfinished task(s) released; they resume at the next start`)
-            listening.stopAccepting()
-          })
-        ))
+    // Once, whoever asks first (a signal, the CLI, a test); later calls wait for the same drain. It runs in a fiber
+    // of its own: asked from a finalizer (`serve` drains when interrupted), it would inherit a state in which its
+    // grace-period timeout could never stop waiting for the workers.
+    const drained = yield* Deferred.make<void>()
+    const drainOnce = Effect.gen(function* () {
+      ended.notifyAll()
+      const { released } = yield* workers.drain(config.shutdownGraceMs)
+      if (released > 0) yield* Effect.logInfo(`${released} unfinished task(s) released; they resume at the next start`)
+      listening.stopAccepting()
+    })
+    const drain = Effect.flatMap(lifecycle.beginDrain, (first) =>
+      first
+        ? Effect.zipRight(
+            Effect.forkDaemon(Effect.interruptible(Effect.intoDeferred(drainOnce, drained))),
+            Deferred.await(drained)
+          )
+        : Deferred.await(drained)
     )
 
     return {
@@ -452,11 +403,13 @@ export const make = (
       publicUrl,
       port: listening.port,
       keys: { source: apiKeys.source, generated: apiKeys.generated },
-      drain,
-      draining: () => draining,
-      sweep
+      // Run by the caller (a test, the CLI) outside this scope: they log through the server's logger all the same.
+      drain: Effect.provide(drain, logged),
+      draining: lifecycle.draining,
+      sweep: Effect.provide(sweep, logged)
     } satisfies Service
-  })
+  }).pipe(Effect.provide(logged))
+}
 
 /**
  * The server over dependencies provided by the caller.
@@ -626,7 +579,6 @@ export const serve = (
 ): Effect.Effect<never, StartError> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const log = logger(config, options.log)
       // libvips keeps the results of its last operations (up to 50 MB) for reuse; a server never decodes the same
       // bytes twice, so the process that serves (`facedet-server` and `facedet serve` alike) does without.
       sharp.cache(false)
@@ -636,14 +588,16 @@ export const serve = (
       return yield* Effect.never.pipe(
         Effect.onInterrupt(() =>
           Effect.gen(function* () {
-            log(`facedet: draining (new tasks get 455; up to ${config.shutdownGraceMs / 1000} s for tasks in flight)`)
+            yield* Effect.logInfo(
+              `draining (new tasks get 455; up to ${config.shutdownGraceMs / 1000} s for tasks in flight)`
+            )
             yield* server.drain
-            log("facedet: stopped")
+            yield* Effect.logInfo("stopped")
           })
         )
       )
     })
-  )
+  ).pipe(Effect.provide(logger(config, options.log)))
 
 const waitForSignal = Effect.async<NodeJS.Signals>((resume) => {
   const on = (signal: NodeJS.Signals) => {
@@ -660,38 +614,42 @@ const waitForSignal = Effect.async<NodeJS.Signals>((resume) => {
 })
 
 /**
+ * How `run` ended: `drained` after a signal and a graceful drain, `forced` by a second signal during the drain
+ * (whoever owns the process should exit at once, status 1: the drain is still going).
+ *
+ * @since 0.1.0
+ */
+export type Stopped = "drained" | "forced"
+
+/**
  * Starts the server, prints its banner to stdout, and on SIGINT/SIGTERM drains and closes everything. A second
- * signal during the drain exits at once (status 1).
+ * signal during the drain stops waiting for it (`forced`).
  *
  * @since 0.1.0
  */
 export const run = (
   config: ServerConfig.ServerConfig,
   options: { readonly log?: Log } = {}
-): Effect.Effect<void, StartError> => {
-  const log = logger(config, options.log)
-  const stopOnSignal = Effect.tap(waitForSignal, (signal) =>
-    Effect.sync(() => {
-      log(`facedet: ${signal}`)
-      const force = () => {
-        log("facedet: second signal, exiting now")
-        process.exit(1)
-      }
-      process.once("SIGINT", force)
-      process.once("SIGTERM", force)
-    })
-  )
+): Effect.Effect<Stopped, StartError> => {
   // JSON logs get a "listening" event; the human banner (which may show a generated key once) goes to stderr there,
   // so a key never lands in a log pipeline.
   const ready = (server: Service) =>
-    Effect.sync(() => {
-      if (config.logFormat === "json") {
-        process.stderr.write(`${banner(server, config)}\n`)
-        log(`facedet server listening on ${server.url}`)
-      } else process.stdout.write(`${banner(server, config)}\n`)
-    })
-  // The signal wins the race; `serve` is interrupted and drains before the race returns.
-  return Effect.asVoid(Effect.raceFirst(serve(config, { log, onReady: ready }), stopOnSignal))
+    config.logFormat === "json"
+      ? Effect.zipRight(
+          Effect.sync(() => process.stderr.write(`${banner(server, config)}\n`)),
+          Effect.logInfo(`facedet server listening on ${server.url}`)
+        )
+      : Effect.sync(() => void process.stdout.write(`${banner(server, config)}\n`))
+  return Effect.gen(function* () {
+    const serving = yield* Effect.fork(serve(config, { ...options, onReady: ready }))
+    // A start failure ends the join; otherwise the signal comes first.
+    const signal = yield* Effect.raceFirst(Fiber.join(serving), waitForSignal)
+    yield* Effect.logInfo(signal)
+    // Interrupting `serve` drains it; a second signal stops waiting for the drain.
+    const forced = yield* Effect.raceFirst(Effect.as(Fiber.interrupt(serving), false), Effect.as(waitForSignal, true))
+    if (forced) yield* Effect.logWarning("second signal, exiting now")
+    return forced ? "forced" : "drained"
+  }).pipe(Effect.provide(logger(config, options.log)))
 }
 
 /**
@@ -744,7 +702,7 @@ export const main = async (
       allowPositionals: false
     }).values
   } catch (e) {
-    process.stderr.write(`${describe(e)}\n\n${usage}\n`)
+    process.stderr.write(`${ServerLog.describe(e)}\n\n${usage}\n`)
     return 2
   }
   if (flags.help) {
@@ -779,7 +737,7 @@ export const main = async (
     return 2
   }
   const exit = await Effect.runPromiseExit(run(config.right))
-  if (Exit.isSuccess(exit)) return 0
+  if (Exit.isSuccess(exit)) return exit.value === "forced" ? 1 : 0
   const failure = Cause.failureOption(exit.cause)
   process.stderr.write(
     `facedet: cannot start: ${failure._tag === "Some" ? describeStartError(failure.value) : Cause.pretty(exit.cause)}\n`

@@ -15,6 +15,7 @@
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import * as Webhook from "@facedet/core/Webhook"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -435,3 +436,10 @@ export const fromEnv = (
  * @since 0.1.0
  */
 export const make = (overrides: Overrides = {}): ServerConfig => Either.getOrThrow(fromEnv({}, overrides))
+
+/**
+ * The validated configuration of the server being built, as a service.
+ *
+ * @since 0.1.0
+ */
+export class Settings extends Context.Tag("@facedet/http-server/ServerConfig")<Settings, ServerConfig>() {}

@@ -20,14 +20,18 @@
 import { lookup as systemLookup } from "node:dns/promises"
 import * as Webhook from "@facedet/core/Webhook"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Log from "./internal/log.js"
 import * as Signals from "./internal/signals.js"
 import type * as Ssrf from "./internal/ssrf.js"
 import * as Post from "./internal/webhookPost.js"
 import type { Delivery, DeliveryOutcome, Task } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
+import * as Metrics from "./Metrics.js"
 
 /**
  * Dispatcher settings.
@@ -36,7 +40,7 @@ import { JobStore } from "./JobStore.js"
  */
 export interface Options {
   /** The body of a task's callback (`{detect_task_id, status, data}`). */
-  readonly payload: (task: Task) => string
+  readonly payload: (task: Task) => Effect.Effect<string>
   readonly policy: Ssrf.Policy
   /** DNS for callback hosts (tests inject one). Default the system resolver. */
   readonly resolve?: Ssrf.Resolve
@@ -57,24 +61,13 @@ export interface Options {
 }
 
 /**
- * Told about every attempt.
- *
- * @since 0.1.0
- */
-export interface Hooks {
-  /** `seconds`: from the task's end to a final (delivered or failed) attempt. */
-  readonly onAttempt: (delivery: Delivery, outcome: DeliveryOutcome, seconds: number | undefined) => void
-  readonly onError: (message: string, cause: unknown) => void
-}
-
-/**
  * The running dispatcher.
  *
  * @since 0.1.0
  */
 export interface Dispatcher {
-  /** A task ended (its delivery may be due now). */
-  readonly wake: () => void
+  /** Deliveries being attempted right now. */
+  readonly inFlight: () => number
 }
 
 /**
@@ -95,10 +88,15 @@ export const defaults = {
  *
  * @since 0.1.0
  */
-export const make = (options: Options, hooks: Hooks): Effect.Effect<Dispatcher, never, Scope.Scope | JobStore> =>
+export const make = (
+  options: Options
+): Effect.Effect<Dispatcher, never, Scope.Scope | JobStore | Metrics.Registry | Signals.Deliveries> =>
   Effect.gen(function* () {
     const store = yield* JobStore
-    const signal = Signals.workSignal()
+    const metrics = yield* Metrics.Registry
+    // Woken by the workers when a task with a callback ends (and, on PostgreSQL, by the other processes).
+    const signal = yield* Signals.Deliveries
+    let inFlight = 0
     const concurrency = options.concurrency ?? defaults.concurrency
     const timeoutMs = options.timeoutMs ?? defaults.timeoutMs
     const pollMs = options.pollMs ?? defaults.pollMs
@@ -119,8 +117,9 @@ export const make = (options: Options, hooks: Hooks): Effect.Effect<Dispatcher, 
         ? Effect.succeed(Option.some(d.body))
         : Effect.flatMap(store.get(d.taskId), (task) => {
             if (Option.isNone(task)) return Effect.succeed(Option.none<string>())
-            const body = options.payload(task.value)
-            return Effect.as(store.setDeliveryBody(d.id, body), Option.some(body))
+            return Effect.flatMap(options.payload(task.value), (body) =>
+              Effect.as(store.setDeliveryBody(d.id, body), Option.some(body))
+            )
           })
 
     /** What to record after an attempt. */
@@ -179,19 +178,20 @@ export const make = (options: Options, hooks: Hooks): Effect.Effect<Dispatcher, 
         }
         yield* store.settleDelivery(d.id, outcome)
         const now = yield* Clock.currentTimeMillis
-        hooks.onAttempt(d, outcome, outcome._tag === "Retry" ? undefined : (now - d.createdAt) / 1000)
+        metrics.webhookAttempt(
+          outcome._tag === "Delivered" ? "delivered" : outcome._tag === "Retry" ? "retry" : "failed",
+          outcome._tag === "Retry" ? undefined : (now - d.createdAt) / 1000
+        )
+        if (outcome._tag === "Failed") {
+          yield* Effect.logWarning(`callback ${d.id} of task ${d.taskId} failed for good: ${outcome.error}`)
+        }
       })
 
     const loop = Effect.gen(function* () {
       for (;;) {
-        const claimed = yield* store.claimDeliveries(1, timeoutMs * 3).pipe(
-          Effect.catchAll((e) =>
-            Effect.sync(() => {
-              hooks.onError("claiming a callback delivery failed", e)
-              return []
-            })
-          )
-        )
+        const claimed = yield* store
+          .claimDeliveries(1, timeoutMs * 3)
+          .pipe(Effect.catchAll((e) => Effect.as(Log.failure("claiming a callback delivery failed", e), [])))
         const d = claimed[0]
         if (d === undefined) {
           yield* signal.idle(pollMs)
@@ -199,13 +199,32 @@ export const make = (options: Options, hooks: Hooks): Effect.Effect<Dispatcher, 
         }
         // Another due delivery may be waiting: let an idle sibling look.
         signal.wake()
+        inFlight++
         yield* deliver(d).pipe(
-          Effect.catchAll((e) => Effect.sync(() => hooks.onError(`callback ${d.id}: attempt failed`, e))),
-          Effect.catchAllDefect((defect) => Effect.sync(() => hooks.onError(`callback ${d.id}: defect`, defect)))
+          Effect.catchAll((e) => Log.failure(`callback ${d.id}: attempt failed`, e)),
+          Effect.catchAllDefect((defect) => Log.failure(`callback ${d.id}: defect`, defect)),
+          Effect.ensuring(Effect.sync(() => inFlight--))
         )
       }
     })
 
     for (let i = 0; i < concurrency; i++) yield* Effect.forkScoped(loop)
-    return { wake: signal.wake } satisfies Dispatcher
+    return { inFlight: () => inFlight } satisfies Dispatcher
   })
+
+/**
+ * The dispatcher of the server being built, as a service.
+ *
+ * @since 0.1.0
+ */
+export class Dispatchers extends Context.Tag("@facedet/http-server/Webhooks")<Dispatchers, Dispatcher>() {}
+
+/**
+ * The dispatcher, running while the layer lives.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<Dispatchers, never, JobStore | Metrics.Registry | Signals.Deliveries> =>
+  Layer.scoped(Dispatchers, make(options))

@@ -31,21 +31,25 @@ import { TaskErrorCode } from "@facedet/core/TaskErrorCode"
 import type { DetectedFace } from "@facedet/detector/Detection"
 import type { DetectorError } from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as DataDir from "./internal/dataDir.js"
+import * as Crops from "./internal/crops.js"
+import * as Log from "./internal/log.js"
 import * as Signals from "./internal/signals.js"
-import type * as Crops from "./internal/crops.js"
-import type * as BlobStore from "./BlobStore.js"
+import * as BlobStore from "./BlobStore.js"
 import type { Claim, MediaFile, StoredFace, Success, Task } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 import type { MediaFetchError } from "./MediaFetcher.js"
 import { MediaFetcher } from "./MediaFetcher.js"
+import * as Metrics from "./Metrics.js"
 
 /** Retries while a shared store is out of reach: every 500 ms, up to a minute. */
 const outageRetry = Schedule.intersect(Schedule.spaced(Duration.millis(500)), Schedule.recurs(120))
@@ -65,22 +69,8 @@ export interface Options {
   readonly videoTimeoutMs: number
   readonly mediaTtlMs: number
   readonly layout: DataDir.Layout
-  /** Where uploads are read and video crops written. */
-  readonly blobs: BlobStore.Service
-  /** Writes image crops after their task completes (shared with the crop links, which may ask first). */
-  readonly crops: Crops.CropWriter
   /** How often idle workers look for work without a wake-up. Default 1000 ms. */
   readonly pollMs?: number
-}
-
-/**
- * Told about every task that ends (metrics, long-poll wake-ups).
- *
- * @since 0.1.0
- */
-export interface Hooks {
-  readonly onEnded: (task: Task, detectionSeconds: number | undefined) => void
-  readonly onError: (message: string, cause: unknown) => void
 }
 
 /**
@@ -89,8 +79,6 @@ export interface Hooks {
  * @since 0.1.0
  */
 export interface WorkerPool {
-  /** A task was queued: wake an idle worker. */
-  readonly wake: () => void
   /** Tasks being processed right now. */
   readonly inFlight: () => number
   /** Stops claiming; waits up to `graceMs` for in-flight tasks, then interrupts and releases the rest. */
@@ -171,28 +159,55 @@ const random = (n: number) => randomBytes(n)
  * @since 0.1.0
  */
 export const make = (
-  options: Options,
-  hooks: Hooks
-): Effect.Effect<WorkerPool, never, Scope.Scope | JobStore | FaceDetector | MediaFetcher> =>
+  options: Options
+): Effect.Effect<
+  WorkerPool,
+  never,
+  | Scope.Scope
+  | JobStore
+  | FaceDetector
+  | MediaFetcher
+  | BlobStore.BlobStore
+  | Crops.Crops
+  | Metrics.Registry
+  | Signals.Ended
+  | Signals.Queued
+  | Signals.Deliveries
+> =>
   Effect.gen(function* () {
     const store = yield* JobStore
     const detector = yield* FaceDetector
     const fetcher = yield* MediaFetcher
-    const signal = Signals.workSignal()
-    const crops = options.crops
+    const blobs = yield* BlobStore.BlobStore
+    const crops = yield* Crops.Crops
+    const metrics = yield* Metrics.Registry
+    const ended = yield* Signals.Ended
+    const deliveries = yield* Signals.Deliveries
+    const signal = yield* Signals.Queued
     const pollMs = options.pollMs ?? 1000
     const instance = `${hostname()}:${process.pid}:${TaskId.makeToken(random, 6)}`
     let stopping = false
     let inFlight = 0
 
-    const fetchFailure = (task: Task) => (e: MediaFetchError) => {
-      hooks.onError(`task ${task.id}: download failed`, new Error(describeFetchFailure(e)))
-      return fromFetchError(e)
-    }
-    const detectorFailure = (task: Task) => (e: DetectorError) => {
-      hooks.onError(`task ${task.id}: detection failed`, new Error(`${e._tag}: ${e.message}`))
-      return fromDetectorError(e)
-    }
+    /** A task ended: its metrics, its long-polls, and its callback. */
+    const onEnded = (task: Task, seconds: number | undefined) =>
+      Effect.sync(() => {
+        metrics.taskEnded(task.kind, task.state === "succeeded" ? "succeeded" : (task.error?.code ?? "failed"), seconds)
+        ended.notify(task.id)
+        if (task.callbackUrl !== undefined) deliveries.wake()
+      })
+
+    /** A failed download or detection: logged (the task's error says less), then the task's failure. */
+    const fetchFailure = (task: Task) => (e: MediaFetchError) =>
+      Effect.zipRight(
+        Log.failure(`task ${task.id}: download failed`, describeFetchFailure(e)),
+        Effect.fail(fromFetchError(e))
+      )
+    const detectorFailure = (task: Task) => (e: DetectorError) =>
+      Effect.zipRight(
+        Log.failure(`task ${task.id}: detection failed`, `${e._tag}: ${e.message}`),
+        Effect.fail(fromDetectorError(e))
+      )
 
     const loadMedia = (task: Task): Effect.Effect<Media, TaskFailure> => {
       const source = task.source
@@ -206,11 +221,11 @@ export const make = (
               const gone = fail(TaskErrorCode.DownloadFailed, "the uploaded file is no longer available")
               const read: Effect.Effect<Option.Option<Media>, BlobStore.BlobError> = task.kind === "video"
                 ? Effect.map(
-                    options.blobs.localFile(file.path, options.layout.tmp),
+                    blobs.localFile(file.path, options.layout.tmp),
                     Option.map((f): Media => ({ _tag: "File", path: f.path, temporary: f.temporary }))
                   )
                 : Effect.map(
-                    options.blobs.read(file.path),
+                    blobs.read(file.path),
                     Option.map((bytes): Media => ({ _tag: "Bytes", bytes }))
                   )
               return read.pipe(
@@ -225,13 +240,13 @@ export const make = (
       }
       if (task.kind === "image") {
         return fetcher.fetchBytes(source.url, { kind: "image" }).pipe(
-          Effect.mapError(fetchFailure(task)),
+          Effect.catchAll(fetchFailure(task)),
           Effect.map((r): Media => ({ _tag: "Bytes", bytes: r.bytes }))
         )
       }
       const path = join(options.layout.tmp, `${task.id}-${TaskId.makeToken(random, 8)}`)
       return fetcher.fetchToFile(source.url, { kind: "video", path }).pipe(
-        Effect.mapError(fetchFailure(task)),
+        Effect.catchAll(fetchFailure(task)),
         Effect.map((r): Media => ({ _tag: "File", path: r.path, temporary: true }))
       )
     }
@@ -258,7 +273,7 @@ export const make = (
      */
     const detectImage = (task: Task, bytes: Uint8Array) =>
       Effect.gen(function* () {
-        const { detection, crops: encoded } = yield* Effect.mapError(
+        const { detection, crops: encoded } = yield* Effect.catchAll(
           detector.detectImageDeferringCrops(bytes),
           detectorFailure(task)
         )
@@ -266,8 +281,8 @@ export const make = (
         const faces = detection.faces.map(stored)
         // A shared store pays a transaction and a copy of the source for each step: there the crops are written
         // before the task completes, in one batch, and no source is kept.
-        if (options.blobs.kind === "postgres") {
-          const jpegs = yield* Effect.mapError(encoded, detectorFailure(task))
+        if (blobs.kind === "postgres") {
+          const jpegs = yield* Effect.catchAll(encoded, detectorFailure(task))
           const files = faces.map((f, i) => ({
             token: f.token,
             kind: "crop" as const,
@@ -306,7 +321,7 @@ export const make = (
 
     /** Writes crops before their task completes (videos; images on a shared store), waiting out an outage. */
     const storeCrops = (files: ReadonlyArray<readonly [string, Uint8Array]>) =>
-      options.blobs.putAll(files).pipe(
+      blobs.putAll(files).pipe(
         Effect.retry({ schedule: outageRetry, while: (e) => e.unavailable === true }),
         Effect.mapError((e) => fail(TaskErrorCode.Internal, `the face crops could not be stored: ${e.message}`))
       )
@@ -314,7 +329,7 @@ export const make = (
     /** A video or animated image: the detector's own crops (each person's best frame), written before completing. */
     const detectVideo = (task: Task, path: string) =>
       Effect.gen(function* () {
-        const detection = yield* Effect.mapError(detector.detectVideo(path), detectorFailure(task))
+        const detection = yield* Effect.catchAll(detector.detectVideo(path), detectorFailure(task))
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces: Array<StoredFace> = []
         const files: Array<Omit<MediaFile, "expiresAt">> = []
@@ -387,25 +402,26 @@ export const make = (
             onTimeout: () =>
               fail(TaskErrorCode.DetectTimeout, `the task did not finish within ${Math.round(deadline / 1000)} s`)
           }),
-          Effect.catchAllDefect((defect) => {
-            hooks.onError(`task ${task.id}: unexpected failure`, defect)
-            return Effect.fail(fail(TaskErrorCode.Internal, "the server failed while processing this task"))
-          }),
+          Effect.catchAllDefect((defect) =>
+            Effect.zipRight(
+              Log.failure(`task ${task.id}: unexpected failure`, defect),
+              Effect.fail(fail(TaskErrorCode.Internal, "the server failed while processing this task"))
+            )
+          ),
           Effect.either,
           Effect.raceFirst(heartbeats(claim))
         )
         const seconds = (performance.now() - started) / 1000
         if (outcome._tag === "Left") {
-          hooks.onEnded(yield* record(store.fail(claim, outcome.left.error)), seconds)
+          yield* onEnded(yield* record(store.fail(claim, outcome.left.error)), seconds)
           return
         }
-        hooks.onEnded(yield* record(store.complete(claim, outcome.right.success)), seconds)
+        yield* onEnded(yield* record(store.complete(claim, outcome.right.success)), seconds)
         yield* outcome.right.afterwards
       }).pipe(
         Effect.catchTags({
-          LeaseLost: (e) =>
-            Effect.sync(() => hooks.onError(`task ${e.taskId}: lease lost, leaving it to its new owner`, e)),
-          StoreError: (e) => Effect.sync(() => hooks.onError(`task ${claim.task.id}: store failure`, e))
+          LeaseLost: (e) => Log.failure(`task ${e.taskId}: lease lost, leaving it to its new owner`, e),
+          StoreError: (e) => Log.failure(`task ${claim.task.id}: store failure`, e)
         }),
         Effect.onInterrupt(() =>
           store.release(claim).pipe(
@@ -459,17 +475,21 @@ export const make = (
           yield* permits.take(1)
           const claim = yield* store.claim(workerId, options.leaseMs).pipe(
             Effect.tap(() =>
-              Effect.sync(() => {
-                if (claimsFailing) hooks.onError("workers resume", "the store answers again")
+              Effect.suspend(() => {
+                const was = claimsFailing
                 claimsFailing = false
+                return was ? Effect.logInfo("workers resume: the store answers again") : Effect.void
               })
             ),
             Effect.catchAll((e) =>
-              Effect.sync(() => {
+              Effect.suspend(() => {
                 // Once per outage, not once per worker and poll: the workers pause until the store answers.
-                if (!claimsFailing) hooks.onError("claiming a task failed; workers pause until the store answers", e)
+                const first = !claimsFailing
                 claimsFailing = true
-                return Option.none<Claim>()
+                return Effect.as(
+                  first ? Log.failure("claiming a task failed; workers pause until the store answers", e) : Effect.void,
+                  Option.none<Claim>()
+                )
               })
             )
           )
@@ -485,9 +505,7 @@ export const make = (
           yield* run.pipe(
             // A bug past the task's own error handling must not end this worker for good (the lease then runs out
             // and the reaper hands the task on).
-            Effect.catchAllDefect((defect) =>
-              Effect.sync(() => hooks.onError(`task ${claim.value.task.id}: worker failure`, defect))
-            ),
+            Effect.catchAllDefect((defect) => Log.failure(`task ${claim.value.task.id}: worker failure`, defect)),
             Effect.ensuring(Effect.sync(() => inFlight--))
           )
         }
@@ -504,14 +522,11 @@ export const make = (
         Effect.sleep(Duration.millis(Math.max(250, options.leaseMs / 2))).pipe(
           Effect.zipRight(store.requeueExpired(options.maxAttempts)),
           Effect.tap((tasks) =>
-            Effect.sync(() => {
-              for (const t of tasks) {
-                if (t.state === "failed") hooks.onEnded(t, undefined)
-                else signal.wake()
-              }
+            Effect.forEach(tasks, (t) => (t.state === "failed" ? onEnded(t, undefined) : Effect.sync(signal.wake)), {
+              discard: true
             })
           ),
-          Effect.catchAll((e) => Effect.sync(() => hooks.onError("requeueing expired leases failed", e)))
+          Effect.catchAll((e) => Log.failure("requeueing expired leases failed", e))
         )
       )
     )
@@ -530,5 +545,33 @@ export const make = (
         return { released }
       })
 
-    return { wake: signal.wake, inFlight: () => inFlight, drain } satisfies WorkerPool
+    return { inFlight: () => inFlight, drain } satisfies WorkerPool
   })
+
+/**
+ * The workers of the server being built, as a service.
+ *
+ * @since 0.1.0
+ */
+export class Workers extends Context.Tag("@facedet/http-server/Worker")<Workers, WorkerPool>() {}
+
+/**
+ * The workers, running while the layer lives.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<
+  Workers,
+  never,
+  | JobStore
+  | FaceDetector
+  | MediaFetcher
+  | BlobStore.BlobStore
+  | Crops.Crops
+  | Metrics.Registry
+  | Signals.Ended
+  | Signals.Queued
+  | Signals.Deliveries
+> => Layer.scoped(Workers, make(options))

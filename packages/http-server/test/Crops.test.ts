@@ -10,6 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
 import * as BlobStore from "../src/BlobStore.js"
 import * as Crops from "../src/internal/crops.js"
 import * as DataDir from "../src/internal/dataDir.js"
@@ -33,9 +34,14 @@ const setup = (gate: Effect.Effect<void> = Effect.void) => {
       ),
     options: FaceDetector.resolve({ sessions: 1 })
   }
+  // What the writer logs (its failures), captured in place of the default logger.
   const errors: Array<string> = []
-  const writer = Crops.make(detector, BlobStore.fileSystem(layout), (message) => errors.push(message))
-  return { layout, writer, errors, encodeCrops: () => encodeCrops }
+  const logged = Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => void errors.push(String(message)))
+  )
+  const writer = Crops.make(detector, BlobStore.fileSystem(layout))
+  return { layout, writer, errors, logged, encodeCrops: () => encodeCrops }
 }
 
 const boxes = [
@@ -46,11 +52,11 @@ const boxes = [
 describe("crops", () => {
   it.effect("writes every crop of a task from one decode, then drops the kept source", () =>
     Effect.gen(function* () {
-      const { layout, writer, errors, encodeCrops } = setup()
+      const { layout, writer, errors, logged, encodeCrops } = setup()
       const bytes = photo(1)
       yield* writer.keepSource("t1", bytes)
       const jobs = boxes.map((box, i) => ({ taskId: "t1", box, path: join("crops", "t1", `${i}.jpg`) }))
-      yield* writer.writeAll("t1", bytes, jobs)
+      yield* Effect.provide(writer.writeAll("t1", bytes, jobs), logged)
       for (const job of jobs) {
         const jpeg = readFileSync(join(layout.root, job.path))
         expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8])

@@ -15,14 +15,17 @@
  */
 import { join } from "node:path"
 import * as Crop from "@facedet/detector/Crop"
-import type { Service as Detector } from "@facedet/detector/FaceDetector"
+import { type Service as Detector, FaceDetector } from "@facedet/detector/FaceDetector"
 import * as ImageDecoder from "@facedet/detector/ImageDecoder"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type { Service as Blobs } from "../BlobStore.js"
+import { BlobStore, type Service as Blobs } from "../BlobStore.js"
+import * as Log from "./log.js"
 
 /** One crop to produce. */
 export interface CropJob {
@@ -51,11 +54,7 @@ export interface CropWriter {
   readonly ensure: (job: CropJob) => Effect.Effect<boolean>
 }
 
-export const make = (
-  detector: Detector,
-  blobs: Blobs,
-  onError: (message: string, cause: unknown) => void
-): CropWriter => {
+export const make = (detector: Detector, blobs: Blobs): CropWriter => {
   const inFlight = new Map<string, Deferred.Deferred<boolean>>()
   const sourcePath = (taskId: string) => join("sources", taskId)
 
@@ -82,12 +81,7 @@ export const make = (
         yield* blobs.putAll([[job.path, jpeg]])
         return true
       }).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.sync(() => {
-            onError(`crop ${job.path} could not be written`, cause)
-            return false
-          })
-        ),
+        Effect.catchAllCause((cause) => Effect.as(Log.failure(`crop ${job.path} could not be written`, cause), false)),
         Effect.onExit((exit) => Effect.sync(() => settle(job.path, done, Exit.isSuccess(exit) && exit.value)))
       )
       // The encoding is shared: the request that started it may go away (a client that hangs up) without taking
@@ -142,10 +136,7 @@ export const make = (
           Effect.flatMap((jpegs) => blobs.putAll(jpegs.map((jpeg, i) => [mine[i]!.path, jpeg] as const))),
           Effect.as(true),
           Effect.catchAllCause((cause) =>
-            Effect.sync(() => {
-              onError(`the crops of task ${taskId} could not be written`, cause)
-              return false
-            })
+            Effect.as(Log.failure(`the crops of task ${taskId} could not be written`, cause), false)
           ),
           // Interrupted (shutdown) or not, a link waiting for one of these crops gets an answer.
           Effect.onExit((exit) =>
@@ -161,3 +152,11 @@ export const make = (
     ensure: (job) => encode(job, readSource(job.taskId))
   }
 }
+
+/** The crop writer of the server being built, shared by its workers and its crop links. */
+export class Crops extends Context.Tag("@facedet/http-server/Crops")<Crops, CropWriter>() {}
+
+export const layer: Layer.Layer<Crops, never, FaceDetector | BlobStore> = Layer.effect(
+  Crops,
+  Effect.zipWith(FaceDetector, BlobStore, make)
+)

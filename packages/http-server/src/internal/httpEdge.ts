@@ -13,6 +13,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server as NodeServer, Server
 import { createServer, STATUS_CODES } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { pipeline, Readable } from "node:stream"
+import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -214,7 +215,8 @@ const clientErrorAnswer = (error: NodeJS.ErrnoException): string => {
 
 /**
  * Serves `handle` on `host:port` until the scope closes. `observe` is told every answered request (route, status,
- * seconds) for the metrics; `onDefect` hears about handler defects (answered as a bare 500 without details).
+ * seconds) for the metrics. A handler's defect is answered as a bare 500 without details and logged (through the
+ * caller's logger) with its cause.
  */
 export const listen = (options: {
   readonly host: string
@@ -223,7 +225,6 @@ export const listen = (options: {
   readonly observe: (route: string, status: number, seconds: number) => void
   /** Told about every answered request, for the access log: never the query, headers or path (tokens). */
   readonly access?: ((entry: AccessEntry) => void) | undefined
-  readonly onDefect: (cause: unknown) => void
   /** Open connections past this are closed at once. Default 1024. */
   readonly maxConnections?: number
   /** A request's headers must arrive within this. Default 10 s. */
@@ -234,6 +235,7 @@ export const listen = (options: {
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
+    const runSync = Runtime.runSync(runtime)
 
     // Metrics and the access log of an answered request (a function, not a closure per request: the result call's
     // throughput counts every allocation).
@@ -284,7 +286,7 @@ export const listen = (options: {
         if (res.destroyed || res.headersSent) return
         let response = internalError
         if (Exit.isSuccess(exit)) response = exit.value
-        else if (!Exit.isInterrupted(exit)) options.onDefect(exit.cause)
+        else if (!Exit.isInterrupted(exit)) runSync(Effect.logError(`request failed: ${Cause.pretty(exit.cause)}`))
         else return
         write(res, response, head, requestId)
         answered(response, req, requestId, started)

@@ -5,7 +5,9 @@
  * interval. A long-poll listens before it reads, so a task of this process that ends between the read and the wait
  * still wakes it. With several server processes (PostgreSQL), `Cluster` feeds them from LISTEN/NOTIFY.
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 
 /** A long-poll's interest in one task, registered before it reads the store. */
@@ -136,3 +138,18 @@ export const workSignal = (): WorkSignal => {
       })
   }
 }
+
+/** Task ends, for the long-polls of this process (fed by its workers and, on PostgreSQL, by the other processes). */
+export class Ended extends Context.Tag("@facedet/http-server/signals/Ended")<Ended, TaskSignals>() {}
+
+/** New work for this process's workers: a task was queued (here or, on PostgreSQL, elsewhere). */
+export class Queued extends Context.Tag("@facedet/http-server/signals/Queued")<Queued, WorkSignal>() {}
+
+/** A callback may be due: a task with a `callback_url` ended. */
+export class Deliveries extends Context.Tag("@facedet/http-server/signals/Deliveries")<Deliveries, WorkSignal>() {}
+
+export const layer: Layer.Layer<Ended | Queued | Deliveries> = Layer.mergeAll(
+  Layer.sync(Ended, taskSignals),
+  Layer.sync(Queued, workSignal),
+  Layer.sync(Deliveries, workSignal)
+)

@@ -60,17 +60,17 @@ export const shown = (text: string): string =>
   // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
   `${text.slice(0, 64).replace(/[\u0000-\u001f\u007f]/g, "?")}${text.length > 64 ? "..." : ""}`
 
-/** Where routes report server-side failures; never given keys. */
-export type Log = (message: string, cause: unknown) => void
-
-// The cause goes to the log, not to the client: a store's messages name files and internals.
+/**
+ * A store or file-store failure as an answer. The cause goes to the log, not to the client: a store's messages name
+ * files and internals. The shared database out of reach is an outage to wait out, not a bug: 455 (service
+ * unavailable) with when to retry.
+ */
 export const storeFailure =
-  (log: Log | undefined, route: string) => (e: { readonly message: string; readonly unavailable?: boolean }) =>
-    Effect.sync(() => {
-      log?.(`${route}: ${e.message}`, e)
-      // The shared database out of reach is an outage to wait out, not a bug: 455 (service unavailable) with when
-      // to retry.
-      return e.unavailable === true
+  (route: string) =>
+  (e: { readonly message: string; readonly unavailable?: boolean }): Effect.Effect<Response> =>
+    Effect.as(
+      Effect.logError(`${route}: ${e.message}`),
+      e.unavailable === true
         ? errorResponse(
             new FaceDetError.ServiceUnavailable(
               isDiskFull(e)
@@ -83,7 +83,7 @@ export const storeFailure =
             new FaceDetError.ServerError({ message: "internal error: the task store failed; retry shortly" }),
             route
           )
-    })
+    )
 
 /** 455 while the server drains: retry shortly (elsewhere, or here after the restart). */
 export const drainingAnswer = (route: string, message: string) =>

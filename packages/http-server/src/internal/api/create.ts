@@ -33,7 +33,6 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false })
 /** The create route over the server's dependencies. */
 export const make = (deps: Deps) => {
   const { config, store, metrics } = deps
-  const uploadToken = (url: string): string | undefined => uploadTokenOf(deps.publicUrl(), url)
 
   const readJson = (request: Request, route: string): Effect.Effect<unknown, Response> => {
     const refuse = (message: string, close = false) => Effect.fail(errorResponse(invalid(message), route, close))
@@ -72,7 +71,7 @@ export const make = (deps: Deps) => {
       const drainingMessage = "the server is shutting down and takes no new tasks; retry shortly"
       const idempotencyKey = request.headers[Endpoints.headers.idempotencyKey]
       // A retried create (same Idempotency-Key) replays its task even while draining: its body must be read first.
-      if (deps.draining() && idempotencyKey === undefined) return drainingAnswer(route, drainingMessage)
+      if ((yield* deps.draining) && idempotencyKey === undefined) return drainingAnswer(route, drainingMessage)
       if (
         idempotencyKey !== undefined &&
         (typeof idempotencyKey !== "string" || !idempotencyKeyPattern.test(idempotencyKey))
@@ -116,7 +115,7 @@ export const make = (deps: Deps) => {
         }
       }
       // The drain may have begun while the body arrived.
-      if (deps.draining()) return drainingAnswer(route, drainingMessage)
+      if (yield* deps.draining) return drainingAnswer(route, drainingMessage)
       if (callbackUrl !== undefined) {
         // The same address rules as media URLs, judged now so a refused receiver is a 422, not a silent failure.
         const checked = deps.fetcher.checkUrl(callbackUrl)
@@ -124,7 +123,7 @@ export const make = (deps: Deps) => {
           return errorResponse(invalid(`callback_url: ${checked.left.message}`, "callback_url"), route)
         }
       }
-      const token = uploadToken(url)
+      const token = uploadTokenOf(yield* deps.publicUrl, url)
       if (token !== undefined) {
         const file = yield* store.getMedia(token)
         // Another key's upload is as unknown as a missing one.
@@ -176,7 +175,7 @@ export const make = (deps: Deps) => {
           : yield* store.ensureWebhookSecret(owner, () =>
               Webhook.makeSecret((n) => crypto.getRandomValues(new Uint8Array(n)))
             )
-      if (secret?.created) deps.log?.(`generated a webhook signing secret for API key ${owner}`, undefined)
+      if (secret?.created) yield* Effect.logInfo(`generated a webhook signing secret for API key ${owner}`)
       return ok(
         { detect_task_id: created.task.id, ...(secret?.created ? { webhook_secret: secret.secret } : {}) },
         route
@@ -198,7 +197,7 @@ export const make = (deps: Deps) => {
             )
           ),
         IdempotencyConflict: (e) => Effect.succeed(errorResponse(invalid(e.message, "Idempotency-Key"), route)),
-        StoreError: storeFailure(deps.log, route)
+        StoreError: storeFailure(route)
       }),
       Effect.merge
     )

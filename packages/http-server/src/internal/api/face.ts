@@ -46,8 +46,8 @@ export const make = (deps: Deps) => {
       }
       return response
     }).pipe(
-      Effect.catchTag("BlobError", storeFailure(deps.log, route)),
-      Effect.catchTag("StoreError", storeFailure(deps.log, route)),
+      Effect.catchTag("BlobError", storeFailure(route)),
+      Effect.catchTag("StoreError", storeFailure(route)),
       Effect.merge
     )
 }

@@ -21,39 +21,41 @@ export const make = (deps: Deps): ((path: string) => Effect.Effect<Response> | u
     if (depthCache !== undefined && now - depthCache.at < 1000) return Effect.succeed(depthCache.depth)
     return Effect.tap(deps.store.depth, (d) => Effect.sync(() => (depthCache = { at: now, depth: d })))
   })
-  let openApiText: string | undefined
-  const openApi = () =>
-    (openApiText ??= JSON.stringify(
-      OpenApi.document({ title: "facedet server (crun.ai-compatible face detection)", servers: [deps.publicUrl()] })
-    ))
+  const openApi = Effect.cached(
+    Effect.map(deps.publicUrl, (url) =>
+      JSON.stringify(OpenApi.document({ title: "facedet server (crun.ai-compatible face detection)", servers: [url] }))
+    )
+  )
 
   return (path) => {
     switch (path) {
       case "/healthz":
         return Effect.succeed(ok({ status: "ok" }, path))
       case "/readyz":
-        return deps.draining()
-          ? Effect.succeed(
-              errorResponse(
-                new FaceDetError.ServiceUnavailable({
-                  message: "draining for shutdown",
-                  retryAfterMs: drainRetryAfterSeconds * 1000
-                }),
-                path
+        return Effect.flatMap(deps.draining, (draining) =>
+          draining
+            ? Effect.succeed(
+                errorResponse(
+                  new FaceDetError.ServiceUnavailable({
+                    message: "draining for shutdown",
+                    retryAfterMs: drainRetryAfterSeconds * 1000
+                  }),
+                  path
+                )
               )
-            )
-          : Effect.map(depth, (d) => ok({ status: "ready", ...d }, path)).pipe(
-              Effect.catchTag("StoreError", storeFailure(deps.log, path))
-            )
+            : Effect.map(depth, (d) => ok({ status: "ready", ...d }, path)).pipe(
+                Effect.catchTag("StoreError", storeFailure(path))
+              )
+        )
       case "/metrics":
         return Effect.map(depth, (d) => ({
           status: 200,
           headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
           body: deps.metrics.render(d),
           route: path
-        })).pipe(Effect.catchTag("StoreError", storeFailure(deps.log, path)))
+        })).pipe(Effect.catchTag("StoreError", storeFailure(path)))
       case "/openapi.json":
-        return Effect.succeed({ status: 200, headers: jsonHeaders, body: openApi(), route: path })
+        return Effect.map(Effect.flatten(openApi), (body) => ({ status: 200, headers: jsonHeaders, body, route: path }))
       default:
         return undefined
     }

@@ -47,7 +47,7 @@ export const make = (deps: Deps, finished: FinishedAnswers) => {
         return errorResponse(new FaceDetError.NotFound({ message: `no detection task ${shown(id)}` }), route)
       }
       let task = found.value
-      if (waitSeconds > 0 && !isEnded(task) && !deps.draining()) {
+      if (waitSeconds > 0 && !isEnded(task) && !(yield* deps.draining)) {
         const until = (yield* Clock.currentTimeMillis) + waitSeconds * 1000
         task = yield* Effect.scoped(
           Effect.gen(function* () {
@@ -59,13 +59,13 @@ export const make = (deps: Deps, finished: FinishedAnswers) => {
               if (Option.isNone(again)) return current
               current = again.value
               const left = until - (yield* Clock.currentTimeMillis)
-              if (isEnded(current) || deps.draining() || left <= 0) return current
+              if (isEnded(current) || (yield* deps.draining) || left <= 0) return current
               yield* listener.wait(Math.min(left, longPollRereadMs))
             }
           })
         )
       }
-      let data: DetectTask.ResultData = resultData(task, deps.publicUrl())
+      let data: DetectTask.ResultData = resultData(task, yield* deps.publicUrl)
       if (task.callbackUrl !== undefined) {
         const delivery = yield* store.delivery(task.id)
         data = { ...data, callback: callbackState(task.callbackUrl, Option.getOrUndefined(delivery)) }
@@ -76,5 +76,5 @@ export const make = (deps: Deps, finished: FinishedAnswers) => {
         finished.remember(cacheKey(owner, id), response, task.finishedAt + config.taskRetentionMs)
       }
       return response
-    }).pipe(Effect.catchTag("StoreError", storeFailure(deps.log, route)), Effect.merge)
+    }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 }

@@ -3,6 +3,7 @@
  * and answered with its URL (usable as `image_url` / `video_url`). Checked as it arrives: the key's upload quota,
  * its kind's size limit once the first bytes say what it is, and the disk's free space.
  */
+import { statfsSync } from "node:fs"
 import { join } from "node:path"
 import * as FaceDetError from "@facedet/core/FaceDetError"
 import * as TaskId from "@facedet/core/TaskId"
@@ -13,6 +14,7 @@ import type { Deps } from "../../Api.js"
 import { isDiskFull } from "../../JobStore.js"
 import { accepts, describe, imageFormats, sniff } from "../../MediaFetcher.js"
 import * as Body from "../body.js"
+import * as Log from "../log.js"
 import type { Request, Response } from "../httpEdge.js"
 import { drainingAnswer, errorResponse, invalid, json, ok, storeFailure } from "./answers.js"
 
@@ -29,25 +31,36 @@ export const insufficientStorage = (route: string): Response =>
     { connection: "close" }
   )
 
+/** A server-side failure while storing an upload: a generic 500 for the client, the details for the log. */
+const uploadFault = (route: string, cause: unknown) =>
+  Effect.as(
+    Log.failure(`${route}: storing an upload failed`, cause),
+    isDiskFull(cause)
+      ? insufficientStorage(route)
+      : errorResponse(
+          new FaceDetError.ServerError({ message: "internal error: the upload could not be stored; retry shortly" }),
+          route,
+          true
+        )
+  )
+
+/** Free bytes on the disk of `dir` (undefined: unknown). */
+const freeDiskBytes = (dir: string): number | undefined => {
+  try {
+    const fs = statfsSync(dir)
+    return fs.bavail * fs.bsize
+  } catch {
+    return undefined
+  }
+}
+
 /** The upload route over the server's dependencies. */
 export const make = (deps: Deps) => {
   const { config, store } = deps
-  /** A server-side failure while storing an upload: a generic 500 for the client, the details for the log. */
-  const uploadFault = (route: string, cause: unknown) =>
-    Effect.sync(() => {
-      deps.log?.(`${route}: storing an upload failed`, cause)
-      if (isDiskFull(cause)) return insufficientStorage(route)
-      return errorResponse(
-        new FaceDetError.ServerError({ message: "internal error: the upload could not be stored; retry shortly" }),
-        route,
-        true
-      )
-    })
-
   return (request: Request, owner: string, route: string) =>
     Effect.gen(function* () {
-      if (deps.draining()) return drainingAnswer(route, "the server is shutting down; retry shortly")
-      const free = deps.freeDiskBytes?.()
+      if (yield* deps.draining) return drainingAnswer(route, "the server is shutting down; retry shortly")
+      const free = freeDiskBytes(config.dataDir)
       if (free !== undefined && free < config.minFreeDiskBytes) return insufficientStorage(route)
       const used = yield* store.uploadBytes(owner)
       const quotaLeft = config.keyMaxUploadBytes - used
@@ -108,7 +121,7 @@ export const make = (deps: Deps) => {
       if (adopted._tag === "Left") {
         Body.remove(path)
         return adopted.left.unavailable === true
-          ? yield* storeFailure(deps.log, route)(adopted.left)
+          ? yield* storeFailure(route)(adopted.left)
           : yield* uploadFault(route, adopted.left)
       }
       const now = yield* Clock.currentTimeMillis
@@ -126,12 +139,12 @@ export const make = (deps: Deps) => {
         .pipe(Effect.tapError(() => Effect.ignore(deps.blobs.remove([blobPath]))))
       return ok(
         {
-          url: `${deps.publicUrl()}/uploads/${token}`,
+          url: `${yield* deps.publicUrl}/uploads/${token}`,
           format,
           size: stored.stored.size,
           expires_at: Timestamp.format(expiresAt)
         },
         route
       )
-    }).pipe(Effect.catchTag("StoreError", storeFailure(deps.log, route)), Effect.merge)
+    }).pipe(Effect.catchTag("StoreError", storeFailure(route)), Effect.merge)
 }
