@@ -49,13 +49,16 @@ export const run = (args: Args): Effect.Effect<void, Reported, Output> =>
       "facedet serve",
       () => import("@facedet/http-server")
     )
-    const config = ServerConfig.fromEnv(process.env, args, {
-      port: "--port",
-      host: "--host",
-      dataDir: "--data-dir",
-      databaseUrl: "--database-url",
-      role: "--role"
-    })
+    // Read through Effect's Config, like every other setting of the server, the detector and the fetcher.
+    const config = yield* Effect.either(
+      ServerConfig.load(args, {
+        port: "--port",
+        host: "--host",
+        dataDir: "--data-dir",
+        databaseUrl: "--database-url",
+        role: "--role"
+      })
+    )
     if (Either.isLeft(config)) {
       return yield* new ServeFailed({ configuration: true, message: config.left.message, cause: config.left })
     }

@@ -35,6 +35,7 @@ import * as FaceDetectorModule from "@facedet/detector/FaceDetector"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -725,18 +726,31 @@ export const main = async (
   if (flags["data-dir"] !== undefined) overrides.dataDir = flags["data-dir"]
   if (flags["database-url"] !== undefined) overrides.databaseUrl = flags["database-url"]
   if (flags.role !== undefined) overrides.role = flags.role as ServerConfig.Role
-  const config = ServerConfig.fromEnv(env, overrides, {
-    host: "--host",
-    dataDir: "--data-dir",
-    databaseUrl: "--database-url",
-    role: "--role"
-  })
+  // Every setting (the server's, the detector's, the fetcher's) is read through Effect's Config from `env`.
+  const provider = ConfigProvider.fromMap(
+    new Map(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined))
+  )
+  const config = Effect.runSync(
+    Effect.either(
+      ServerConfig.load(overrides, {
+        host: "--host",
+        dataDir: "--data-dir",
+        databaseUrl: "--database-url",
+        role: "--role"
+      })
+    ).pipe(Effect.withConfigProvider(provider))
+  )
   if (Either.isLeft(config) || problems.length > 0) {
-    const all = [...problems, ...(Either.isLeft(config) ? config.left.problems : [])]
+    const left = Either.isLeft(config) ? config.left : undefined
+    if (left !== undefined && left._tag !== "ConfigInvalid") {
+      process.stderr.write(`facedet: cannot read the configuration: ${describeStartError(left)}\n`)
+      return 2
+    }
+    const all = [...problems, ...(left !== undefined ? left.problems : [])]
     process.stderr.write(`${new ServerConfig.ConfigInvalid({ problems: all }).message}\n`)
     return 2
   }
-  const exit = await Effect.runPromiseExit(run(config.right))
+  const exit = await Effect.runPromiseExit(run(config.right).pipe(Effect.withConfigProvider(provider)))
   if (Exit.isSuccess(exit)) return exit.value === "forced" ? 1 : 0
   const failure = Cause.failureOption(exit.cause)
   process.stderr.write(

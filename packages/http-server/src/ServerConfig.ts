@@ -7,6 +7,8 @@
  * ```ts
  * import { ServerConfig } from "@facedet/http-server"
  * import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
  *
  * const config = ServerConfig.fromEnv(process.env, { port: 9000 })
  * if (Either.isLeft(config)) console.error(config.left.message)
@@ -15,10 +17,14 @@
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import * as Webhook from "@facedet/core/Webhook"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Address from "./internal/address.js"
 import * as Postgres from "./Postgres.js"
 
@@ -429,6 +435,56 @@ export const fromEnv = (
   }
   return problems.length === 0 ? Either.right(config) : Either.left(new ConfigInvalid({ problems }))
 }
+
+/**
+ * Every setting's raw text, read through Effect's `Config` from the current `ConfigProvider` (the environment unless
+ * the caller installs another: a map in tests, a file, a secret store), the same source the detector's and the
+ * fetcher's settings come from.
+ */
+const rawSettings: Config.Config<Record<string, string | undefined>> = Config.map(
+  Config.all(
+    Object.fromEntries(
+      Object.values(envNames).map((name) => [name, Config.option(Config.string(name))] as const)
+    ) as Record<string, Config.Config<Option.Option<string>>>
+  ),
+  (values) => Object.fromEntries(Object.entries(values).map(([name, v]) => [name, Option.getOrUndefined(v)]))
+)
+
+/**
+ * The configuration read through Effect's `Config` (the current `ConfigProvider`) and validated as `fromEnv`
+ * validates it: every problem at once, each named by its variable (or its entry in `labels`).
+ *
+ * @since 0.1.0
+ */
+export const load = (
+  overrides: Overrides = {},
+  labels: { readonly [K in keyof ServerConfig]?: string } = {}
+): Effect.Effect<ServerConfig, ConfigInvalid | ConfigError.ConfigError> =>
+  Effect.flatMap(rawSettings, (env) => fromEnv(env, overrides, labels))
+
+/**
+ * The configuration as a `Config` (for `Config`-driven programs): a bad value is an `InvalidData` error whose
+ * message lists every problem.
+ *
+ * @since 0.1.0
+ */
+export const config = (
+  overrides: Overrides = {},
+  labels: { readonly [K in keyof ServerConfig]?: string } = {}
+): Config.Config<ServerConfig> =>
+  Config.mapOrFail(rawSettings, (env) =>
+    Either.mapLeft(fromEnv(env, overrides, labels), (e) => ConfigError.InvalidData([], e.message))
+  )
+
+/**
+ * The settings read through `Config` and validated, as a layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  overrides: Overrides = {},
+  labels: { readonly [K in keyof ServerConfig]?: string } = {}
+): Layer.Layer<Settings, ConfigInvalid | ConfigError.ConfigError> => Layer.effect(Settings, load(overrides, labels))
 
 /**
  * The defaults with `overrides` applied, ignoring the environment (tests, embedding). Throws on a bad value.

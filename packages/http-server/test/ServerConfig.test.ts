@@ -3,6 +3,9 @@
  * value reported at once without echoing keys.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ServerConfig from "../src/ServerConfig.js"
 
@@ -97,5 +100,56 @@ describe("ServerConfig", () => {
     const error = Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
     expect(error.problems.map((p) => p.setting)).toEqual(["--port", "FACEDET_WORKERS"])
     expect(error.message).toContain("--port: expected an integer 0..65535, got 70000")
+  })
+  describe("read through Effect's Config", () => {
+    const provider = (entries: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(entries)))
+
+    it.effect("load takes every setting from the current ConfigProvider, lists intact", () =>
+      Effect.gen(function* () {
+        const config = yield* ServerConfig.load({ port: 9100 }).pipe(
+          Effect.withConfigProvider(
+            provider({
+              FACEDET_PORT: "7000",
+              FACEDET_API_KEYS: "key-one-0123456789abcdef, key-two-0123456789abcdef",
+              FACEDET_WORKERS: "3",
+              FACEDET_ALLOWED_CIDRS: "10.0.0.0/8,192.168.1.0/24"
+            })
+          )
+        )
+        // The override wins over the provider, as over the environment.
+        expect(config.port).toBe(9100)
+        expect(config.apiKeys).toEqual(["key-one-0123456789abcdef", "key-two-0123456789abcdef"])
+        expect(config.workers).toBe(3)
+        expect(config.allowedCidrs).toHaveLength(2)
+        expect(config).toEqual(
+          Either.getOrThrow(
+            ServerConfig.fromEnv(
+              {
+                FACEDET_PORT: "7000",
+                FACEDET_API_KEYS: "key-one-0123456789abcdef, key-two-0123456789abcdef",
+                FACEDET_WORKERS: "3",
+                FACEDET_ALLOWED_CIDRS: "10.0.0.0/8,192.168.1.0/24"
+              },
+              { port: 9100 }
+            )
+          )
+        )
+      })
+    )
+
+    it.effect("a bad value is the same ConfigInvalid, and through `config` an InvalidData naming it", () =>
+      Effect.gen(function* () {
+        const bad = provider({ FACEDET_WORKERS: "many", FACEDET_LEASE_SECONDS: "-1" })
+        const error = yield* Effect.flip(ServerConfig.load().pipe(Effect.withConfigProvider(bad)))
+        expect(error._tag).toBe("ConfigInvalid")
+        expect(error._tag === "ConfigInvalid" && error.problems.map((p) => p.setting)).toEqual([
+          "FACEDET_WORKERS",
+          "FACEDET_LEASE_SECONDS"
+        ])
+        const viaConfig = yield* Effect.flip(Effect.withConfigProvider(ServerConfig.config(), bad))
+        expect(ConfigError.isConfigError(viaConfig)).toBe(true)
+        expect(String(viaConfig)).toContain('FACEDET_WORKERS: expected an integer 1..256, got "many"')
+      })
+    )
   })
 })
