@@ -8,12 +8,12 @@ import { join } from "node:path"
 import { DetectTask } from "@facedet/core"
 import { afterAll, beforeAll, describe, it } from "vitest"
 import { runCli, until } from "./helpers/runCli.js"
-import { samplePhoto } from "./helpers/samples.js"
+import { photoPath as samplePhoto } from "@facedet/testkit/Media"
 import { inProcess } from "./helpers/inProcess.js"
-import { closedPort, envelope, type Handler, type Scripted, start } from "./helpers/scriptedServer.js"
+import * as Crun from "@facedet/testkit/Crun"
+import { closedPort, envelope, type Handler, type Scripted, start } from "@facedet/testkit/ScriptedServer"
 
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as { data: unknown }
+const fixture = (name: `${Crun.Name}.json`) => Crun.body(name.replace(/\.json$/, "") as Crun.Name) as { data: unknown }
 
 const paths = {
   image: "/api/v1/client/job/detect-face-image",
@@ -168,10 +168,10 @@ describe.concurrent("exit codes", () => {
 
   it("a 429 with a short Retry-After is waited out and the create goes through", async ({ expect }) => {
     const base = task([succeededData])
-    const server = await serve((req, s) =>
+    const server = await serve((req, s, i) =>
       s.requests.length === 1
         ? { status: 429, headers: { "retry-after": "1" }, body: envelope(429, "slow down") }
-        : base(req, s)
+        : base(req, s, i)
     )
     const ran = await runCli(["detect", "https://media.example/a.jpg", "--no-wait"], { env: at(server) })
     expect(ran.code, ran.stderr).toBe(0)
@@ -297,10 +297,10 @@ describe.concurrent("local files", () => {
   it("are uploaded to a facedet server, then detected by the URL it answers", async ({ expect }) => {
     const facedet = { "x-facedet-long-poll": "30" }
     const base = task([succeededData], { headers: facedet })
-    const server = await serve((req, s) =>
+    const server = await serve((req, s, i) =>
       req.path === paths.upload
         ? { headers: facedet, body: envelope(200, "success", { url: `${s.url}/media/abc.jpg` }) }
-        : base(req, s)
+        : base(req, s, i)
     )
     const ran = await runCli(["detect", join(dir(), "face.jpg"), "--no-wait"], { env: at(server) })
     expect(ran).toMatchObject({ code: 0, stdout: `${taskId}\n` })
@@ -315,7 +315,7 @@ describe.concurrent("local files", () => {
   it("that are missing or not media are 'usage'", async ({ expect }) => {
     const env = { ...key, FACEDET_BASE_URL: "http://127.0.0.1:9" }
     expect((await runCli(["detect", join(dir(), "missing.jpg")], { env })).code).toBe(2)
-    const ran = await runCli(["detect", new URL("./fixtures/create-ok.json", import.meta.url).pathname], { env })
+    const ran = await runCli(["detect", Crun.path("create-ok")], { env })
     expect(ran.code, ran.stderr).toBe(2)
     expect(ran.stderr).toContain("is not an image or video")
   })
@@ -336,10 +336,10 @@ describe.concurrent("faces download", () => {
       { id: 1, link: `${server.url}/crops/b.jpg` }
     ]
     const base = task([data])
-    server.handler = (req, s) =>
+    server.handler = (req, s, i) =>
       req.path.startsWith("/crops/")
         ? { headers: { "content-type": "image/jpeg" }, body: Buffer.from(req.path) }
-        : base(req, s)
+        : base(req, s, i)
     const dir = join(out, "nested", "faces")
     const ran = await runCli(["faces", "download", taskId, "--out", dir], { env: at(server) })
     expect(ran.code, ran.stderr).toBe(0)
@@ -369,7 +369,7 @@ describe.concurrent("faces download", () => {
     const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
     data.result.faces = [{ id: 0, link: `${server.url}/crops/gone.jpg` }]
     const base = task([data])
-    server.handler = (req, s) => (req.path.startsWith("/crops/") ? { status: 404, body: "gone" } : base(req, s))
+    server.handler = (req, s, i) => (req.path.startsWith("/crops/") ? { status: 404, body: "gone" } : base(req, s, i))
     const ran = await runCli(["faces", "download", taskId, "--out", out], { env: at(server) })
     expect(ran.code, ran.stderr).toBe(5)
     expect(ran.stderr).toContain("answered HTTP 404")
@@ -426,14 +426,14 @@ describe.concurrent("in process", () => {
       { id: 1, link: `${server.url}/crops/b.jpg` }
     ]
     const base = task([data])
-    server.handler = (req, s) =>
+    server.handler = (req, s, i) =>
       req.path === "/crops/a.jpg"
         ? { status: 302, headers: { location: "/crops/moved-a.jpg" }, body: "" }
         : req.path === "/crops/b.jpg"
           ? { status: 307, headers: { location: `${cdn.url}/b.jpg` }, body: "" }
           : req.path.startsWith("/crops/")
             ? { headers: { "content-type": "image/jpeg" }, body: Buffer.from(`api ${req.path}`) }
-            : base(req, s)
+            : base(req, s, i)
     const out = join(dir(), "redirected")
     const ran = await inProcess(["faces", "download", taskId, "--out", out], at(server))
     expect(ran.code, ran.stderr).toBe(0)
@@ -449,8 +449,8 @@ describe.concurrent("in process", () => {
     const data = structuredClone(succeededData) as DetectTask.ResultData & { result: DetectTask.Result }
     data.result.faces = [{ id: 0, link: `${server.url}/crops/loop.jpg` }]
     const base = task([data])
-    server.handler = (req, s) =>
-      req.path.startsWith("/crops/") ? { status: 302, headers: { location: req.path }, body: "" } : base(req, s)
+    server.handler = (req, s, i) =>
+      req.path.startsWith("/crops/") ? { status: 302, headers: { location: req.path }, body: "" } : base(req, s, i)
     const loop = await inProcess(["faces", "download", taskId, "--out", join(dir(), "loop")], at(server))
     expect(loop.code).not.toBe(0)
     expect(loop.stderr).toContain("redirected more than 5 times")

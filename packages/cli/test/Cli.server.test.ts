@@ -14,7 +14,7 @@ import { deflateSync } from "node:zlib"
 import { DetectTask, TaskId } from "@facedet/core"
 import { afterAll, beforeAll, describe, it } from "vitest"
 import { type Ran, runCli, until } from "./helpers/runCli.js"
-import { samplePhoto } from "./helpers/samples.js"
+import { photoPath as samplePhoto } from "@facedet/testkit/Media"
 
 const apiKey = "fd_cli_end_to_end_test_key_0123456789"
 let work: string

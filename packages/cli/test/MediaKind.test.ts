@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import * as MediaKind from "../src/MediaKind.js"
-import { samplePhoto } from "./helpers/samples.js"
+import { photoPath as samplePhoto } from "@facedet/testkit/Media"
 
 /** A GIF with `frames` 1x1 frames, built block by block. */
 const gif = (frames: number, globalTable = true): Uint8Array => {

@@ -1,13 +1,11 @@
-import { readFileSync } from "node:fs"
 import { DetectTask, FaceDetError } from "@facedet/core"
+import * as Crun from "@facedet/testkit/Crun"
 import { describe, expect, it } from "vitest"
 import * as CliError from "../src/CliError.js"
 import * as Render from "../src/Render.js"
 
-const fixture = (name: string) =>
-  DetectTask.ResultData.parse(
-    (JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")) as { data: unknown }).data
-  )
+const fixture = (name: `${Crun.Name}.json`) =>
+  DetectTask.ResultData.parse((Crun.body(name.replace(/\.json$/, "") as Crun.Name) as { data: unknown }).data)
 
 describe("Render.result", () => {
   it("a succeeded task: a summary, the detect_id and its expiry, one line per face", () => {

@@ -221,7 +221,11 @@ export class IllegalStageMove extends Data.TaggedError("IllegalStageMove")<{
  * @since 0.1.0
  * @category Stages
  */
-export const stageAdvance = (from: Stage, to: Stage, claimedBefore: boolean): Either.Either<Stage, IllegalStageMove> => {
+export const stageAdvance = (
+  from: Stage,
+  to: Stage,
+  claimedBefore: boolean
+): Either.Either<Stage, IllegalStageMove> => {
   const before = ofStage(from, claimedBefore)
   const after = ofStage(to, claimedBefore || from === "running" || to === "running")
   const wire = (before === after && !isTerminal(before)) || next[before].includes(after)

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import { DetectTask, Envelope, Wire } from "../src/index.js"
-import { crun } from "./fixtures.js"
+import { body as crun, type Name } from "@facedet/testkit/Crun"
 
-const dataOf = (name: string) => {
+const dataOf = (name: Name) => {
   const envelope = Envelope.RawEnvelope.parse(crun(name))
   expect(envelope.code).toBe(200)
   return envelope.data
@@ -39,7 +39,7 @@ describe("DetectTask wire schemas", () => {
   })
 
   it("re-serialises a fixture to exactly the documented body", () => {
-    for (const name of ["result-processing", "result-failed", "result-succeeded"]) {
+    for (const name of ["result-processing", "result-failed", "result-succeeded"] as const) {
       const raw = dataOf(name)
       expect(DetectTask.ResultData.parse(raw)).toEqual(raw)
     }

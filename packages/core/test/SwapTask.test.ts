@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Envelope, SwapTask } from "../src/index.js"
-import { crun } from "./fixtures.js"
+import { body as crun } from "@facedet/testkit/Crun"
 
 describe("SwapTask wire schemas", () => {
   it("accepts the documented multi-face swap request", () => {

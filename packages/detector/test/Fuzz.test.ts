@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FaceDetector from "../src/FaceDetector.js"
 import * as Media from "./fixtures/media.js"
-import * as Fuzz from "./fixtures/mutation.js"
+import * as Fuzz from "@facedet/testkit/Mutation"
 
 const { seed, cases, saveDir } = Fuzz.settings(40)
 const typed = new Set(["UnsupportedMedia", "CorruptMedia", "MediaTooLarge"])

@@ -14,7 +14,8 @@ import * as Exit from "effect/Exit"
 import * as FaceDetector from "../src/FaceDetector.js"
 import * as VideoFrames from "../src/VideoFrames.js"
 import * as Media from "./fixtures/media.js"
-import * as Fuzz from "./fixtures/mutation.js"
+import * as Fuzz from "@facedet/testkit/Mutation"
+import * as Processes from "@facedet/testkit/Processes"
 
 const { seed, cases, saveDir } = Fuzz.settings(12)
 const typed = new Set(["UnsupportedMedia", "CorruptMedia", "MediaTooLarge", "VideoDecodeFailed"])
@@ -88,7 +89,7 @@ describe.skipIf(ffmpeg === undefined)("fuzzed video (needs ffmpeg)", () => {
               `fuzz ${format === "gif" ? "animated-gif" : format}: ${cases} cases, ${JSON.stringify(Object.fromEntries(counts))}\n`
             )
           }
-          expect(yield* Effect.promise(() => Fuzz.ffmpegLeftAfter(2_000))).toBe(0)
+          expect(yield* Effect.promise(() => Processes.ffmpegLeftAfter(2_000))).toBe(0)
         }),
       60_000 + cases * 6_000
     )
@@ -124,7 +125,7 @@ describe.skipIf(ffmpeg === undefined)("fuzzed video (needs ffmpeg)", () => {
         const wide = yield* outcome(detector, sized, "lying-size.mp4", 30_000)
 
         process.stdout.write(`lying moov: duration ${long}, samples ${many}, size ${wide}\n`)
-        expect(yield* Effect.promise(() => Fuzz.ffmpegLeftAfter(2_000))).toBe(0)
+        expect(yield* Effect.promise(() => Processes.ffmpegLeftAfter(2_000))).toBe(0)
       })
     )
 

@@ -12,7 +12,8 @@ import { FaceDetector, VideoFrames } from "@facedet/detector"
 import * as Layer from "effect/Layer"
 import sharp from "sharp"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Fuzz from "../../detector/test/fixtures/mutation.js"
+import * as Fuzz from "@facedet/testkit/Mutation"
+import * as Processes from "@facedet/testkit/Processes"
 import * as MediaFetcher from "../src/MediaFetcher.js"
 import type * as ServerConfig from "../src/ServerConfig.js"
 import * as SqliteJobStore from "../src/SqliteJobStore.js"
@@ -107,7 +108,7 @@ describe("fuzzed media through the server", { timeout: 300_000 }, () => {
         process.stdout.write(`fuzz server ${format}: ${cases} cases, ${JSON.stringify(Object.fromEntries(counts))}\n`)
       }
       expect((await call(`${app.url}/readyz`)).status).toBe(200)
-      expect(await Fuzz.ffmpegLeftAfter(2_000)).toBe(0)
+      expect(await Processes.ffmpegLeftAfter(2_000)).toBe(0)
       // Nothing the server logged was a defect (the worker's words for one: "unexpected failure").
       expect(app.logs.filter((l) => /unexpected failure|Detect\.Internal/.test(l))).toEqual([])
     },

@@ -1,15 +1,10 @@
 /**
- * Test helpers: a loopback media origin that counts its hits, media made at test time (photos from
- * @vladmandic/face-api's demo set, a generated no-face photo, an MP4 and an animated GIF made with ffmpeg), a server
- * started in-process on port 0, a fake detector, and a clock that can be moved forward.
+ * The server's test helpers: a loopback media origin that counts its hits, clips made with the detector's ffmpeg,
+ * a server started in-process on port 0, a fake detector, and a clock that can be moved forward. Photos, the
+ * no-face photo and temporary directories come from `@facedet/testkit`.
  */
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
 import { createServer, type Server as NodeServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
-import { createRequire } from "node:module"
 import * as FaceDetector from "@facedet/detector/FaceDetector"
 import { locateFfmpeg } from "@facedet/detector/VideoFrames"
 import * as Clock from "effect/Clock"
@@ -19,61 +14,23 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import { tempDir } from "@facedet/testkit/Files"
+import * as Media from "@facedet/testkit/Media"
 import sharp from "sharp"
 import type { JobStore } from "../src/JobStore.js"
 import type { MediaFetcher } from "../src/MediaFetcher.js"
 import * as Server from "../src/Server.js"
 import * as ServerConfig from "../src/ServerConfig.js"
 
-const require = createRequire(import.meta.url)
-const demo = join(dirname(require.resolve("@vladmandic/face-api/package.json")), "demo")
+// The shared test media and temporary directories (@facedet/testkit), for the tests that import them from here.
+export { noFacePhoto, photo } from "@facedet/testkit/Media"
+export { tempDir }
 
-/** A real photo with faces (face-api's demo set, 1..6). */
-export const photo = (n: number): Buffer => readFileSync(join(demo, `sample${n}.jpg`))
-
-/** A 500x375 JPEG with no face: a smooth colour gradient. */
-export const noFacePhoto = async (): Promise<Buffer> => {
-  const width = 500
-  const height = 375
-  const raw = Buffer.alloc(width * height * 3)
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3
-      raw[i] = Math.round((x / width) * 255)
-      raw[i + 1] = Math.round((y / height) * 255)
-      raw[i + 2] = 128
-    }
-  }
-  return sharp(raw, { raw: { width, height, channels: 3 } })
-    .jpeg()
-    .toBuffer()
-}
-
-/** An MP4 (2 s, 5 fps) and an animated GIF (1.5 s, 4 fps) of a photo, made with ffmpeg. */
-export const makeMovingMedia = (source: Buffer): { readonly mp4: Buffer; readonly gif: Buffer } => {
+/** An MP4 (2 s, 5 fps) and an animated GIF (1.5 s, 4 fps) of a photo, made with the detector's ffmpeg. */
+export const makeMovingMedia = (source: Uint8Array): { readonly mp4: Buffer; readonly gif: Buffer } => {
   const ffmpeg = locateFfmpeg()
   if (!ffmpeg) throw new Error("ffmpeg is needed for the video tests (Debian's, or @ffmpeg-installer/ffmpeg)")
-  const dir = mkdtempSync(join(tmpdir(), "facedet-media-"))
-  const input = join(dir, "in.jpg")
-  require("node:fs").writeFileSync(input, source)
-  const run = (args: ReadonlyArray<string>) => execFileSync(ffmpeg, ["-v", "error", "-y", ...args], { stdio: "pipe" })
-  run([
-    "-loop",
-    "1",
-    "-i",
-    input,
-    "-t",
-    "2",
-    "-r",
-    "5",
-    "-vf",
-    "scale=640:-2",
-    "-pix_fmt",
-    "yuv420p",
-    join(dir, "clip.mp4")
-  ])
-  run(["-loop", "1", "-i", input, "-t", "1.5", "-r", "4", "-vf", "scale=480:-2", join(dir, "anim.gif")])
-  return { mp4: readFileSync(join(dir, "clip.mp4")), gif: readFileSync(join(dir, "anim.gif")) }
+  return Media.movingMedia(ffmpeg, source)
 }
 
 /** A parsed answer body; tests check it field by field (and against core's zod schemas). */
@@ -214,9 +171,6 @@ export const fakeFace = async (id: number) => ({
       .toBuffer()
   )
 })
-
-/** A temporary data directory. */
-export const tempDir = (prefix = "facedet-test-"): string => mkdtempSync(join(tmpdir(), prefix))
 
 export const testKey = "test-key-0123456789abcdef"
 export const otherKey = "other-key-0123456789abcdef"

@@ -6,7 +6,12 @@ import * as Effect from "effect/Effect"
 import { FaceDetClient } from "../src/index.js"
 import { NodeFaceDetClient } from "../src/node.js"
 import { fixtures, succeededFor } from "./support/fixtures.js"
-import { closedPort, type Handler, type ScriptedServer, startServer } from "./support/ScriptedServer.js"
+import {
+  closedPort,
+  type Handler,
+  type Scripted as ScriptedServer,
+  start as startServer
+} from "@facedet/testkit/ScriptedServer"
 
 const taskId = "dit60yt8reqplt1c16"
 const servers: Array<ScriptedServer> = []
@@ -31,7 +36,7 @@ describe("NodeFaceDetClient (undici)", () => {
   it.live("detects faces end to end, sending the key and the Idempotency-Key", () =>
     Effect.gen(function* () {
       const server = yield* Effect.promise(() =>
-        start((req, i) =>
+        start((req, _server, i) =>
           req.method === "POST"
             ? { body: fixtures.createOk }
             : { body: i === 1 ? fixtures.resultProcessing : succeededFor(taskId) }

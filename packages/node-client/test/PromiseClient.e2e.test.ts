@@ -15,13 +15,13 @@ import {
 } from "../src/index.js"
 import { fixtures, resultWith, succeededFor } from "./support/fixtures.js"
 import {
-  type Answer,
   closedPort,
   envelope,
   type Handler,
-  type ScriptedServer,
-  startServer
-} from "./support/ScriptedServer.js"
+  type Reply as Answer,
+  type Scripted as ScriptedServer,
+  start as startServer
+} from "@facedet/testkit/ScriptedServer"
 
 const taskId = "dit60yt8reqplt1c16"
 const imageUrl = "https://example.com/group-photo.png"
@@ -60,7 +60,7 @@ const ok = (data: unknown, headers?: Record<string, string>): Exclude<Answer, st
 
 describe("Promise API end to end", () => {
   it("detects an image: create, then poll until succeeded, with the documented requests", async () => {
-    const { client, server } = await serve((req, i) =>
+    const { client, server } = await serve((req, _server, i) =>
       req.method === "POST"
         ? { body: fixtures.createOk }
         : { body: i < 2 ? fixtures.resultProcessing : succeededFor(taskId) }
@@ -113,7 +113,7 @@ describe("Promise API end to end", () => {
   })
 
   it("honours Retry-After on a 429 and keeps the Idempotency-Key across the retry", async () => {
-    const { client, server } = await serve((_req, i) =>
+    const { client, server } = await serve((_req, _server, i) =>
       i === 0
         ? { status: 429, headers: { "retry-after": "1" }, body: envelope(429, "slow down") }
         : { body: fixtures.createOk }

@@ -5,7 +5,12 @@
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { createFaceDetClient, FaceDetError } from "../src/index.js"
-import { envelope, type Handler, type ScriptedServer, startServer } from "./support/ScriptedServer.js"
+import {
+  envelope,
+  type Handler,
+  type Scripted as ScriptedServer,
+  start as startServer
+} from "@facedet/testkit/ScriptedServer"
 
 const servers: Array<ScriptedServer> = []
 afterEach(async () => {

@@ -8,7 +8,7 @@ import * as TestClock from "effect/TestClock"
 import { it as effectIt } from "@effect/vitest"
 import { afterEach, describe, expect, it } from "vitest"
 import { createFaceDetClient, isValidationError, isWebhookVerifyError, verifyWebhook, Webhook } from "../src/index.js"
-import { envelope, type ScriptedServer, startServer } from "./support/ScriptedServer.js"
+import { envelope, type Scripted as ScriptedServer, start as startServer } from "@facedet/testkit/ScriptedServer"
 
 const servers: Array<ScriptedServer> = []
 afterEach(async () => {

@@ -36,6 +36,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { VideoFrames } from "@facedet/detector"
+import { ffmpegChildren } from "@facedet/testkit/Processes"
 import { median, quantile } from "../median.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -411,22 +412,6 @@ interface Sample {
 const windowQuantile = (xs: ReadonlyArray<number>, q: number): number | null =>
   xs.length === 0 ? null : Math.round(quantile(xs, q))
 
-/** ffmpeg processes whose parent is the server. */
-const ffmpegChildren = (): number => {
-  let n = 0
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat)
-      if (m && Number(m[2]) === serverPid && m[1]!.includes("ffmpeg")) n++
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return n
-}
-
 const metric = (text: string, name: string): number => {
   const line = text.split("\n").find((l) => l.startsWith(`${name} `))
   return line === undefined ? Number.NaN : Number(line.slice(name.length + 1))
@@ -449,7 +434,7 @@ const sample = async () => {
     externalMb: Math.round(metric(text, "nodejs_external_memory_bytes") / 104857.6) / 10,
     fds,
     loopP99Ms: Math.round(metric(text, 'nodejs_eventloop_delay_window_seconds{quantile="0.99"}') * 1e4) / 10,
-    ffmpeg: ffmpegChildren(),
+    ffmpeg: ffmpegChildren(serverPid),
     imageP50Ms: windowQuantile(w.image, 0.5),
     imageP99Ms: windowQuantile(w.image, 0.99),
     videoP50Ms: windowQuantile(w.video, 0.5),
@@ -505,7 +490,7 @@ for (const [id, record] of tasks) {
     }
   }
 }
-const ffmpegLeft = ffmpegChildren()
+const ffmpegLeft = ffmpegChildren(serverPid)
 child.kill("SIGTERM")
 const exitCode = await exited
 origin.close()

@@ -1,7 +1,7 @@
 /**
- * The crun.ai documentation's example bodies (copied from the project's shared fixtures into test/fixtures/).
+ * The crun.ai documentation's example bodies (the testkit's one copy), typed for the client's tests.
  */
-import { readFileSync } from "node:fs"
+import * as Crun from "@facedet/testkit/Crun"
 import type { DetectTask, SwapTask } from "@facedet/core"
 import type { FaceDetClient } from "../../src/index.js"
 
@@ -11,8 +11,7 @@ export interface Envelope<D> {
   readonly data: D
 }
 
-const read = <A>(name: string): A =>
-  JSON.parse(readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url), "utf8")) as A
+const read = <A>(name: Crun.Name): A => Crun.body(name) as A
 
 export const fixtures = {
   createOk: read<Envelope<DetectTask.CreateData>>("create-ok"),
