@@ -104,6 +104,12 @@ export interface ServerConfig {
   readonly allowedPorts: ReadonlyArray<number>
   /** `text` (lines on stderr, the default) or `json` (one object per line on stdout). `FACEDET_LOG_FORMAT`. */
   readonly logFormat: "text" | "json"
+  /**
+   * Who answers requests that need work: `node` (the default: facedet's own `node:http` edge) or `platform`
+   * (experimental: `@effect/platform`'s Node handler; answers known at once keep the `node:http` fast path).
+   * `FACEDET_HTTP_EDGE`.
+   */
+  readonly httpEdge: "node" | "platform"
   /** A log line per answered request. `FACEDET_ACCESS_LOG`, default true with JSON logs, false with text. */
   readonly accessLog: boolean
   /**
@@ -227,6 +233,7 @@ export const envNames = {
   keepAliveTimeoutMs: "FACEDET_KEEP_ALIVE_SECONDS",
   allowedPorts: "FACEDET_ALLOWED_PORTS",
   logFormat: "FACEDET_LOG_FORMAT",
+  httpEdge: "FACEDET_HTTP_EDGE",
   accessLog: "FACEDET_ACCESS_LOG",
   databaseUrl: "FACEDET_DATABASE_URL",
   role: "FACEDET_ROLE",
@@ -373,6 +380,10 @@ export const fromEnv = (
   let logFormat: "text" | "json" = "text"
   if (formatText === "json" || formatText === "text") logFormat = formatText
   else if (formatText !== undefined) bad("logFormat", `expected text or json, got ${JSON.stringify(formatText)}`)
+  const edgeText = typeof overrides.httpEdge === "string" ? overrides.httpEdge : raw("httpEdge")?.toLowerCase()
+  let httpEdge: "node" | "platform" = "node"
+  if (edgeText === "node" || edgeText === "platform") httpEdge = edgeText
+  else if (edgeText !== undefined) bad("httpEdge", `expected node or platform, got ${JSON.stringify(edgeText)}`)
 
   const databaseText = typeof overrides.databaseUrl === "string" ? overrides.databaseUrl : raw("databaseUrl")
   let databaseUrl: string | undefined
@@ -423,6 +434,7 @@ export const fromEnv = (
     keepAliveTimeoutMs: num("keepAliveTimeoutMs", defaults.keepAliveTimeoutMs, { min: 0.1, max: 3600, unit: s }),
     allowedPorts,
     logFormat,
+    httpEdge,
     accessLog: flag("accessLog", logFormat === "json"),
     databaseUrl,
     role,

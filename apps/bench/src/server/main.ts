@@ -46,10 +46,11 @@ interface Child {
   readonly exit: Promise<number | null>
 }
 
-const startServer = (dataDir: string): Child => {
+const startServer = (dataDir: string, env: Record<string, string> = {}): Child => {
   const child = spawn(process.execPath, [serverMain, "--port", "0", "--data-dir", dataDir], {
     env: {
       ...process.env,
+      ...env,
       FACEDET_API_KEYS: key,
       FACEDET_ALLOW_PRIVATE_URLS: "true",
       // The limiter still runs on every request; it just never refuses here.
@@ -256,7 +257,62 @@ const main = async () => {
     facedetP99.push(f.latency.p99)
     roundRatios.push(f.requests.average / b.requests.average)
   }
+
+  // 2b. The edge: the default node:http edge against @effect/platform's Node handler (FACEDET_HTTP_EDGE=platform,
+  //     tracing off) for the requests that need work, in a second server process. Two result calls: a finished
+  //     task's (its remembered answer, the fast path either edge keeps) and one whose answer is not remembered (a
+  //     task with a callback: the store is read and the answer built on every call).
+  const platform = startServer(mkdtempSync(join(tmpdir(), "facedet-bench-edge-")), { FACEDET_HTTP_EDGE: "platform" })
+  const platformBase = await platform.url
+  const uncachedPath = async (base: string) => {
+    const r = await api(base, "/api/v1/client/job/detect-face-image", {
+      image_url: imageUrl,
+      callback_url: "http://127.0.0.1:9/hook"
+    })
+    const id = r.json.data.detect_task_id as string
+    await api(base, `/api/v1/client/job/detect-face-result?detect_task_id=${id}&wait=30`)
+    return `/api/v1/client/job/detect-face-result?detect_task_id=${id}`
+  }
+  const platformCached = `/api/v1/client/job/detect-face-result?detect_task_id=${(await createAndWait(platformBase, imageUrl)).data.detect_task_id}`
+  const edgePaths = {
+    nodeCached: `${base}${resultPath}`,
+    platformCached: `${platformBase}${platformCached}`,
+    nodeUncached: `${base}${await uncachedPath(base)}`,
+    platformUncached: `${platformBase}${await uncachedPath(platformBase)}`
+  }
+  const edgeSeconds = 3
+  const edgeRps: Record<keyof typeof edgePaths | "bare", Array<number>> = {
+    bare: [],
+    nodeCached: [],
+    platformCached: [],
+    nodeUncached: [],
+    platformUncached: []
+  }
+  for (const url of Object.values(edgePaths)) await cannon(url, 1) // warm-up
+  for (let r = 0; r < rounds; r++) {
+    edgeRps.bare.push((await cannon(`${bareUrl}${resultPath}`, edgeSeconds)).requests.average)
+    for (const [name, url] of Object.entries(edgePaths) as Array<[keyof typeof edgePaths, string]>) {
+      const f = await cannon(url, edgeSeconds)
+      if (f.non2xx > 0 || f.errors > 0) throw new Error(`${name}: ${f.non2xx} non-2xx, ${f.errors} errors`)
+      edgeRps[name].push(f.requests.average)
+    }
+  }
+  platform.process.kill("SIGTERM")
+  await platform.exit
   bare.kill()
+  /** Median over rounds of each round's ratio to the bare server measured in the same round. */
+  const edgeRatio = (name: keyof typeof edgePaths) =>
+    round(median(edgeRps[name].map((rps, i) => rps / edgeRps.bare[i]!)), 2)
+  const edge = {
+    secondsPerRound: edgeSeconds,
+    rounds,
+    bareRps: round(median(edgeRps.bare), 0),
+    nodeCached: { rps: round(median(edgeRps.nodeCached), 0), ofBare: edgeRatio("nodeCached") },
+    platformCached: { rps: round(median(edgeRps.platformCached), 0), ofBare: edgeRatio("platformCached") },
+    nodeUncached: { rps: round(median(edgeRps.nodeUncached), 0), ofBare: edgeRatio("nodeUncached") },
+    platformUncached: { rps: round(median(edgeRps.platformUncached), 0), ofBare: edgeRatio("platformUncached") },
+    target: "platform adopted if its result-call ratio stays >= 0.6 of bare node:http"
+  }
 
   // The detector alone, in this process, while the server is idle: the bound for 1 and 3.
   const alone = await detectorAlone(new Uint8Array(photo))
@@ -340,6 +396,7 @@ const main = async () => {
       bareP99Ms: median(bareP99),
       targets: { ratio: 0.5, p99Ms: 20 }
     },
+    edge,
     burst: {
       tasks: n,
       uniqueTaskIds: new Set(ids).size,
@@ -386,6 +443,16 @@ const main = async () => {
       "throughput ratio facedet / bare",
       `${results.resultThroughput.ratio} (rounds: ${results.resultThroughput.roundRatios.join(", ")})`,
       ">= 0.5"
+    ],
+    [
+      "edge: result call (remembered), node / platform",
+      `${edge.nodeCached.ofBare} / ${edge.platformCached.ofBare} of bare (${edge.nodeCached.rps} / ${edge.platformCached.rps} req/s)`,
+      "platform >= 0.6"
+    ],
+    [
+      "edge: result call (built each time), node / platform",
+      `${edge.nodeUncached.ofBare} / ${edge.platformUncached.ofBare} of bare (${edge.nodeUncached.rps} / ${edge.platformUncached.rps} req/s)`,
+      ""
     ],
     [
       "1,000 tasks at once",

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
+import * as PlatformEdge from "./platformEdge.js"
 
 /** A request as handlers see it. */
 export interface Request {
@@ -132,7 +133,12 @@ export interface Listening {
 /** Reason phrases Node does not know (crun.ai's own codes). */
 const reasons: Readonly<Record<number, string>> = { 455: "Service Unavailable", 505: "Feature Disabled" }
 
-const write = (res: ServerResponse, response: Response, head: boolean, requestId: string | undefined): void => {
+/** The headers of an answer on `res`: the handler's, the request id, `nosniff`, the length, and when to close. */
+const headersFor = (
+  res: ServerResponse,
+  response: Response,
+  requestId: string | undefined
+): Record<string, string | number> => {
   const headers: Record<string, string | number> =
     requestId === undefined ? { ...response.headers } : { ...response.headers, "x-request-id": requestId }
   // A body the handler did not read (an open route, a refusal) would keep the connection busy for as long as the
@@ -143,15 +149,21 @@ const write = (res: ServerResponse, response: Response, head: boolean, requestId
   }
   // JSON and text are never to be sniffed into something else.
   headers["x-content-type-options"] ??= "nosniff"
+  const body = response.body
+  headers["content-length"] =
+    typeof body === "string" ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : body.size
+  return headers
+}
+
+const write = (res: ServerResponse, response: Response, head: boolean, requestId: string | undefined): void => {
+  const headers = headersFor(res, response, requestId)
   const reason = reasons[response.status] ?? STATUS_CODES[response.status] ?? "Unknown"
   const body = response.body
   if (typeof body === "string" || body instanceof Uint8Array) {
-    headers["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength
     res.writeHead(response.status, reason, headers)
     res.end(head ? undefined : body)
     return
   }
-  headers["content-length"] = body.size
   if (head) {
     res.writeHead(response.status, reason, headers)
     res.end()
@@ -231,11 +243,18 @@ export const listen = (options: {
   readonly headersTimeoutMs?: number
   /** Idle keep-alive connections close after this. Default 5 s. */
   readonly keepAliveTimeoutMs?: number
+  /**
+   * Who answers requests that need work: this module (`node`, the default), or `@effect/platform`'s Node handler
+   * (`platform`, experimental: see `internal/platformEdge`). Answers known at once take the fast path either way.
+   */
+  readonly edge?: "node" | "platform"
 }): Effect.Effect<Listening, ListenFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
     const runSync = Runtime.runSync(runtime)
+    const pending = new WeakMap<IncomingMessage, PlatformEdge.Pending>()
+    const platform = options.edge === "platform" ? yield* PlatformEdge.make(pending) : undefined
 
     // Metrics and the access log of an answered request (a function, not a closure per request: the result call's
     // throughput counts every allocation).
@@ -273,6 +292,15 @@ export const listen = (options: {
         write(res, response, head, requestId)
         answered(response, req, requestId, started)
         return
+      }
+      if (platform !== undefined) {
+        pending.set(req, {
+          effect,
+          headersOf: (response) => headersFor(res, response, requestId),
+          answered: (response) => answered(response, req, requestId, started),
+          internalError
+        })
+        return platform(req, res)
       }
       const fiber = runFork(effect)
       let done = false
