@@ -74,6 +74,22 @@ export interface Options {
 }
 
 /**
+ * What the workers read from the server's services.
+ *
+ * @since 0.1.0
+ */
+export type Requirements =
+  | JobStore
+  | FaceDetector
+  | MediaFetcher
+  | BlobStore.BlobStore
+  | Crops.Crops
+  | Metrics.Registry
+  | Signals.Ended
+  | Signals.Queued
+  | Signals.Deliveries
+
+/**
  * The running workers.
  *
  * @since 0.1.0
@@ -158,22 +174,7 @@ const random = (n: number) => randomBytes(n)
  *
  * @since 0.1.0
  */
-export const make = (
-  options: Options
-): Effect.Effect<
-  WorkerPool,
-  never,
-  | Scope.Scope
-  | JobStore
-  | FaceDetector
-  | MediaFetcher
-  | BlobStore.BlobStore
-  | Crops.Crops
-  | Metrics.Registry
-  | Signals.Ended
-  | Signals.Queued
-  | Signals.Deliveries
-> =>
+export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.Scope | Requirements> =>
   Effect.gen(function* () {
     const store = yield* JobStore
     const detector = yield* FaceDetector
@@ -560,18 +561,5 @@ export class Workers extends Context.Tag("@facedet/http-server/Worker")<Workers,
  *
  * @since 0.1.0
  */
-export const layer = (
-  options: Options
-): Layer.Layer<
-  Workers,
-  never,
-  | JobStore
-  | FaceDetector
-  | MediaFetcher
-  | BlobStore.BlobStore
-  | Crops.Crops
-  | Metrics.Registry
-  | Signals.Ended
-  | Signals.Queued
-  | Signals.Deliveries
-> => Layer.scoped(Workers, make(options))
+export const layer = (options: Options): Layer.Layer<Workers, never, Requirements> =>
+  Layer.scoped(Workers, make(options))

@@ -11,7 +11,7 @@ import pg from "pg"
 import { type Child, spawnServer } from "./children.js"
 import { adminUrl, freshDatabase, pgAvailable } from "./pg.js"
 import { call, type Origin, paths, photo, startOrigin, tempDir } from "./support.js"
-import { type Relay, startRelay } from "./tcpProxy.js"
+import { type Relay, start as startRelay } from "@facedet/testkit/TcpRelay"
 
 const publicUrl = "http://facedet.test"
 /** A link or upload URL of the shared public origin, asked of one process directly. */

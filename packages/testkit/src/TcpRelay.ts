@@ -1,7 +1,8 @@
 /**
- * A TCP relay on 127.0.0.1:0 in front of a real server (PostgreSQL here), to cut the network between the facedet
- * processes and their database without stopping the database other tests use: `cut` resets every open connection
- * and refuses new ones until `restore`.
+ * A TCP relay on 127.0.0.1:0 in front of a real server (PostgreSQL in the tests and the scale bench), to cut the
+ * network between facedet processes and their database without stopping the database others use: `cut` resets
+ * every open connection and refuses new ones until `restore`. `observe` sees what each client sends (the scale
+ * bench counts PostgreSQL round trips with it).
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net"
 import type { AddressInfo } from "node:net"
@@ -13,7 +14,13 @@ export interface Relay {
   readonly close: () => Promise<void>
 }
 
-export const startRelay = async (target: { readonly host: string; readonly port: number }): Promise<Relay> => {
+/** Called once per client connection; the function it returns sees each chunk that client sends, in order. */
+export type Observe = () => (chunk: Buffer) => void
+
+export const start = async (
+  target: { readonly host: string; readonly port: number },
+  observe?: Observe
+): Promise<Relay> => {
   const open = new Set<Socket>()
   let down = false
   const server: Server = createServer((client) => {
@@ -32,7 +39,13 @@ export const startRelay = async (target: { readonly host: string; readonly port:
     }
     client.on("error", end).on("close", end)
     upstream.on("error", end).on("close", end)
-    client.pipe(upstream)
+    const seen = observe?.()
+    if (seen === undefined) client.pipe(upstream)
+    else
+      client.on("data", (chunk: Buffer) => {
+        seen(chunk)
+        upstream.write(chunk)
+      })
     upstream.pipe(client)
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
