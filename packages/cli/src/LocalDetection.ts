@@ -16,8 +16,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { DetectTask, Face } from "@facedet/core"
 import { TaskErrorCode, TaskId, Timestamp } from "@facedet/core"
-import type { DetectorError } from "@facedet/detector"
-import { FaceDetector } from "@facedet/detector"
+import { Detection, DetectorError, FaceDetector } from "@facedet/detector"
 import type { DetectedFace, ImageDetection, VideoDetection } from "@facedet/detector/Detection"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -55,40 +54,22 @@ export interface Outcome {
 }
 
 /**
- * The task error code for media the detector refused (`FaceSwap.Detect.Failed` is for "no face").
+ * The task error code for media the detector refused (`FaceSwap.Detect.Failed` is for "no face"): the detector's
+ * own mapping (`DetectorError.taskError`), the one the HTTP server records too.
  *
  * @since 0.1.0
  * @category Combinators
  */
-export const taskErrorCode = (error: Exclude<DetectorError.DetectorError, DetectorError.ModelLoadFailed>): string => {
-  switch (error._tag) {
-    case "UnsupportedMedia":
-      return TaskErrorCode.TaskErrorCode.UnsupportedFormat
-    case "CorruptMedia":
-    case "VideoDecodeFailed":
-      return TaskErrorCode.TaskErrorCode.Corrupt
-    case "MediaTooLarge":
-      return TaskErrorCode.TaskErrorCode.TooLarge
-    case "InferenceFailed":
-      return TaskErrorCode.TaskErrorCode.WorkerLost
-  }
-}
+export const taskErrorCode = (error: Exclude<DetectorError.DetectorError, DetectorError.ModelLoadFailed>): string =>
+  DetectorError.taskError(error).code
 
 /**
- * The wire face for a detected one, with its crop at `link`.
+ * The wire face for a detected one, with its crop at `link` (the detector's `Detection.toWireFace`).
  *
  * @since 0.1.0
  * @category Combinators
  */
-export const toWireFace = (face: DetectedFace, link: string): Face.Face => ({
-  id: face.id,
-  link,
-  box: [face.box[0], face.box[1], face.box[2], face.box[3]],
-  score: Math.round(face.score * 10_000) / 10_000,
-  landmarks: Object.fromEntries(Object.entries(face.landmarks).map(([name, [x, y]]) => [name, [x, y]])),
-  ...(face.firstSeenMs === undefined ? {} : { first_seen_ms: face.firstSeenMs }),
-  ...(face.lastSeenMs === undefined ? {} : { last_seen_ms: face.lastSeenMs })
-})
+export const toWireFace = (face: DetectedFace, link: string): Face.Face => Detection.toWireFace(face, link)
 
 /**
  * A succeeded result `data` for faces already written to disk.

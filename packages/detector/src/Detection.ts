@@ -2,6 +2,7 @@
  * What the detector returns: faces with their box, score, MediaPipe's six landmarks and a JPEG crop, for an image
  * or for a video (where each face is one person tracked across the sampled frames).
  */
+import type * as Face from "@facedet/core/Face"
 import type { ImageFormat, VideoFormat } from "@facedet/core/MediaFormat"
 
 /**
@@ -119,3 +120,35 @@ export const compareLeftToRight = (a: { readonly box: Box }, b: { readonly box: 
 export const numberLeftToRight = <F extends { readonly box: Box; readonly id: number }>(
   faces: ReadonlyArray<F>
 ): Array<F> => [...faces].sort(compareLeftToRight).map((face, id) => ({ ...face, id }))
+
+/**
+ * The fields of a face the wire shows: a detected face, or one a server stored (its landmarks read back as a
+ * record).
+ *
+ * @since 0.1.0
+ */
+export interface FaceFields {
+  readonly id: number
+  readonly box: Box
+  readonly score: number
+  readonly landmarks: Landmarks | Readonly<Record<string, Point>>
+  readonly firstSeenMs?: number | undefined
+  readonly lastSeenMs?: number | undefined
+}
+
+/**
+ * A face as crun.ai's result spells it (`@facedet/core`'s `Face`), with its crop at `link` and facedet's optional
+ * `first_seen_ms` / `last_seen_ms`: the one mapping the HTTP server's answers and the CLI's local results share.
+ *
+ * @since 0.1.0
+ */
+export const toWireFace = (face: FaceFields, link: string): Face.Face => ({
+  id: face.id,
+  link,
+  box: [face.box[0], face.box[1], face.box[2], face.box[3]],
+  // Detected scores already have four decimals; one stored elsewhere gets them here.
+  score: Math.round(face.score * 10_000) / 10_000,
+  landmarks: Object.fromEntries(Object.entries(face.landmarks).map(([name, [x, y]]) => [name, [x, y]])),
+  ...(face.firstSeenMs === undefined ? {} : { first_seen_ms: face.firstSeenMs }),
+  ...(face.lastSeenMs === undefined ? {} : { last_seen_ms: face.lastSeenMs })
+})

@@ -2,6 +2,7 @@
  * The ways detection can fail, as tagged values a caller can act on (the HTTP server maps each to a task error
  * code). Bad media never throws or dies: every problem with the input becomes one of these.
  */
+import * as TaskErrorCode from "@facedet/core/TaskErrorCode"
 import * as Data from "effect/Data"
 
 /**
@@ -114,3 +115,40 @@ export type DetectorError =
   | VideoDecodeFailed
   | ModelLoadFailed
   | InferenceFailed
+
+/**
+ * What a detection task reports for each failure: the task error code (`@facedet/core`'s `TaskErrorCode`) and a
+ * message for whoever created the task, worded for them (no paths or internals). The HTTP server records it; the
+ * CLI's local detection reports the same code. A face-swap client sees the same code from either.
+ *
+ * @since 0.1.0
+ */
+export const taskError = (
+  error: DetectorError
+): { readonly code: TaskErrorCode.TaskErrorCode; readonly message: string } => {
+  switch (error._tag) {
+    case "UnsupportedMedia":
+      return {
+        code: TaskErrorCode.TaskErrorCode.UnsupportedFormat,
+        message: "the file is not an image or video format this server reads"
+      }
+    case "CorruptMedia":
+    case "VideoDecodeFailed":
+      return {
+        code: TaskErrorCode.TaskErrorCode.Corrupt,
+        message: "the media could not be decoded (corrupt, truncated or unsupported encoding)"
+      }
+    case "MediaTooLarge":
+      return {
+        code: TaskErrorCode.TaskErrorCode.TooLarge,
+        message: "the media is larger than this server accepts (pixels, frames or duration); send a smaller one"
+      }
+    case "ModelLoadFailed":
+      return { code: TaskErrorCode.TaskErrorCode.Internal, message: "the server failed while processing this task" }
+    case "InferenceFailed":
+      return {
+        code: TaskErrorCode.TaskErrorCode.WorkerLost,
+        message: `the face model crashed on this media ${error.attempts} times, each on a fresh worker; it is not tried again`
+      }
+  }
+}

@@ -94,56 +94,64 @@ describe.skipIf(ffmpeg === undefined)("fuzzed video (needs ffmpeg)", () => {
       60_000 + cases * 6_000
     )
 
-    it.effect("an MP4 whose moov lies about its duration, samples or size fails typed or decodes, quickly", () =>
-      Effect.gen(function* () {
-        const detector = yield* FaceDetector.FaceDetector
-        const base = mp4()
-        const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength)
+    it.effect(
+      "an MP4 whose moov lies about its duration, samples or size fails typed or decodes, quickly",
+      () =>
+        Effect.gen(function* () {
+          const detector = yield* FaceDetector.FaceDetector
+          const base = mp4()
+          const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength)
 
-        // mvhd (version 0): timescale at +20, duration at +24. One tick a second, 2^32-1 ticks: 136 years.
-        const longer = Uint8Array.from(base)
-        const mvhd = box(longer, "mvhd")
-        view(longer).setUint32(mvhd + 20, 1)
-        view(longer).setUint32(mvhd + 24, 0xffffffff)
-        // The same lie in the media header the demuxer reads per track (mdhd, version 0: same offsets).
-        const mdhd = box(longer, "mdhd")
-        view(longer).setUint32(mdhd + 20, 1)
-        view(longer).setUint32(mdhd + 24, 0xffffffff)
-        const long = yield* outcome(detector, longer, "lying-duration.mp4", 30_000)
+          // mvhd (version 0): timescale at +20, duration at +24. One tick a second, 2^32-1 ticks: 136 years.
+          const longer = Uint8Array.from(base)
+          const mvhd = box(longer, "mvhd")
+          view(longer).setUint32(mvhd + 20, 1)
+          view(longer).setUint32(mvhd + 24, 0xffffffff)
+          // The same lie in the media header the demuxer reads per track (mdhd, version 0: same offsets).
+          const mdhd = box(longer, "mdhd")
+          view(longer).setUint32(mdhd + 20, 1)
+          view(longer).setUint32(mdhd + 24, 0xffffffff)
+          const long = yield* outcome(detector, longer, "lying-duration.mp4", 30_000)
 
-        // stsz: sample_size at +12, sample_count at +16: 268 million samples in a 2-second file.
-        const counted = Uint8Array.from(base)
-        const stsz = box(counted, "stsz")
-        view(counted).setUint32(stsz + 16, 0x0fffffff)
-        const many = yield* outcome(detector, counted, "lying-samples.mp4", 30_000)
+          // stsz: sample_size at +12, sample_count at +16: 268 million samples in a 2-second file.
+          const counted = Uint8Array.from(base)
+          const stsz = box(counted, "stsz")
+          view(counted).setUint32(stsz + 16, 0x0fffffff)
+          const many = yield* outcome(detector, counted, "lying-samples.mp4", 30_000)
 
-        // tkhd (version 0): width and height (16.16 fixed point) at +84 and +88.
-        const sized = Uint8Array.from(base)
-        const tkhd = box(sized, "tkhd")
-        view(sized).setUint32(tkhd + 84, 0xffff0000)
-        view(sized).setUint32(tkhd + 88, 0xffff0000)
-        const wide = yield* outcome(detector, sized, "lying-size.mp4", 30_000)
+          // tkhd (version 0): width and height (16.16 fixed point) at +84 and +88.
+          const sized = Uint8Array.from(base)
+          const tkhd = box(sized, "tkhd")
+          view(sized).setUint32(tkhd + 84, 0xffff0000)
+          view(sized).setUint32(tkhd + 88, 0xffff0000)
+          const wide = yield* outcome(detector, sized, "lying-size.mp4", 30_000)
 
-        process.stdout.write(`lying moov: duration ${long}, samples ${many}, size ${wide}\n`)
-        expect(yield* Effect.promise(() => Processes.ffmpegLeftAfter(2_000))).toBe(0)
-      })
+          process.stdout.write(`lying moov: duration ${long}, samples ${many}, size ${wide}\n`)
+          expect(yield* Effect.promise(() => Processes.ffmpegLeftAfter(2_000))).toBe(0)
+        }),
+      // Each case has its own 30 s bound; beside the other suites on two cores, three of them need more than 30 s.
+      120_000
     )
 
-    it.effect("a GIF of 10,000 tiny frames, and one whose screen claims 65535x65535, end within their bound", () =>
-      Effect.gen(function* () {
-        const detector = yield* FaceDetector.FaceDetector
-        const many = join(dir, "many.gif")
-        // testsrc changes every frame, so the encoder keeps all 10,000 (2 cs each: 200 s of animation).
-        Media.ffmpeg(ffmpeg!, ["-f", "lavfi", "-i", "testsrc=size=16x16:rate=50", "-frames:v", "10000", many])
-        const bytes = new Uint8Array(readFileSync(many))
-        const frames = yield* outcome(detector, bytes, "many-frames.gif", 60_000)
+    it.effect(
+      "a GIF of 10,000 tiny frames, and one whose screen claims 65535x65535, end within their bound",
+      () =>
+        Effect.gen(function* () {
+          const detector = yield* FaceDetector.FaceDetector
+          const many = join(dir, "many.gif")
+          // testsrc changes every frame, so the encoder keeps all 10,000 (2 cs each: 200 s of animation).
+          Media.ffmpeg(ffmpeg!, ["-f", "lavfi", "-i", "testsrc=size=16x16:rate=50", "-frames:v", "10000", many])
+          const bytes = new Uint8Array(readFileSync(many))
+          const frames = yield* outcome(detector, bytes, "many-frames.gif", 60_000)
 
-        const screen = Uint8Array.from(yield* Effect.promise(() => Media.animatedGif(Media.photo(1), Media.photo(2))))
-        // Logical screen width and height: little-endian at bytes 6-9.
-        screen.set([0xff, 0xff, 0xff, 0xff], 6)
-        const huge = yield* outcome(detector, screen, "huge-screen.gif", 30_000)
-        process.stdout.write(`10,000-frame GIF: ${frames}; 65535x65535 screen: ${huge}\n`)
-      })
+          const screen = Uint8Array.from(yield* Effect.promise(() => Media.animatedGif(Media.photo(1), Media.photo(2))))
+          // Logical screen width and height: little-endian at bytes 6-9.
+          screen.set([0xff, 0xff, 0xff, 0xff], 6)
+          const huge = yield* outcome(detector, screen, "huge-screen.gif", 30_000)
+          process.stdout.write(`10,000-frame GIF: ${frames}; 65535x65535 screen: ${huge}\n`)
+        }),
+      // The encoding of 10,000 frames, then two cases with bounds of 60 and 30 s.
+      150_000
     )
   })
 })

@@ -186,7 +186,7 @@ const handler = (deps: Deps): ((request: Request) => Effect.Effect<Response>) =>
     const { method, path } = request
     if (path.startsWith("/api/")) {
       const route = routeOf(request)
-      return gate(request, route, (owner) => admitted(request, owner, route))
+      return gate(request, route, admitted)
     }
     if (method === "GET") {
       const faceMatch = facePath.exec(path)

@@ -30,6 +30,7 @@ import * as TaskId from "@facedet/core/TaskId"
 import { TaskErrorCode } from "@facedet/core/TaskErrorCode"
 import type { DetectedFace } from "@facedet/detector/Detection"
 import type { DetectorError } from "@facedet/detector/DetectorError"
+import * as DetectorErrors from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -141,27 +142,8 @@ export const describeFetchFailure = (e: MediaFetchError): string => `${e._tag}: 
  *
  * @since 0.1.0
  */
-export const fromDetectorError = (e: DetectorError): TaskFailure => {
-  switch (e._tag) {
-    case "UnsupportedMedia":
-      return fail(TaskErrorCode.UnsupportedFormat, "the file is not an image or video format this server reads")
-    case "CorruptMedia":
-    case "VideoDecodeFailed":
-      return fail(TaskErrorCode.Corrupt, "the media could not be decoded (corrupt, truncated or unsupported encoding)")
-    case "MediaTooLarge":
-      return fail(
-        TaskErrorCode.TooLarge,
-        "the media is larger than this server accepts (pixels, frames or duration); send a smaller one"
-      )
-    case "ModelLoadFailed":
-      return fail(TaskErrorCode.Internal, "the server failed while processing this task")
-    case "InferenceFailed":
-      return fail(
-        TaskErrorCode.WorkerLost,
-        `the face model crashed on this media ${e.attempts} times, each on a fresh worker; it is not tried again`
-      )
-  }
-}
+export const fromDetectorError = (e: DetectorError): TaskFailure =>
+  new TaskFailure({ error: DetectorErrors.taskError(e) })
 
 type Media =
   | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
@@ -258,7 +240,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
       token: TaskId.makeToken(random),
       box: face.box,
       score: face.score,
-      landmarks: face.landmarks as unknown as StoredFace["landmarks"],
+      landmarks: { ...face.landmarks },
       ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
       ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {})
     })

@@ -19,7 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import * as PlatformEdge from "./platformEdge.js"
+import type * as PlatformEdge from "./platformEdge.js"
 
 /** A request as handlers see it. */
 export interface Request {
@@ -254,7 +254,14 @@ export const listen = (options: {
     const runFork = Runtime.runFork(runtime)
     const runSync = Runtime.runSync(runtime)
     const pending = new WeakMap<IncomingMessage, PlatformEdge.Pending>()
-    const platform = options.edge === "platform" ? yield* PlatformEdge.make(pending) : undefined
+    // Loaded only when asked for: @effect/platform-node's modules cost memory a default server does not spend.
+    const platform =
+      options.edge === "platform"
+        ? yield* Effect.flatMap(
+            Effect.promise(() => import("./platformEdge.js")),
+            (edge) => edge.make(pending)
+          )
+        : undefined
 
     // Metrics and the access log of an answered request (a function, not a closure per request: the result call's
     // throughput counts every allocation).

@@ -29,8 +29,8 @@ const rateLimited = (route: string, waitMs: number) =>
   )
 
 /**
- * The gate over the server's dependencies: `admit(request, route, next)` answers a refused call itself and hands
- * an admitted one to `next` with its key id.
+ * The gate over the server's dependencies: `gate(request, route, next)` answers a refused call itself and hands
+ * an admitted one to `next` with its key id (no closure per request: this runs on every call).
  */
 export const make = (deps: Deps) => {
   const failures = RateLimiter.make(authFailureLimit)
@@ -50,7 +50,7 @@ export const make = (deps: Deps) => {
   return (
     request: Request,
     route: string,
-    next: (owner: string) => Effect.Effect<Response>
+    next: (request: Request, owner: string, route: string) => Effect.Effect<Response>
   ): Effect.Effect<Response> => {
     const key = request.headers[Endpoints.headers.apiKey]
     const address = `auth:${request.raw.socket?.remoteAddress ?? "unknown"}`
@@ -83,10 +83,10 @@ export const make = (deps: Deps) => {
     trust(address, owner)
     if (deps.sharedLimiter !== undefined) {
       return Effect.flatMap(deps.sharedLimiter.take(owner), (waitMs) =>
-        waitMs > 0 ? Effect.succeed(rateLimited(route, waitMs)) : next(owner)
+        waitMs > 0 ? Effect.succeed(rateLimited(route, waitMs)) : next(request, owner, route)
       )
     }
     const waitMs = deps.limiter.take(owner, deps.now())
-    return waitMs > 0 ? Effect.succeed(rateLimited(route, waitMs)) : next(owner)
+    return waitMs > 0 ? Effect.succeed(rateLimited(route, waitMs)) : next(request, owner, route)
   }
 }

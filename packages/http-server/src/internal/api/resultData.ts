@@ -3,6 +3,7 @@
  */
 import type * as DetectTask from "@facedet/core/DetectTask"
 import * as Timestamp from "@facedet/core/Timestamp"
+import * as Detection from "@facedet/detector/Detection"
 import type { Delivery, Task } from "../../JobStore.js"
 import { status as wireStatus } from "../../JobStore.js"
 
@@ -20,15 +21,7 @@ export const resultData = (task: Task, publicUrl: string): DetectTask.ResultData
           status: "succeed",
           type: "face_detect",
           hair_id: null,
-          faces: (task.faces ?? []).map((f) => ({
-            id: f.id,
-            link: `${publicUrl}/faces/${f.token}.jpg`,
-            box: [...f.box] as [number, number, number, number],
-            score: f.score,
-            landmarks: f.landmarks as Record<string, [number, number]>,
-            ...(f.firstSeenMs !== undefined ? { first_seen_ms: f.firstSeenMs } : {}),
-            ...(f.lastSeenMs !== undefined ? { last_seen_ms: f.lastSeenMs } : {})
-          })),
+          faces: (task.faces ?? []).map((f) => Detection.toWireFace(f, `${publicUrl}/faces/${f.token}.jpg`)),
           started_at: task.startedAt === undefined ? null : Timestamp.format(task.startedAt),
           finished_at: task.finishedAt === undefined ? null : Timestamp.format(task.finishedAt),
           error: null
