@@ -302,7 +302,7 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
           for (let i = 0; i < 250 && running().length > 0; i++) yield* Effect.promise(() => sleep(20))
           expect(running()).toEqual([])
         }),
-      60_000
+      90_000
     )
   })
 })
