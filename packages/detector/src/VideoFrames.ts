@@ -11,13 +11,17 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { VideoFormat } from "./Detection.js"
 import { type DetectorError, MediaTooLarge, UnsupportedMedia, VideoDecodeFailed } from "./DetectorError.js"
-import * as ImageDecoder from "./ImageDecoder.js"
+import type * as ImageDecoder from "./ImageDecoder.js"
+import * as Animation from "./internal/animation.js"
 import { demuxers, ffmpeg, inputArgs, locateFfmpeg, probeFile, tail } from "./internal/ffmpeg.js"
 import { ppmFrames } from "./internal/ppm.js"
+import { effectiveFps, fullSize } from "./internal/sampling.js"
 import * as MediaFormat from "./MediaFormat.js"
 
+export { playedDelay, samplePages } from "./internal/animation.js"
 export { locateFfmpeg, type Probe, parseProbe } from "./internal/ffmpeg.js"
 export { PpmReader } from "./internal/ppm.js"
+export { effectiveFps, fullSize, maxAnimationFrames, maxCropSourceSide } from "./internal/sampling.js"
 
 /**
  * Sampling defaults: 3 frames per second, at most 600 of them, media up to 10 minutes; two model tiles per frame
@@ -32,13 +36,6 @@ export const defaults = {
   minFaceSize: 40,
   maxTilesPerFrame: 2
 }
-
-/**
- * Animations with more frames than this are refused (a cheap file can declare very many).
- *
- * @since 0.1.0
- */
-export const maxAnimationFrames = 10_000
 
 /**
  * How to sample.
@@ -65,13 +62,6 @@ export interface Frame {
 }
 
 /**
- * Crops are cut from frames at most this many pixels on their long side (bounds memory and pipe traffic on 4K).
- *
- * @since 0.1.0
- */
-export const maxCropSourceSide = 1920
-
-/**
  * An opened medium: its size and its sampled frames.
  *
  * @since 0.1.0
@@ -87,46 +77,6 @@ export interface Source {
   readonly frames: Stream.Stream<Frame, DetectorError>
   /** Scale of `Frame.full` relative to the source size. */
   readonly fullScale: number
-}
-
-/**
- * Sampling rate for a medium of `durationMs`, so that at most `maxFrames` frames are taken.
- *
- * @since 0.1.0
- */
-export const effectiveFps = (durationMs: number, sampling: Sampling): number =>
-  durationMs > 0 ? Math.min(sampling.fps, (sampling.maxFrames * 1000) / durationMs) : sampling.fps
-
-/**
- * GIF frame delays as browsers play them: 0-10 ms means 100 ms.
- *
- * @since 0.1.0
- */
-export const playedDelay = (delay: number): number => (delay <= 10 ? 100 : delay)
-
-/**
- * The animation frames to sample: for each sample time, the page on screen then.
- *
- * @since 0.1.0
- */
-export const samplePages = (
-  delays: ReadonlyArray<number>,
-  pages: number,
-  sampling: Sampling
-): Array<{ readonly page: number; readonly timeMs: number }> => {
-  const played = Array.from({ length: pages }, (_, i) => playedDelay(delays[i] ?? 100))
-  const duration = played.reduce((a, b) => a + b, 0)
-  const fps = effectiveFps(duration, sampling)
-  const out: Array<{ page: number; timeMs: number }> = []
-  let page = 0
-  let pageEnd = played[0]!
-  for (let k = 0; k < sampling.maxFrames; k++) {
-    const t = (k * 1000) / fps
-    if (t >= duration && k > 0) break
-    while (t >= pageEnd && page < pages - 1) pageEnd += played[++page]!
-    out.push({ page, timeMs: Math.round(t) })
-  }
-  return out
 }
 
 /**
@@ -160,16 +110,6 @@ export interface OpenOptions extends Sampling {
  * @since 0.1.0
  */
 export const defaultStallMs = 60_000
-
-/**
- * Scale and size of the crop-resolution copy of a `width` x `height` medium.
- *
- * @since 0.1.0
- */
-export const fullSize = (width: number, height: number) => {
-  const scale = Math.min(1, maxCropSourceSide / Math.max(width, height))
-  return { scale, width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) }
-}
 
 /**
  * Splits a frame made of the search frame (padded to the full width) stacked over the full frame.
@@ -286,58 +226,6 @@ const videoFile = (
     return { format, width, height, durationMs: probe.durationMs ?? 0, fps, frames, fullScale: full.scale }
   })
 
-const animation = (bytes: Uint8Array, options: OpenOptions): Effect.Effect<Source, DetectorError> =>
-  Effect.gen(function* () {
-    const limits = { maxPixels: options.maxPixels, maxBytes: options.maxAnimationBytes }
-    const info = yield* ImageDecoder.probe(bytes, limits)
-    if (info.format !== "gif" && info.format !== "webp") {
-      return yield* new UnsupportedMedia({ detected: info.format, reason: "a still image: use detectImage" })
-    }
-    if (info.pages > maxAnimationFrames) {
-      return yield* new MediaTooLarge({ reason: "frames", limit: maxAnimationFrames, actual: info.pages })
-    }
-    const durationMs = Array.from({ length: info.pages }, (_, i) => playedDelay(info.delays[i] ?? 100)).reduce(
-      (a, b) => a + b,
-      0
-    )
-    if (info.pages > 1 && durationMs > options.maxDurationMs) {
-      return yield* new MediaTooLarge({ reason: "duration", limit: options.maxDurationMs, actual: durationMs })
-    }
-    const samples = samplePages(info.delays, info.pages, options)
-    const size = options.frameSize(info.width, info.height)
-    const full = fullSize(info.width, info.height)
-    const frames = Stream.fromIterable(samples).pipe(
-      Stream.zipWithIndex,
-      Stream.mapEffect(([sample, index]) =>
-        options.crops
-          ? ImageDecoder.render(
-              bytes,
-              info,
-              { width: full.width, height: full.height, page: sample.page },
-              limits
-            ).pipe(
-              Effect.flatMap((fullRaster) =>
-                ImageDecoder.resize(fullRaster, size.width, size.height).pipe(
-                  Effect.map((raster): Frame => ({ raster, full: fullRaster, index, timeMs: sample.timeMs }))
-                )
-              )
-            )
-          : ImageDecoder.render(bytes, info, { ...size, page: sample.page }, limits).pipe(
-              Effect.map((raster): Frame => ({ raster, full: undefined, index, timeMs: sample.timeMs }))
-            )
-      )
-    )
-    return {
-      format: info.format,
-      width: info.width,
-      height: info.height,
-      durationMs: info.pages > 1 ? durationMs : 0,
-      fps: effectiveFps(durationMs, options),
-      frames,
-      fullScale: full.scale
-    }
-  })
-
 /**
  * Opens a local file, sniffing its format from its first bytes.
  *
@@ -374,5 +262,5 @@ export const openFile = (path: string, options: OpenOptions): Effect.Effect<Sour
       try: () => readFile(path),
       catch: (cause) => new UnsupportedMedia({ detected: "unreadable file", reason: String(cause) })
     })
-    return yield* animation(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), options)
+    return yield* Animation.open(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), options)
   })
