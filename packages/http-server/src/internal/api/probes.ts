@@ -21,10 +21,14 @@ export const make = (deps: Deps): ((path: string) => Effect.Effect<Response> | u
     if (depthCache !== undefined && now - depthCache.at < 1000) return Effect.succeed(depthCache.depth)
     return Effect.tap(deps.store.depth, (d) => Effect.sync(() => (depthCache = { at: now, depth: d })))
   })
-  const openApi = Effect.cached(
-    Effect.map(deps.publicUrl, (url) =>
-      JSON.stringify(OpenApi.document({ title: "facedet server (crun.ai-compatible face detection)", servers: [url] }))
-    )
+  // Built once, on the first request (the origin is known once the listener has its port).
+  let openApiText: string | undefined
+  const openApi = Effect.map(
+    deps.publicUrl,
+    (url) =>
+      (openApiText ??= JSON.stringify(
+        OpenApi.document({ title: "facedet server (crun.ai-compatible face detection)", servers: [url] })
+      ))
   )
 
   return (path) => {
@@ -55,7 +59,7 @@ export const make = (deps: Deps): ((path: string) => Effect.Effect<Response> | u
           route: path
         })).pipe(Effect.catchTag("StoreError", storeFailure(path)))
       case "/openapi.json":
-        return Effect.map(Effect.flatten(openApi), (body) => ({ status: 200, headers: jsonHeaders, body, route: path }))
+        return Effect.map(openApi, (body) => ({ status: 200, headers: jsonHeaders, body, route: path }))
       default:
         return undefined
     }
