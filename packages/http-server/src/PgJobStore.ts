@@ -57,6 +57,20 @@ const sweepLock = 0x66640002
 export const storeError = (operation: string) => (cause: unknown) =>
   new StoreError({ operation, cause, unavailable: Postgres.isUnavailable(cause) })
 
+/** The stage SQL of every move (see `internal/stages`), built once from core's machine rather than on each call. */
+const sqlOf = {
+  setRunning: Stages.set("running"),
+  setSucceeded: Stages.set("succeeded"),
+  setFailed: Stages.set("failed"),
+  setQueued: Stages.set("queued"),
+  isRunning: Stages.is("running"),
+  claimable: Stages.into(["running"], "t.state"),
+  toSucceeded: Stages.into(["succeeded"]),
+  toFailed: Stages.into(["failed"]),
+  toQueued: Stages.into(["queued"]),
+  expirable: Stages.into(["queued", "failed"])
+} as const
+
 /**
  * The store over the `SqlClient` in context (a PostgreSQL one, migrated).
  *
@@ -130,14 +144,14 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
     const claim = (workerId: string, leaseMs: number) =>
       run(
         "claim",
-        sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("running"))}, lease_owner = ${workerId},
+        sql<Row>`UPDATE tasks SET ${sql.literal(sqlOf.setRunning)}, lease_owner = ${workerId},
             lease_expires_at = facedet_now_ms() + ${leaseMs}, fence = fence + 1, attempts = attempts + 1,
             started_at = coalesce(started_at, facedet_now_ms())
           WHERE id = (
             -- Fair across keys: the key with the fewest tasks running first, then the oldest task.
-            WITH busy AS (SELECT owner, count(*) AS n FROM tasks WHERE ${sql.literal(Stages.is("running"))} GROUP BY owner)
+            WITH busy AS (SELECT owner, count(*) AS n FROM tasks WHERE ${sql.literal(sqlOf.isRunning)} GROUP BY owner)
             SELECT t.id FROM tasks t LEFT JOIN busy b ON b.owner = t.owner
-            WHERE ${sql.literal(Stages.into(["running"], "t.state"))}
+            WHERE ${sql.literal(sqlOf.claimable)}
             ORDER BY coalesce(b.n, 0), t.seq
             LIMIT 1
             FOR UPDATE OF t SKIP LOCKED)
@@ -154,11 +168,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         })
       )
 
-    const toSucceeded = Stages.into(["succeeded"])
-    const toFailed = Stages.into(["failed"])
-    const toQueued = Stages.into(["queued"])
     /** The claim's row, in a stage `guard` allows (core's machine; see `internal/stages`). */
-    const held = (c: Claim, guard: string = Stages.is("running")) =>
+    const held = (c: Claim, guard: string = sqlOf.isRunning) =>
       sql`id = ${c.task.id} AND ${sql.literal(guard)} AND lease_owner = ${c.workerId} AND fence = ${c.fence}`
 
     /** The outbox row of an ending task, in the ending transaction; `msg_` + the task id is stable across retries. */
@@ -185,11 +196,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         sql.withTransaction(
           Effect.gen(function* () {
             const rows =
-              yield* sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("succeeded"))}, finished_at = facedet_now_ms(),
+              yield* sql<Row>`UPDATE tasks SET ${sql.literal(sqlOf.setSucceeded)}, finished_at = facedet_now_ms(),
                 detect_id = ${s.detectId}, faces = ${JSON.stringify(s.faces)}::json,
                 media_expires_at = facedet_now_ms() + ${s.ttlMs}, lease_owner = NULL, lease_expires_at = NULL,
                 completions = completions + 1
-              WHERE ${held(c, toSucceeded)} RETURNING *`
+              WHERE ${held(c, sqlOf.toSucceeded)} RETURNING *`
             const row = rows[0]
             if (row === undefined) return Option.none<Task>()
             if (s.files.length > 0) {
@@ -219,10 +230,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         sql.withTransaction(
           Effect.gen(function* () {
             const rows =
-              yield* sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("failed"))}, finished_at = facedet_now_ms(),
+              yield* sql<Row>`UPDATE tasks SET ${sql.literal(sqlOf.setFailed)}, finished_at = facedet_now_ms(),
                 error_code = ${error.code}, error_message = ${error.message}, lease_owner = NULL,
                 lease_expires_at = NULL, completions = completions + 1
-              WHERE ${held(c, toFailed)} RETURNING *`
+              WHERE ${held(c, sqlOf.toFailed)} RETURNING *`
             const row = rows[0]
             if (row === undefined) return Option.none<Task>()
             if (row.callback_url !== null) yield* outbox(c.task.id)
@@ -239,19 +250,19 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
         sql.withTransaction(
           Effect.gen(function* () {
             const gaveUp =
-              yield* sql<Row>`UPDATE tasks SET ${sql.literal(Stages.set("failed"))}, finished_at = facedet_now_ms(),
+              yield* sql<Row>`UPDATE tasks SET ${sql.literal(sqlOf.setFailed)}, finished_at = facedet_now_ms(),
                 error_code = ${TaskErrorCode.DetectTimeout},
                 error_message = 'the task did not finish before the server stopped, again and again; giving up',
                 lease_owner = NULL, lease_expires_at = NULL, completions = completions + 1, releases = releases + 1
-              WHERE ${held(c, toFailed)} AND releases >= ${releaseRefunds} AND attempts >= ${maxAttempts} RETURNING *`
+              WHERE ${held(c, sqlOf.toFailed)} AND releases >= ${releaseRefunds} AND attempts >= ${maxAttempts} RETURNING *`
             if (gaveUp[0] !== undefined) {
               if (gaveUp[0].callback_url !== null) yield* outbox(c.task.id)
               return Option.some(undefined)
             }
-            const released = yield* sql`UPDATE tasks SET ${sql.literal(Stages.set("queued"))}, lease_owner = NULL,
+            const released = yield* sql`UPDATE tasks SET ${sql.literal(sqlOf.setQueued)}, lease_owner = NULL,
                 lease_expires_at = NULL, releases = releases + 1,
                 attempts = CASE WHEN releases < ${releaseRefunds} THEN greatest(attempts - 1, 0) ELSE attempts END
-              WHERE ${held(c, toQueued)} RETURNING id`
+              WHERE ${held(c, sqlOf.toQueued)} RETURNING id`
             return released.length === 1 ? Option.some(undefined) : Option.none()
           })
         )
@@ -264,7 +275,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
           Effect.gen(function* () {
             // Rows another reaper holds are skipped: it is handling them.
             const rows = yield* sql<Row>`WITH expired AS (
-                SELECT id FROM tasks WHERE ${sql.literal(Stages.into(["queued", "failed"]))}
+                SELECT id FROM tasks WHERE ${sql.literal(sqlOf.expirable)}
                   AND lease_expires_at <= facedet_now_ms()
                 FOR UPDATE SKIP LOCKED)
               UPDATE tasks t SET
