@@ -287,7 +287,9 @@ export const make = (
   config: ServerConfig.ServerConfig,
   options: Options = {}
 ): Effect.Effect<Service, StartError, Scope.Scope | JobStore | FaceDetector | MediaFetcher.MediaFetcher> => {
-  const logged = logger(config, options.log)
+  // One logger for the server's lines and its access log.
+  const serverLogger = ServerLog.make(config.logFormat, options.log)
+  const logged = ServerLog.install(serverLogger)
   return Effect.gen(function* () {
     const layout = DataDir.layout(config.dataDir)
     yield* Effect.try({ try: () => DataDir.prepare(layout), catch: openFailed(config) })
@@ -305,13 +307,12 @@ export const make = (
     const api = yield* provided(Api.make)
     // A worker's port answers probes and scrapers only: the API is the api processes' job.
     const handle = config.role === "worker" ? workerOnly(api) : api
-    const logger = ServerLog.make(config.logFormat, options.log)
     const listening = yield* HttpEdge.listen({
       host: config.host,
       port: config.port,
       handle,
       observe: metrics.httpRequest,
-      access: config.accessLog ? ServerLog.access(logger, config.logFormat) : undefined,
+      access: config.accessLog ? ServerLog.access(serverLogger, config.logFormat) : undefined,
       maxConnections: config.maxConnections,
       headersTimeoutMs: config.headersTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
@@ -332,30 +333,37 @@ export const make = (
     yield* lifecycle.setPublicUrl(publicUrl)
 
     const workers: Worker.WorkerPool = detects
-      ? yield* provided(
-          Worker.make({
-            concurrency: config.workers,
-            leaseMs: config.leaseMs,
-            maxAttempts: config.maxAttempts,
-            imageTimeoutMs: config.imageTimeoutMs,
-            videoTimeoutMs: config.videoTimeoutMs,
-            mediaTtlMs: config.mediaTtlMs,
-            layout,
-            ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
-          })
+      ? Context.get(
+          yield* provided(
+            Layer.build(
+              Worker.layer({
+                concurrency: config.workers,
+                leaseMs: config.leaseMs,
+                maxAttempts: config.maxAttempts,
+                imageTimeoutMs: config.imageTimeoutMs,
+                videoTimeoutMs: config.videoTimeoutMs,
+                mediaTtlMs: config.mediaTtlMs,
+                layout,
+                ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
+              })
+            )
+          ),
+          Worker.Workers
         )
       : { inFlight: () => 0, drain: () => Effect.succeed({ released: 0 }) }
     if (detects) {
       const fetcher = yield* MediaFetcher.MediaFetcher
       yield* provided(
-        Webhooks.make({
-          payload: (task) => Effect.succeed(Api.webhookPayload(task, publicUrl)),
-          // The fetcher's address policy (FACEDET_ALLOW_PRIVATE_URLS, FACEDET_ALLOWED_CIDRS) covers callbacks too.
-          policy: fetcher.policy,
-          retry: { initialDelayMs: config.webhookInitialDelayMs },
-          pollMs: Math.min(1000, config.webhookInitialDelayMs),
-          ...(options.webhooks ?? {})
-        })
+        Layer.build(
+          Webhooks.layer({
+            payload: (task) => Api.webhookPayload(task, publicUrl),
+            // The fetcher's address policy (FACEDET_ALLOW_PRIVATE_URLS, FACEDET_ALLOWED_CIDRS) covers callbacks too.
+            policy: fetcher.policy,
+            retry: { initialDelayMs: config.webhookInitialDelayMs },
+            pollMs: Math.min(1000, config.webhookInitialDelayMs),
+            ...(options.webhooks ?? {})
+          })
+        )
       )
     }
 

@@ -20,7 +20,6 @@
 import { lookup as systemLookup } from "node:dns/promises"
 import * as Webhook from "@facedet/core/Webhook"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -40,7 +39,7 @@ import * as Metrics from "./Metrics.js"
  */
 export interface Options {
   /** The body of a task's callback (`{detect_task_id, status, data}`). */
-  readonly payload: (task: Task) => Effect.Effect<string>
+  readonly payload: (task: Task) => string
   readonly policy: Ssrf.Policy
   /** DNS for callback hosts (tests inject one). Default the system resolver. */
   readonly resolve?: Ssrf.Resolve
@@ -58,16 +57,6 @@ export interface Options {
   readonly userAgent?: string
   /** Extra trusted CAs for https receivers (tests). */
   readonly ca?: string | ReadonlyArray<string>
-}
-
-/**
- * The running dispatcher.
- *
- * @since 0.1.0
- */
-export interface Dispatcher {
-  /** Deliveries being attempted right now. */
-  readonly inFlight: () => number
 }
 
 /**
@@ -90,13 +79,12 @@ export const defaults = {
  */
 export const make = (
   options: Options
-): Effect.Effect<Dispatcher, never, Scope.Scope | JobStore | Metrics.Registry | Signals.Deliveries> =>
+): Effect.Effect<void, never, Scope.Scope | JobStore | Metrics.Registry | Signals.Deliveries> =>
   Effect.gen(function* () {
     const store = yield* JobStore
     const metrics = yield* Metrics.Registry
     // Woken by the workers when a task with a callback ends (and, on PostgreSQL, by the other processes).
     const signal = yield* Signals.Deliveries
-    let inFlight = 0
     const concurrency = options.concurrency ?? defaults.concurrency
     const timeoutMs = options.timeoutMs ?? defaults.timeoutMs
     const pollMs = options.pollMs ?? defaults.pollMs
@@ -117,9 +105,8 @@ export const make = (
         ? Effect.succeed(Option.some(d.body))
         : Effect.flatMap(store.get(d.taskId), (task) => {
             if (Option.isNone(task)) return Effect.succeed(Option.none<string>())
-            return Effect.flatMap(options.payload(task.value), (body) =>
-              Effect.as(store.setDeliveryBody(d.id, body), Option.some(body))
-            )
+            const body = options.payload(task.value)
+            return Effect.as(store.setDeliveryBody(d.id, body), Option.some(body))
           })
 
     /** What to record after an attempt. */
@@ -199,32 +186,21 @@ export const make = (
         }
         // Another due delivery may be waiting: let an idle sibling look.
         signal.wake()
-        inFlight++
         yield* deliver(d).pipe(
           Effect.catchAll((e) => Log.failure(`callback ${d.id}: attempt failed`, e)),
-          Effect.catchAllDefect((defect) => Log.failure(`callback ${d.id}: defect`, defect)),
-          Effect.ensuring(Effect.sync(() => inFlight--))
+          Effect.catchAllDefect((defect) => Log.failure(`callback ${d.id}: defect`, defect))
         )
       }
     })
 
     for (let i = 0; i < concurrency; i++) yield* Effect.forkScoped(loop)
-    return { inFlight: () => inFlight } satisfies Dispatcher
   })
 
 /**
- * The dispatcher of the server being built, as a service.
+ * The dispatcher, running while the layer lives (it offers nothing to call: it reads the outbox and is woken by
+ * `Signals.Deliveries`).
  *
  * @since 0.1.0
  */
-export class Dispatchers extends Context.Tag("@facedet/http-server/Webhooks")<Dispatchers, Dispatcher>() {}
-
-/**
- * The dispatcher, running while the layer lives.
- *
- * @since 0.1.0
- */
-export const layer = (
-  options: Options
-): Layer.Layer<Dispatchers, never, JobStore | Metrics.Registry | Signals.Deliveries> =>
-  Layer.scoped(Dispatchers, make(options))
+export const layer = (options: Options): Layer.Layer<never, never, JobStore | Metrics.Registry | Signals.Deliveries> =>
+  Layer.scopedDiscard(make(options))

@@ -55,8 +55,6 @@ import * as Metrics from "./Metrics.js"
 /** Retries while a shared store is out of reach: every 500 ms, up to a minute. */
 const outageRetry = Schedule.intersect(Schedule.spaced(Duration.millis(500)), Schedule.recurs(120))
 
-const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-
 /**
  * Worker settings (from `ServerConfig`).
  *
@@ -279,7 +277,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
           return { success, afterwards: Effect.void }
         }
         yield* Effect.mapError(crops.keepSource(task.id, bytes), (e) =>
-          fail(TaskErrorCode.Internal, `the image could not be kept for its crops: ${describeCause(e)}`)
+          fail(TaskErrorCode.Internal, `the image could not be kept for its crops: ${Log.describe(e)}`)
         )
         const files: Array<Omit<MediaFile, "expiresAt">> = faces.map((f) => ({
           token: f.token,

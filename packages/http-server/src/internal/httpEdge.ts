@@ -259,7 +259,7 @@ export const listen = (options: {
       options.edge === "platform"
         ? yield* Effect.flatMap(
             Effect.promise(() => import("./platformEdge.js")),
-            (edge) => edge.make(pending)
+            (edge) => edge.make(pending, internalError)
           )
         : undefined
 
@@ -304,8 +304,7 @@ export const listen = (options: {
         pending.set(req, {
           effect,
           headersOf: (response) => headersFor(res, response, requestId),
-          answered: (response) => answered(response, req, requestId, started),
-          internalError
+          answered: (response) => answered(response, req, requestId, started)
         })
         return platform(req, res)
       }

@@ -68,11 +68,10 @@ export const make = (format: Format, sink: Sink = defaultSink(format)): Logger.L
 const serverLoggers = new WeakSet<Logger.Logger<unknown, void>>()
 
 /**
- * Makes the server's logger the one that writes: it replaces Effect's default logger and any server logger set
- * further out, so nesting (`run` around `serve` around `make`) never writes a line twice.
+ * Makes `logger` the one that writes: it replaces Effect's default logger and any server logger set further out, so
+ * nesting (`run` around `serve` around `make`) never writes a line twice.
  */
-export const layer = (format: Format, sink?: Sink): Layer.Layer<never> => {
-  const logger = make(format, sink)
+export const install = (logger: Logger.Logger<unknown, void>): Layer.Layer<never> => {
   serverLoggers.add(logger)
   return Layer.fiberRefLocallyScopedWith(FiberRef.currentLoggers, (loggers) =>
     HashSet.add(
@@ -84,6 +83,9 @@ export const layer = (format: Format, sink?: Sink): Layer.Layer<never> => {
     )
   )
 }
+
+/** The server's logger of a format over a sink, installed (see `install`). */
+export const layer = (format: Format, sink?: Sink): Layer.Layer<never> => install(make(format, sink))
 
 /** Logs a server-side failure with its cause (never shown to clients). */
 export const failure = (message: string, cause: unknown): Effect.Effect<void> =>

@@ -24,7 +24,6 @@ export interface Pending {
   readonly headersOf: (response: Response) => Record<string, string | number>
   /** Metrics and the access log, once answered. */
   readonly answered: (response: Response) => void
-  readonly internalError: Response
 }
 
 const bodyOf = (response: Response): HttpServerResponse.HttpServerResponse => {
@@ -40,9 +39,13 @@ const bodyOf = (response: Response): HttpServerResponse.HttpServerResponse => {
   )
 }
 
-/** A handler for `(req, res)` that answers `pending.get(req)` through `@effect/platform`. */
+/**
+ * A handler for `(req, res)` that answers `pending.get(req)` through `@effect/platform`; a defect gets
+ * `internalError` (the default edge's bare 500), its cause only the log.
+ */
 export const make = (
-  pending: WeakMap<IncomingMessage, Pending>
+  pending: WeakMap<IncomingMessage, Pending>,
+  internalError: Response
 ): Effect.Effect<(req: IncomingMessage, res: ServerResponse) => void> => {
   const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const incoming = NodeHttpServerRequest.toIncomingMessage(request)
@@ -52,7 +55,7 @@ export const make = (
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.failCause(cause)
-          : Effect.as(Effect.logError(`request failed: ${Cause.pretty(cause)}`), p.internalError)
+          : Effect.as(Effect.logError(`request failed: ${Cause.pretty(cause)}`), internalError)
       ),
       Effect.map((response) => {
         p.answered(response)
