@@ -56,25 +56,23 @@ export const rect = (box: Box, width: number, height: number, margin = defaults.
 const stripLength = 8
 
 /**
- * Working memory of `encodeAll` (two strip buffers and the resampler's scratch), kept for the next call: allocating
- * 3 MB per image kept the garbage collector busy for a tenth of the crops' time. One set per concurrent call.
+ * Working memory of `encodeAll` (two strip buffers), kept for the next call: allocating 3 MB per image kept the
+ * garbage collector busy for a tenth of the crops' time. One set per concurrent call.
  */
 interface Memory {
   strips: [Buffer, Buffer]
-  scratch: Int32Array
 }
 const spare: Array<Memory> = []
-const take = (stripBytes: number, scratchLength: number): Memory => {
-  const m = spare.pop() ?? { strips: [Buffer.alloc(0), Buffer.alloc(0)], scratch: new Int32Array(0) }
+const take = (stripBytes: number): Memory => {
+  const m = spare.pop() ?? { strips: [Buffer.alloc(0), Buffer.alloc(0)] }
   if (m.strips[0].length < stripBytes) m.strips = [Buffer.allocUnsafe(stripBytes), Buffer.allocUnsafe(stripBytes)]
-  if (m.scratch.length < scratchLength) m.scratch = new Int32Array(scratchLength)
   return m
 }
 
 /**
  * Encodes the crops of `regions` (squares in `raster` pixels) as `size` x `size` JPEGs, in order.
  *
- * Each square is scaled in JavaScript (`internal/resample`) into a strip of up to eight crops stacked vertically;
+ * Each square is scaled in WebAssembly (`internal/resample`) into a strip of up to eight crops stacked vertically;
  * sharp encodes the strip as one JPEG (one set-up instead of eight), and `internal/jpegTiles` cuts it into one JPEG
  * per crop without decoding it. The next strip is scaled while sharp encodes the previous one. Standard Huffman
  * tables (`optimiseCoding: false`, files about 10% larger) are what lets the strip be cut; a strip that cannot be
@@ -93,11 +91,8 @@ export const encodeAll = (
       const jpegs: Array<Uint8Array> = []
       if (regions.length === 0) return jpegs
       const crop = size * size * 3
-      const memory = take(
-        crop * Math.min(stripLength, regions.length),
-        Math.max(...regions.map((r) => r[2])) * size * 3
-      )
-      const { strips: buffers, scratch } = memory
+      const memory = take(crop * Math.min(stripLength, regions.length))
+      const buffers = memory.strips
       const encode = (pixels: Buffer, height: number) =>
         sharp(pixels, { raw: { width: size, height, channels: 3 } })
           .jpeg({ quality: options.quality, mozjpeg: false, optimiseCoding: false })
@@ -107,7 +102,7 @@ export const encodeAll = (
         const group = regions.slice(k * stripLength, (k + 1) * stripLength)
         const pixels = buffers[k % 2]!.subarray(0, crop * group.length)
         for (const [j, [left, top, side]] of group.entries()) {
-          Resample.square(raster.data, raster.width, left, top, side, size, pixels.subarray(j * crop), scratch)
+          Resample.square(raster.data, raster.width, left, top, side, size, pixels.subarray(j * crop))
         }
         const encoded = encode(pixels, size * group.length)
         // Awaited in order below; marked handled so a failure while another strip is awaited is not unhandled.

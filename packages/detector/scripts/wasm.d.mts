@@ -1,0 +1,2 @@
+/** WebAssembly text to bytes with wabt (a development dependency only). */
+export declare const assemble: (text: string) => Promise<Uint8Array>
