@@ -343,6 +343,7 @@ export const make = (
                 imageTimeoutMs: config.imageTimeoutMs,
                 videoTimeoutMs: config.videoTimeoutMs,
                 mediaTtlMs: config.mediaTtlMs,
+                crops: config.crops,
                 layout,
                 ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {})
               })

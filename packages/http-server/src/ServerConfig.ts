@@ -110,6 +110,13 @@ export interface ServerConfig {
    * `FACEDET_HTTP_EDGE`.
    */
   readonly httpEdge: "node" | "platform"
+  /**
+   * When an image's face crops are encoded: `eager` (the default: just after its task succeeds, from the raster the
+   * detector still holds) or `lazy` (when one of its links is first fetched, all of the task's crops from one decode
+   * of the kept image; a task whose links are never fetched costs no crops at all). `FACEDET_CROPS`. Videos always
+   * get their crops before they succeed (each person's best frame is not kept).
+   */
+  readonly crops: "eager" | "lazy"
   /** A log line per answered request. `FACEDET_ACCESS_LOG`, default true with JSON logs, false with text. */
   readonly accessLog: boolean
   /**
@@ -234,6 +241,7 @@ export const envNames = {
   allowedPorts: "FACEDET_ALLOWED_PORTS",
   logFormat: "FACEDET_LOG_FORMAT",
   httpEdge: "FACEDET_HTTP_EDGE",
+  crops: "FACEDET_CROPS",
   accessLog: "FACEDET_ACCESS_LOG",
   databaseUrl: "FACEDET_DATABASE_URL",
   role: "FACEDET_ROLE",
@@ -384,6 +392,10 @@ export const fromEnv = (
   let httpEdge: "node" | "platform" = "node"
   if (edgeText === "node" || edgeText === "platform") httpEdge = edgeText
   else if (edgeText !== undefined) bad("httpEdge", `expected node or platform, got ${JSON.stringify(edgeText)}`)
+  const cropsText = typeof overrides.crops === "string" ? overrides.crops : raw("crops")?.toLowerCase()
+  let crops: "eager" | "lazy" = "eager"
+  if (cropsText === "eager" || cropsText === "lazy") crops = cropsText
+  else if (cropsText !== undefined) bad("crops", `expected eager or lazy, got ${JSON.stringify(cropsText)}`)
 
   const databaseText = typeof overrides.databaseUrl === "string" ? overrides.databaseUrl : raw("databaseUrl")
   let databaseUrl: string | undefined
@@ -435,6 +447,7 @@ export const fromEnv = (
     allowedPorts,
     logFormat,
     httpEdge,
+    crops,
     accessLog: flag("accessLog", logFormat === "json"),
     databaseUrl,
     role,

@@ -28,7 +28,7 @@ import { join } from "node:path"
 import type { TaskError } from "@facedet/core/DetectTask"
 import * as TaskId from "@facedet/core/TaskId"
 import { TaskErrorCode } from "@facedet/core/TaskErrorCode"
-import type { DetectedFace } from "@facedet/detector/Detection"
+import type { DetectedFace, ImageDetection } from "@facedet/detector/Detection"
 import type { DetectorError } from "@facedet/detector/DetectorError"
 import * as DetectorErrors from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
@@ -67,6 +67,8 @@ export interface Options {
   readonly imageTimeoutMs: number
   readonly videoTimeoutMs: number
   readonly mediaTtlMs: number
+  /** When image crops are encoded (`ServerConfig.crops`). Default `eager`. */
+  readonly crops?: "eager" | "lazy"
   readonly layout: DataDir.Layout
   /** How often idle workers look for work without a wake-up. Default 1000 ms. */
   readonly pollMs?: number
@@ -246,23 +248,32 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
     const noFace = (task: Task) =>
       fail(TaskErrorCode.NoFace, `no face detected in the source ${task.kind === "image" ? "image" : "video"}`)
 
-    const cropFile = (taskId: string, faceId: number) => join("crops", taskId, `${faceId}.jpg`)
+    const cropFile = Crops.cropPath
+
+    /** The faces of an image, and its crops from the raster still held (none with lazy crops: made on fetch). */
+    const findFaces = (
+      bytes: Uint8Array
+    ): Effect.Effect<
+      { readonly detection: ImageDetection; readonly crops?: Effect.Effect<Array<Uint8Array>, DetectorError> },
+      DetectorError
+    > =>
+      options.crops === "lazy"
+        ? Effect.map(detector.detectImage(bytes, { crops: false }), (detection) => ({ detection }))
+        : detector.detectImageDeferringCrops(bytes)
 
     /**
      * An image: the task completes with its faces, then the crops are encoded from the raster still in memory and
-     * written; the source is kept until they are (after a crash, a link encodes its crop from it).
+     * written; the source is kept until they are (after a crash, a link encodes its crop from it). Lazy crops: the
+     * source is kept and nothing else is done; the first link fetched makes them all.
      */
     const detectImage = (task: Task, bytes: Uint8Array) =>
       Effect.gen(function* () {
-        const { detection, crops: encoded } = yield* Effect.catchAll(
-          detector.detectImageDeferringCrops(bytes),
-          detectorFailure(task)
-        )
+        const { detection, crops: encoded } = yield* Effect.catchAll(findFaces(bytes), detectorFailure(task))
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces = detection.faces.map(stored)
         // A shared store pays a transaction and a copy of the source for each step: there the crops are written
         // before the task completes, in one batch, and no source is kept.
-        if (blobs.kind === "postgres") {
+        if (encoded !== undefined && blobs.kind === "postgres") {
           const jpegs = yield* Effect.catchAll(encoded, detectorFailure(task))
           const files = faces.map((f, i) => ({
             token: f.token,
@@ -297,7 +308,10 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         })
         const jobs = faces.map((f) => ({ taskId: task.id, box: f.box, path: cropFile(task.id, f.id) }))
         const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
-        return { success, afterwards: crops.writeAll(task.id, bytes, jobs, encoded) }
+        return {
+          success,
+          afterwards: encoded === undefined ? Effect.void : crops.writeAll(task.id, bytes, jobs, encoded)
+        }
       })
 
     /** Writes crops before their task completes (videos; images on a shared store), waiting out an outage. */

@@ -69,6 +69,22 @@ describe("crops", () => {
     })
   )
 
+  it.effect("a link given its siblings makes every crop of the task from one decode (lazy crops)", () =>
+    Effect.gen(function* () {
+      const { layout, writer, encodeCrops } = setup()
+      yield* writer.keepSource("t5", photo(1))
+      const jobs = boxes.map((box, i) => ({ taskId: "t5", box, path: Crops.cropPath("t5", i) }))
+      const results = yield* Effect.all([writer.ensure(jobs[1]!, jobs), writer.ensure(jobs[0]!, jobs)], {
+        concurrency: 2
+      })
+      expect(results).toEqual([true, true])
+      for (const job of jobs) expect(readFileSync(join(layout.root, job.path)).length).toBeGreaterThan(1000)
+      // One batch (the decoder), not the per-crop encoder; the source went with it.
+      expect(encodeCrops()).toBe(0)
+      expect(existsSync(join(layout.root, writer.sourcePath("t5")))).toBe(false)
+    })
+  )
+
   it.effect("after a crash between completion and encoding, a link makes its crop from the kept source, once", () =>
     Effect.gen(function* () {
       const { layout, writer, encodeCrops } = setup()

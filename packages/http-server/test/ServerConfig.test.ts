@@ -23,6 +23,13 @@ describe("ServerConfig", () => {
     expect(config.mediaTtlMs).toBe(3_600_000)
     expect(config.taskRetentionMs).toBe(24 * 3_600_000)
     expect(config.workers).toBeGreaterThanOrEqual(1)
+    expect(config.crops).toBe("eager")
+  })
+
+  it("takes FACEDET_CROPS as eager or lazy, in any case, and names anything else", () => {
+    expect(Either.getOrThrow(ServerConfig.fromEnv({ FACEDET_CROPS: "Lazy" })).crops).toBe("lazy")
+    const bad = ServerConfig.fromEnv({ FACEDET_CROPS: "later" })
+    expect(Either.isLeft(bad) && bad.left.message).toContain('FACEDET_CROPS: expected eager or lazy, got "later"')
   })
 
   it("reads the environment in its units; overrides win", () => {

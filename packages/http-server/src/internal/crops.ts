@@ -21,6 +21,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -34,6 +35,9 @@ export interface CropJob {
   /** Path of the JPEG in the file store. */
   readonly path: string
 }
+
+/** Path (in the file store) of a face's crop. */
+export const cropPath = (taskId: string, faceId: number) => join("crops", taskId, `${faceId}.jpg`)
 
 export interface CropWriter {
   /** Path (in the file store) where a task's image source is kept until its crops exist. */
@@ -50,8 +54,12 @@ export interface CropWriter {
     jobs: ReadonlyArray<CropJob>,
     encoded?: Effect.Effect<ReadonlyArray<Uint8Array>, unknown>
   ) => Effect.Effect<void>
-  /** True when the crop exists (now, or once the encoding in progress or started here finishes). */
-  readonly ensure: (job: CropJob) => Effect.Effect<boolean>
+  /**
+   * True when `job`'s crop exists (now, or once the encoding in progress or started here finishes). Given its
+   * task's other crops (`siblings`), a missing crop is made with all of them from one decode of the kept source,
+   * as lazy crops are on their first fetch.
+   */
+  readonly ensure: (job: CropJob, siblings?: ReadonlyArray<CropJob>) => Effect.Effect<boolean>
 }
 
 export const make = (detector: Detector, blobs: Blobs): CropWriter => {
@@ -116,40 +124,54 @@ export const make = (detector: Detector, blobs: Blobs): CropWriter => {
 
   const readSource = (taskId: string) => () => blobs.read(sourcePath(taskId))
 
+  const writeAll: CropWriter["writeAll"] = (taskId, bytes, jobs, encoded) =>
+    Effect.gen(function* () {
+      // Claim every crop not already being written, encode them from one decode, then release the waiters.
+      const mine = jobs.filter((j) => !inFlight.has(j.path))
+      const waiters = mine.map((j) => {
+        const d = Deferred.unsafeMake<boolean>(FiberId.none)
+        inFlight.set(j.path, d)
+        return d
+      })
+      const batch =
+        encoded === undefined
+          ? encodeBatch(bytes, mine)
+          : Effect.map(encoded, (all) => mine.map((j) => all[jobs.indexOf(j)]!))
+      yield* (mine.length === 0 ? Effect.succeed([]) : batch).pipe(
+        Effect.flatMap((jpegs) => blobs.putAll(jpegs.map((jpeg, i) => [mine[i]!.path, jpeg] as const))),
+        Effect.as(true),
+        Effect.catchAllCause((cause) =>
+          Effect.as(Log.failure(`the crops of task ${taskId} could not be written`, cause), false)
+        ),
+        // Interrupted (shutdown) or not, a link waiting for one of these crops gets an answer.
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            for (const [i, j] of mine.entries()) settle(j.path, waiters[i]!, Exit.isSuccess(exit) && exit.value)
+          })
+        )
+      )
+      // Crops claimed by a link request meanwhile finish on their own; the source goes once all are on disk.
+      yield* Effect.forEach(jobs, (job) => encode(job, () => Effect.succeed(Option.some(bytes))), { discard: true })
+      yield* Effect.ignore(blobs.remove([sourcePath(taskId)]))
+    })
+
+  /** Every missing crop of a task from its kept source, in a fiber of its own (a client hanging up stops nothing). */
+  const ensureAll = (job: CropJob, jobs: ReadonlyArray<CropJob>) =>
+    Effect.gen(function* () {
+      if (!inFlight.has(job.path) && Option.isNone(yield* Effect.orElseSucceed(blobs.size(job.path), Option.none))) {
+        const source = yield* Effect.orElseSucceed(readSource(job.taskId)(), Option.none)
+        if (Option.isSome(source))
+          yield* Fiber.await(yield* Effect.forkDaemon(writeAll(job.taskId, source.value, jobs)))
+      }
+      return yield* encode(job, readSource(job.taskId))
+    })
+
   return {
     sourcePath,
     keepSource: (taskId, bytes) => blobs.putAll([[sourcePath(taskId), bytes]]),
-    writeAll: (taskId, bytes, jobs, encoded) =>
-      Effect.gen(function* () {
-        // Claim every crop not already being written, encode them from one decode, then release the waiters.
-        const mine = jobs.filter((j) => !inFlight.has(j.path))
-        const waiters = mine.map((j) => {
-          const d = Deferred.unsafeMake<boolean>(FiberId.none)
-          inFlight.set(j.path, d)
-          return d
-        })
-        const batch =
-          encoded === undefined
-            ? encodeBatch(bytes, mine)
-            : Effect.map(encoded, (all) => mine.map((j) => all[jobs.indexOf(j)]!))
-        yield* (mine.length === 0 ? Effect.succeed([]) : batch).pipe(
-          Effect.flatMap((jpegs) => blobs.putAll(jpegs.map((jpeg, i) => [mine[i]!.path, jpeg] as const))),
-          Effect.as(true),
-          Effect.catchAllCause((cause) =>
-            Effect.as(Log.failure(`the crops of task ${taskId} could not be written`, cause), false)
-          ),
-          // Interrupted (shutdown) or not, a link waiting for one of these crops gets an answer.
-          Effect.onExit((exit) =>
-            Effect.sync(() => {
-              for (const [i, j] of mine.entries()) settle(j.path, waiters[i]!, Exit.isSuccess(exit) && exit.value)
-            })
-          )
-        )
-        // Crops claimed by a link request meanwhile finish on their own; the source goes once all are on disk.
-        yield* Effect.forEach(jobs, (job) => encode(job, () => Effect.succeed(Option.some(bytes))), { discard: true })
-        yield* Effect.ignore(blobs.remove([sourcePath(taskId)]))
-      }),
-    ensure: (job) => encode(job, readSource(job.taskId))
+    writeAll,
+    ensure: (job, siblings) =>
+      siblings === undefined || siblings.length < 2 ? encode(job, readSource(job.taskId)) : ensureAll(job, siblings)
   }
 }
 

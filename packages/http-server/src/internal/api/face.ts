@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Deps } from "../../Api.js"
 import type { Response } from "../httpEdge.js"
+import * as Crops from "../crops.js"
 import { errorResponse, storeFailure } from "./answers.js"
 
 const faceGone = (route: string) =>
@@ -26,9 +27,16 @@ export const make = (deps: Deps) => {
       if (Option.isNone(body)) {
         // An image's crops are written just after its task completes: wait for (or make) this one.
         const task = yield* store.get(file.taskId!)
-        const stored = Option.isSome(task) ? task.value.faces?.find((f) => f.token === token) : undefined
+        const faces = Option.isSome(task) ? (task.value.faces ?? []) : []
+        const stored = faces.find((f) => f.token === token)
         if (stored === undefined) return faceGone(route)
-        const written = yield* deps.crops.ensure({ taskId: file.taskId!, box: stored.box, path: file.path })
+        // Its task's other crops come along (one decode for all): lazy crops are all made on the first fetch.
+        const siblings = faces.map((f) => ({
+          taskId: file.taskId!,
+          box: f.box,
+          path: Crops.cropPath(file.taskId!, f.id)
+        }))
+        const written = yield* deps.crops.ensure({ taskId: file.taskId!, box: stored.box, path: file.path }, siblings)
         if (written) body = yield* deps.blobs.body(file.path)
         if (Option.isNone(body)) return faceGone(route)
       }
