@@ -248,8 +248,6 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
     const noFace = (task: Task) =>
       fail(TaskErrorCode.NoFace, `no face detected in the source ${task.kind === "image" ? "image" : "video"}`)
 
-    const cropFile = Crops.cropPath
-
     /** The faces of an image, and its crops from the raster still held (none with lazy crops: made on fetch). */
     const findFaces = (
       bytes: Uint8Array
@@ -278,7 +276,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
           const files = faces.map((f, i) => ({
             token: f.token,
             kind: "crop" as const,
-            path: cropFile(task.id, f.id),
+            path: Crops.cropPath(task.id, f.id),
             contentType: "image/jpeg",
             size: jpegs[i]!.byteLength,
             taskId: task.id
@@ -293,7 +291,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         const files: Array<Omit<MediaFile, "expiresAt">> = faces.map((f) => ({
           token: f.token,
           kind: "crop",
-          path: cropFile(task.id, f.id),
+          path: Crops.cropPath(task.id, f.id),
           contentType: "image/jpeg",
           size: 0,
           taskId: task.id
@@ -306,7 +304,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
           size: bytes.byteLength,
           taskId: task.id
         })
-        const jobs = faces.map((f) => ({ taskId: task.id, box: f.box, path: cropFile(task.id, f.id) }))
+        const jobs = faces.map((f) => ({ taskId: task.id, box: f.box, path: Crops.cropPath(task.id, f.id) }))
         const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
         return {
           success,
@@ -331,7 +329,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         const written: Array<readonly [string, Uint8Array]> = []
         for (const face of detection.faces) {
           if (!face.crop) return yield* fail(TaskErrorCode.Internal, `face ${face.id} has no crop`)
-          const file = cropFile(task.id, face.id)
+          const file = Crops.cropPath(task.id, face.id)
           written.push([file, face.crop])
           const s = stored(face)
           faces.push(s)

@@ -11,6 +11,10 @@
  * two writers of the same crop are harmless; with the shared (PostgreSQL) store, a link answered by another
  * process finds the kept source there and encodes its crop itself.
  *
+ * With `FACEDET_CROPS=lazy` the worker stops after keeping the source: the first link fetched makes every crop of
+ * its task from one decode of it (`ensure` with the task's other crops), then drops it; a task whose links nobody
+ * fetches costs no crops, and its source goes when its media expire.
+ *
  * Videos keep the detector's own crops: they come from the best frame of each person, which is not kept.
  */
 import { join } from "node:path"

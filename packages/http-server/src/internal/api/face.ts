@@ -1,7 +1,7 @@
 /**
  * `GET /faces/<token>.jpg`: a face crop, open like crun.ai's links (a 190-bit random token, valid while its
- * detect_id lives). An image's crops are written just after its task completes: a link fetched before then waits
- * for (or makes) its crop.
+ * detect_id lives). An image's crops are written just after its task completes (or, with lazy crops, on the first
+ * fetch of one of its links): a link fetched before then waits for (or makes) its crop.
  */
 import * as FaceDetError from "@facedet/core/FaceDetError"
 import * as Effect from "effect/Effect"
