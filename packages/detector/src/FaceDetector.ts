@@ -144,9 +144,9 @@ export interface Service {
   readonly detectVideo: (path: string, options?: VideoOptions) => Effect.Effect<VideoDetection, DetectorError>
   /**
    * `detectImage` without crops, and `crops`: the faces' crops, in order, as `detectImage` makes them, encoded when
-   * run from the raster this detection decoded, or (when the faces need more resolution than the search used) from a
-   * second decode at full size: the faces are found with the least decoding. A server can record the
-   * faces first and encode the crops after; run `crops` soon, since it holds the raster until then.
+   * run from the raster this detection decoded (or, when the faces need more resolution than the search used, from a
+   * second decode at the resolution they need, as `detectImage` does). A server can record the faces first and encode
+   * the crops after; run `crops` soon, since it holds the raster until then.
    */
   readonly detectImageDeferringCrops: (bytes: Uint8Array) => Effect.Effect<
     {
@@ -271,23 +271,19 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
     const limits: ImageDecoder.Limits = { maxPixels: o.maxPixels, maxBytes: o.maxImageBytes }
     const cropOptions = { size: o.cropSize, quality: o.cropQuality }
 
-    /**
-     * Crops for `faces` of an image, from the smallest raster at hand (finest first) that the crop size actually
-     * needs, or else the image at full size: the same pixels whether it was decoded before the search or after, so
-     * deferred crops are byte for byte `detectImage`'s.
-     */
+    /** Crops for `faces` of an image, from a raster at a resolution that the crop size actually needs. */
     const cropFaces = (
       faces: ReadonlyArray<DetectedFace>,
       width: number,
       height: number,
-      available: ReadonlyArray<{ readonly raster: ImageDecoder.Raster; readonly scale: number }>,
-      renderFull: Effect.Effect<ImageDecoder.Raster, DetectorError>
+      available: { readonly raster: ImageDecoder.Raster; readonly scale: number },
+      renderAt: (scale: number) => Effect.Effect<ImageDecoder.Raster, DetectorError>
     ): Effect.Effect<Array<DetectedFace>, DetectorError> =>
       Effect.gen(function* () {
         if (faces.length === 0) return []
         const rects = faces.map((f) => Crop.rect(f.box, width, height))
         const needed = Math.min(1, Math.max(...rects.map((r) => o.cropSize / r[2])))
-        const source = available.find((a) => needed <= a.scale * 1.05) ?? { raster: yield* renderFull, scale: 1 }
+        const source = needed <= available.scale * 1.05 ? available : { raster: yield* renderAt(needed), scale: needed }
         const crops = yield* Crop.encodeAll(
           source.raster,
           rects.map((r) => Crop.scaled(r, source.scale, source.raster)),
@@ -296,26 +292,13 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         return faces.map((f, i) => ({ ...f, crop: crops[i]! }))
       })
 
-    /**
-     * Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster.
-     *
-     * With `decodeFull`, an image larger than the search's finest level is decoded once at full size and scaled down
-     * for the search: a crop needs full size unless its square is wider than the crop (256 pixels), which few faces
-     * are, and decoding twice cost more than the crops themselves (3000x2000: 45 ms at the finest level, then 37
-     * at full size, against 37 + 11 for the scaling). Otherwise the decoder shrinks while it decodes (the least
-     * work before the faces are known), and crops that need more decode again.
-     */
-    const search = (bytes: Uint8Array, decodeFull: boolean) =>
+    /** Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster. */
+    const search = (bytes: Uint8Array) =>
       Effect.gen(function* () {
         const info = yield* ImageDecoder.probe(bytes, limits)
         const plan = Tiling.plan(info.width, info.height, { minFaceSize: o.minFaceSize, maxTiles: o.maxTiles })
         const finest = plan.levels[0]!
-        const full = decodeFull && finest.scale < 1
-        const renderFull = ImageDecoder.render(bytes, info, { width: info.width, height: info.height }, limits)
-        const decoded = full
-          ? yield* renderFull
-          : yield* ImageDecoder.render(bytes, info, { width: finest.width, height: finest.height }, limits)
-        const raster = full ? yield* ImageDecoder.resize(decoded, finest.width, finest.height) : decoded
+        const raster = yield* ImageDecoder.render(bytes, info, { width: finest.width, height: finest.height }, limits)
         const rasters = yield* Search.levelRasters(raster, plan)
         const candidates = yield* Search.run(pool, plan, rasters, o.minScore)
         const detection: ImageDetection = {
@@ -325,21 +308,29 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
           format: info.format,
           faces: numberLeftToRight(candidates.map(toFace))
         }
-        // The search raster serves images whose faces are all large; the full one (if decoded) the rest.
-        const available = [{ raster, scale: finest.scale }, ...(full ? [{ raster: decoded, scale: 1 }] : [])]
-        return { detection, crops: cropFaces(detection.faces, info.width, info.height, available, renderFull) }
+        const renderAt = (scale: number) =>
+          ImageDecoder.render(
+            bytes,
+            info,
+            {
+              width: Math.max(1, Math.round(info.width * scale)),
+              height: Math.max(1, Math.round(info.height * scale))
+            },
+            limits
+          )
+        const crops = cropFaces(detection.faces, info.width, info.height, { raster, scale: finest.scale }, renderAt)
+        return { detection, crops }
       })
 
     const detectImage = (bytes: Uint8Array, imageOptions: ImageOptions = {}) =>
-      Effect.flatMap(search(bytes, imageOptions.crops ?? true), ({ detection, crops }) =>
+      Effect.flatMap(search(bytes), ({ detection, crops }) =>
         (imageOptions.crops ?? true)
           ? Effect.map(crops, (faces): ImageDetection => ({ ...detection, faces }))
           : Effect.succeed(detection)
       )
 
-    // The faces come first here (a server answers with them), so the search decodes only what it needs.
     const detectImageDeferringCrops = (bytes: Uint8Array) =>
-      Effect.map(search(bytes, false), ({ detection, crops }) => ({
+      Effect.map(search(bytes), ({ detection, crops }) => ({
         detection,
         crops: Effect.map(crops, (faces) => faces.map((f) => f.crop!))
       }))
