@@ -45,7 +45,7 @@ describe("Resample", () => {
     expect(Buffer.from(await assemble(text)).toString("base64")).toBe(base64)
   })
 
-  it("matches the floating-point filter within one level, enlarging, keeping and reducing, at any offset", () => {
+  it("matches the floating-point filter within two levels, enlarging, keeping and reducing, at any offset", () => {
     const [width, height] = [97, 83] // every square below lies inside
     const data = noise(width, height)
     for (const [left, top, side, size] of [

@@ -225,6 +225,13 @@ const burst = async (base: string, imageUrl: string, n: number) => {
   return { ids, outcomes, queuedMs, drainedMs }
 }
 
+/** A burst's outcome against the store's own record of completions (how many times each task completed). */
+const tally = (run: Awaited<ReturnType<typeof burst>>, completions: ReadonlyMap<string, number>) => ({
+  succeeded: [...run.outcomes.values()].filter((s) => s === "succeeded").length,
+  lost: run.ids.filter((id) => (completions.get(id) ?? 0) === 0).length,
+  duplicated: run.ids.filter((id) => (completions.get(id) ?? 0) > 1).length
+})
+
 const main = async () => {
   const loadBefore = loadavg()[0]!
   const photo = readFileSync(photoPath)
@@ -354,17 +361,15 @@ const main = async () => {
 
   // 3. 1,000 image tasks queued at once.
   const n = 1000
-  const { ids, outcomes, queuedMs, drainedMs } = await burst(base, imageUrl, n)
+  const eagerBurst = await burst(base, imageUrl, n)
+  const { ids, queuedMs, drainedMs } = eagerBurst
 
   // 4. Callbacks.
   const hooks = await callbackBench(base, imageUrl)
   const rssMb = peakRssMb(server.process.pid!)
   server.process.kill("SIGTERM")
   const exitCode = await server.exit
-  const counts = SqliteJobStore.completionCounts(dataDir)
-  const succeeded = [...outcomes.values()].filter((s) => s === "succeeded").length
-  const duplicated = ids.filter((id) => (counts.get(id) ?? 0) > 1).length
-  const lost = ids.filter((id) => (counts.get(id) ?? 0) === 0).length
+  const { succeeded, lost, duplicated } = tally(eagerBurst, SqliteJobStore.completionCounts(dataDir))
 
   // 5. Lazy crops (FACEDET_CROPS=lazy), on a server of its own: the same end-to-end run and 1,000 tasks, and what
   //    fetching a task's links costs the first time (all of its crops from one decode) and the second.
@@ -391,7 +396,7 @@ const main = async () => {
   const lazyRssMb = peakRssMb(lazyServer.process.pid!)
   lazyServer.process.kill("SIGTERM")
   const lazyExitCode = await lazyServer.exit
-  const lazyCounts = SqliteJobStore.completionCounts(lazyDir)
+  const lazyTally = tally(lazyBurst, SqliteJobStore.completionCounts(lazyDir))
   origin.close()
   const lazyRate = n / (lazyBurst.drainedMs / 1000)
   const lazy = {
@@ -400,9 +405,7 @@ const main = async () => {
     allLinksFirstFetchP50Ms: round(median(firstFetch)),
     allLinksSecondFetchP50Ms: round(median(secondFetch)),
     burst: {
-      succeeded: [...lazyBurst.outcomes.values()].filter((v) => v === "succeeded").length,
-      lost: lazyBurst.ids.filter((id) => (lazyCounts.get(id) ?? 0) === 0).length,
-      duplicated: lazyBurst.ids.filter((id) => (lazyCounts.get(id) ?? 0) > 1).length,
+      ...lazyTally,
       allDoneInMs: round(lazyBurst.drainedMs, 0),
       tasksPerSecond: round(lazyRate, 1),
       ofDetectorBound: round(lazyRate / alone.boundPerSecond, 2),
