@@ -1,6 +1,7 @@
 /**
  * One detected face on the wire: crun.ai's `{id, link}` plus facedet's optional, additive fields
- * (`box`, `score`, `landmarks`, and for video `first_seen_ms` / `last_seen_ms`).
+ * (`box`, `score`, `landmarks`, `embedding` when asked for, and for video `first_seen_ms` / `last_seen_ms` /
+ * `appearances`).
  *
  * @since 0.1.0
  */
@@ -64,7 +65,23 @@ export const Face = z
     score: z.number().min(0).max(1).optional().meta({ description: "Detector confidence, 0..1" }),
     landmarks: Landmarks.optional(),
     first_seen_ms: z.number().nonnegative().optional().meta({ description: "Video: first sampled frame showing it" }),
-    last_seen_ms: z.number().nonnegative().optional().meta({ description: "Video: last sampled frame showing it" })
+    last_seen_ms: z.number().nonnegative().optional().meta({ description: "Video: last sampled frame showing it" }),
+    appearances: z
+      .array(z.tuple([z.number().nonnegative(), z.number().nonnegative()]))
+      .optional()
+      .meta({
+        description:
+          "Video: each stretch [start_ms, end_ms] in which this person was seen, in order; a person who comes back " +
+          "after a cut or an absence has several, and first_seen_ms / last_seen_ms span them all"
+      }),
+    embedding: z
+      .array(z.number())
+      .optional()
+      .meta({
+        description:
+          "Only when asked for: the face's embedding (128 numbers; Euclidean distance under about 0.45 means the " +
+          "same person)"
+      })
   })
   .meta({ id: "Face" })
 

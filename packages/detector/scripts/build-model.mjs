@@ -9,6 +9,7 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { derive } from "./derive-model.mjs"
+import { derive as deriveRecognition } from "./derive-recognition.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const { fileName, sha256, sourceFileName, sourceSha256, sourcePackage } = await import(
@@ -37,3 +38,29 @@ writeFileSync(join(out, fileName), derived)
 copyFileSync(join(source, "LICENSE"), join(out, "LICENSE"))
 copyFileSync(join(root, "assets", "model-NOTICE"), join(out, "NOTICE"))
 console.log(`build-model: ${fileName} (sha256 ${sha256.slice(0, 12)}…), LICENSE and NOTICE in dist/model/`)
+
+// The face-recognition model: derived from face-api's pinned weights at every build (not committed: 6.5 MB).
+const recognition = await import(join(root, "dist", "RecognitionModel.js"))
+const faceApi = dirname(createRequire(join(root, "package.json")).resolve(`${recognition.source.package}/package.json`))
+const pinned = (file, expected) => {
+  const bytes = new Uint8Array(readFileSync(join(faceApi, "model", file)))
+  if (digest(bytes) !== expected) stop(`${file} has sha256 ${digest(bytes)}, expected ${expected}`)
+  return bytes
+}
+const manifest = JSON.parse(
+  Buffer.from(pinned(recognition.source.manifest, recognition.source.manifestSha256)).toString("utf8")
+)
+const recognitionModel = deriveRecognition(
+  manifest,
+  pinned(recognition.source.weights, recognition.source.weightsSha256)
+)
+if (digest(recognitionModel) !== recognition.sha256) {
+  stop(
+    `derived ${recognition.fileName} has sha256 ${digest(recognitionModel)}, src/RecognitionModel.ts pins ${recognition.sha256}`
+  )
+}
+writeFileSync(join(out, recognition.fileName), recognitionModel)
+copyFileSync(join(faceApi, "LICENSE"), join(out, "LICENSE-face-api"))
+console.log(
+  `build-model: ${recognition.fileName} (sha256 ${recognition.sha256.slice(0, 12)}…) and LICENSE-face-api in dist/model/`
+)

@@ -58,6 +58,10 @@ export interface DetectedFace {
   /** Video only: when the person was first and last seen, in ms from the start. */
   readonly firstSeenMs?: number
   readonly lastSeenMs?: number
+  /** Video only: every stretch `[startMs, endMs]` in which the person was followed (across cuts), in order. */
+  readonly appearances?: ReadonlyArray<readonly [startMs: number, endMs: number]>
+  /** The face's embedding (128 numbers; for a video person, the mean over their appearances), when asked for. */
+  readonly embedding?: ReadonlyArray<number>
 }
 
 /**
@@ -134,11 +138,13 @@ export interface FaceFields {
   readonly landmarks: Landmarks | Readonly<Record<string, Point>>
   readonly firstSeenMs?: number | undefined
   readonly lastSeenMs?: number | undefined
+  readonly appearances?: ReadonlyArray<readonly [number, number]> | undefined
+  readonly embedding?: ReadonlyArray<number> | undefined
 }
 
 /**
  * A face as crun.ai's result spells it (`@facedet/core`'s `Face`), with its crop at `link` and facedet's optional
- * `first_seen_ms` / `last_seen_ms`: the one mapping the HTTP server's answers and the CLI's local results share.
+ * `first_seen_ms` / `last_seen_ms` / `appearances` and `embedding`: the one mapping the HTTP server's answers and the CLI's local results share.
  *
  * @since 0.1.0
  */
@@ -150,5 +156,7 @@ export const toWireFace = (face: FaceFields, link: string): Face.Face => ({
   score: Math.round(face.score * 10_000) / 10_000,
   landmarks: Object.fromEntries(Object.entries(face.landmarks).map(([name, [x, y]]) => [name, [x, y]])),
   ...(face.firstSeenMs === undefined ? {} : { first_seen_ms: face.firstSeenMs }),
-  ...(face.lastSeenMs === undefined ? {} : { last_seen_ms: face.lastSeenMs })
+  ...(face.lastSeenMs === undefined ? {} : { last_seen_ms: face.lastSeenMs }),
+  ...(face.appearances === undefined ? {} : { appearances: face.appearances.map(([a, b]) => [a, b]) }),
+  ...(face.embedding === undefined ? {} : { embedding: [...face.embedding] })
 })

@@ -24,14 +24,18 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as BlazeFace from "./BlazeFace.js"
 import * as Crop from "./Crop.js"
+import * as FaceEmbedding from "./FaceEmbedding.js"
 import type { Box, DetectedFace, ImageDetection, Landmarks, VideoDetection } from "./Detection.js"
 import { landmarkNames, numberLeftToRight, round1 } from "./Detection.js"
-import type { DetectorError } from "./DetectorError.js"
+import { CorruptMedia, type DetectorError } from "./DetectorError.js"
+import * as Identity from "./Identity.js"
 import * as ImageDecoder from "./ImageDecoder.js"
+import * as Embedder from "./internal/embedder.js"
 import { type InferencePool, make as makePool } from "./internal/inferencePool.js"
 import * as Search from "./internal/search.js"
 import * as VideoSearch from "./internal/videoDetection.js"
 import * as ModelFile from "./ModelFile.js"
+import * as RecognitionModel from "./RecognitionModel.js"
 import * as Tiling from "./Tiling.js"
 import * as VideoFrames from "./VideoFrames.js"
 
@@ -55,6 +59,18 @@ export interface VideoOptions {
   readonly maxTilesPerFrame?: number
   /** ffmpeg producing no frame for this long fails the video with `VideoDecodeFailed`. Default 60 000. */
   readonly stallMs?: number
+  /** Add each person's embedding (the mean over their appearances). Default false. */
+  readonly embeddings?: boolean
+  /**
+   * Join the tracks of one person (split by cuts, occlusions, zooms) by their faces, with the recognition model.
+   * Default true; false makes every track a person of its own.
+   */
+  readonly identify?: boolean
+  /**
+   * Tracks whose faces' embeddings are closer than this (on average) are one person, unless seen in the same frame.
+   * Lower splits more, higher merges more. Default `Identity.defaultThreshold` (0.45).
+   */
+  readonly identityThreshold?: number
 }
 
 /**
@@ -92,6 +108,11 @@ export interface DetectorOptions {
   /** Model file; default: the copy shipped in this package. Its checksum must match the pin either way. */
   readonly modelPath?: string
   /**
+   * Face-recognition model file (embeddings, and people across cuts in videos); default: the copy in this package's
+   * `dist/model/`, loaded on first use. Its checksum must match `RecognitionModel.sha256`.
+   */
+  readonly recognitionModelPath?: string
+  /**
    * Attempts at inference whose worker thread dies under it (or whose onnxruntime run throws), each on a fresh
    * worker, before the media fails with `InferenceFailed`. Default 3.
    */
@@ -127,6 +148,8 @@ export const defaultMinScore = 0.68
 export interface ImageOptions {
   /** Encode a JPEG crop per face. Default true. */
   readonly crops?: boolean
+  /** Add each face's embedding (128 numbers from the recognition model; see `FaceEmbedding`). Default false. */
+  readonly embeddings?: boolean
 }
 
 /**
@@ -155,6 +178,11 @@ export interface Service {
     },
     DetectorError
   >
+  /**
+   * Embeddings of face chips made by the caller: each 150x150 RGB (`FaceEmbedding.chipSize`, 67 500 bytes), the face
+   * framed as `FaceEmbedding.chip` frames it. Other sizes fail with `CorruptMedia`.
+   */
+  readonly embedChips: (chips: ReadonlyArray<Uint8Array>) => Effect.Effect<Array<ReadonlyArray<number>>, DetectorError>
   /** A square JPEG crop around `box` (source pixels) of an image, as `detectImage` makes them. */
   readonly encodeCrop: (bytes: Uint8Array, box: Box) => Effect.Effect<Uint8Array, DetectorError>
   /** The options in force, defaults filled in. */
@@ -187,6 +215,7 @@ export interface ResolvedOptions {
   readonly video: Required<VideoOptions>
   readonly ffmpegPath: string | undefined
   readonly modelPath: string | undefined
+  readonly recognitionModelPath: string | undefined
   readonly inferenceAttempts: number
   readonly inferenceFault: InferenceFault | undefined
 }
@@ -210,11 +239,15 @@ export const resolve = (options: DetectorOptions = {}): ResolvedOptions => ({
   video: {
     ...VideoFrames.defaults,
     crops: true,
+    embeddings: false,
+    identify: true,
+    identityThreshold: Identity.defaultThreshold,
     stallMs: VideoFrames.defaultStallMs,
     ...definedOnly(options.video ?? {})
   },
   ffmpegPath: options.ffmpegPath,
   modelPath: options.modelPath,
+  recognitionModelPath: options.recognitionModelPath,
   inferenceAttempts: Math.max(1, Math.floor(options.inferenceAttempts ?? 3)),
   inferenceFault: options.inferenceFault
 })
@@ -268,6 +301,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         ...(o.inferenceFault === undefined ? {} : { fault: o.inferenceFault })
       }
     )
+    const embedder = yield* Embedder.make(RecognitionModel.load(o.recognitionModelPath))
     const limits: ImageDecoder.Limits = { maxPixels: o.maxPixels, maxBytes: o.maxImageBytes }
     const cropOptions = { size: o.cropSize, quality: o.cropQuality }
 
@@ -290,6 +324,23 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
           cropOptions
         )
         return faces.map((f, i) => ({ ...f, crop: crops[i]! }))
+      })
+
+    /**
+     * Embeddings of `faces`, from a raster where each face spans the model's 150 pixels (or the source's full
+     * resolution, if less).
+     */
+    const embedFaces = (
+      faces: ReadonlyArray<DetectedFace>,
+      available: { readonly raster: ImageDecoder.Raster; readonly scale: number },
+      renderAt: (scale: number) => Effect.Effect<ImageDecoder.Raster, DetectorError>
+    ): Effect.Effect<Array<ReadonlyArray<number>>, DetectorError> =>
+      Effect.gen(function* () {
+        if (faces.length === 0) return []
+        const needed = Math.min(1, Math.max(...faces.map((f) => FaceEmbedding.chipSize / Math.max(f.box[2], f.box[3]))))
+        const source = needed <= available.scale * 1.05 ? available : { raster: yield* renderAt(needed), scale: needed }
+        const vectors = yield* embedder.embed(faces.map((f) => FaceEmbedding.chip(source.raster, source.scale, f)))
+        return vectors.map(FaceEmbedding.rounded)
       })
 
     /** Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster. */
@@ -318,16 +369,20 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
             },
             limits
           )
-        const crops = cropFaces(detection.faces, info.width, info.height, { raster, scale: finest.scale }, renderAt)
-        return { detection, crops }
+        const available = { raster, scale: finest.scale }
+        const crops = cropFaces(detection.faces, info.width, info.height, available, renderAt)
+        const embeddings = embedFaces(detection.faces, available, renderAt)
+        return { detection, crops, embeddings }
       })
 
     const detectImage = (bytes: Uint8Array, imageOptions: ImageOptions = {}) =>
-      Effect.flatMap(search(bytes), ({ detection, crops }) =>
-        (imageOptions.crops ?? true)
-          ? Effect.map(crops, (faces): ImageDetection => ({ ...detection, faces }))
-          : Effect.succeed(detection)
-      )
+      Effect.gen(function* () {
+        const { detection, crops, embeddings } = yield* search(bytes)
+        const withCrops = (imageOptions.crops ?? true) ? yield* crops : detection.faces
+        if (!(imageOptions.embeddings ?? false)) return { ...detection, faces: withCrops }
+        const vectors = yield* embeddings
+        return { ...detection, faces: withCrops.map((f, i) => ({ ...f, embedding: vectors[i]! })) }
+      })
 
     const detectImageDeferringCrops = (bytes: Uint8Array) =>
       Effect.map(search(bytes), ({ detection, crops }) => ({
@@ -351,6 +406,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
     const detectVideo = (path: string, videoOptions: VideoOptions = {}) =>
       VideoSearch.detect(
         pool,
+        embedder,
         path,
         {
           ...o.video,
@@ -366,7 +422,27 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         toFace
       )
 
-    return { detectImage, detectImageDeferringCrops, detectVideo, encodeCrop, options: o } satisfies Service
+    const chipBytes = FaceEmbedding.chipSize * FaceEmbedding.chipSize * 3
+    const embedChips = (chips: ReadonlyArray<Uint8Array>) =>
+      Effect.gen(function* () {
+        const wrong = chips.findIndex((c) => c.length !== chipBytes)
+        if (wrong >= 0) {
+          return yield* new CorruptMedia({
+            format: "face chip",
+            detail: `chip ${wrong} has ${chips[wrong]!.length} bytes, expected ${chipBytes} (150x150 RGB)`
+          })
+        }
+        return (yield* embedder.embed(chips)).map(FaceEmbedding.rounded)
+      })
+
+    return {
+      detectImage,
+      detectImageDeferringCrops,
+      detectVideo,
+      embedChips,
+      encodeCrop,
+      options: o
+    } satisfies Service
   })
 
 /**

@@ -68,6 +68,31 @@ export const candidates = (): Array<string> => {
 export const digest = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
 /**
+ * Reads the first of `paths` that exists and checks its SHA-256 against `expected`.
+ *
+ * @since 0.1.0
+ */
+export const readPinned = (
+  paths: ReadonlyArray<string>,
+  expected: string
+): Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed> =>
+  Effect.gen(function* () {
+    for (const candidate of paths) {
+      const bytes = yield* Effect.tryPromise(() => readFile(candidate)).pipe(Effect.option)
+      if (bytes._tag === "None") continue
+      const actual = digest(bytes.value)
+      if (actual !== expected) {
+        return yield* new ModelLoadFailed({
+          path: candidate,
+          detail: `checksum mismatch: sha256 ${actual}, expected ${expected}`
+        })
+      }
+      return { path: candidate, bytes: new Uint8Array(bytes.value.buffer, bytes.value.byteOffset, bytes.value.length) }
+    }
+    return yield* new ModelLoadFailed({ path: paths.join(", "), detail: "model file not found" })
+  })
+
+/**
  * Reads the model from `path` (or the first candidate that exists) and checks its checksum.
  *
  * @since 0.1.0
@@ -75,19 +100,4 @@ export const digest = (bytes: Uint8Array): string => createHash("sha256").update
 export const load = (
   path?: string
 ): Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed> =>
-  Effect.gen(function* () {
-    const paths = path === undefined ? candidates() : [path]
-    for (const candidate of paths) {
-      const bytes = yield* Effect.tryPromise(() => readFile(candidate)).pipe(Effect.option)
-      if (bytes._tag === "None") continue
-      const actual = digest(bytes.value)
-      if (actual !== sha256) {
-        return yield* new ModelLoadFailed({
-          path: candidate,
-          detail: `checksum mismatch: sha256 ${actual}, expected ${sha256}`
-        })
-      }
-      return { path: candidate, bytes: new Uint8Array(bytes.value.buffer, bytes.value.byteOffset, bytes.value.length) }
-    }
-    return yield* new ModelLoadFailed({ path: paths.join(", "), detail: "model file not found" })
-  })
+  readPinned(path === undefined ? candidates() : [path], sha256)

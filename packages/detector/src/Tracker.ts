@@ -1,8 +1,10 @@
 /**
- * Turns per-frame detections of a video into people. Frames are sampled sparsely (a few per second), so faces move
- * further between samples than SORT-style trackers expect: association is greedy on IoU against a constant-velocity
- * prediction, with a centre-distance fallback for fast motion, and a track survives a few missed samples. A scene
- * cut ends every track (an IoU tracker cannot re-identify a person across a cut). Pure: no pixels, no time.
+ * Turns per-frame detections of a video into tracks: one face followed while it stays in shot. Frames are sampled
+ * sparsely (a few per second), so faces move further between samples than SORT-style trackers expect: association is
+ * greedy on IoU against a prediction that carries on both the motion and the change of scale of the last two samples
+ * (a zoom grows the box and moves it away from the zoom's centre), with a centre-distance fallback measured in face
+ * widths for fast motion, and a track survives a few missed samples. A scene cut ends every track; `Identity` joins
+ * tracks of the same person again by their faces. Pure: no pixels, no time.
  */
 import type { Box } from "./Detection.js"
 import { iou } from "./Nms.js"
@@ -58,7 +60,10 @@ export interface Observation<A> {
  */
 export interface Track<A> {
   readonly hits: number
+  /** The sampled frames it was seen in, ascending. */
+  readonly frames: ReadonlyArray<number>
   readonly first: Observation<A>
+  readonly last: Observation<A>
   readonly best: Observation<A>
   readonly firstSeenMs: number
   readonly lastSeenMs: number
@@ -72,6 +77,7 @@ export interface Track<A> {
  */
 export interface Live<A> {
   readonly hits: number
+  readonly frames: ReadonlyArray<number>
   readonly first: Observation<A>
   readonly previous: Observation<A> | undefined
   readonly last: Observation<A>
@@ -105,8 +111,12 @@ export const quality = (o: Observation<unknown>): number => o.score * Math.sqrt(
 
 const centre = (b: Box) => [b[0] + b[2] / 2, b[1] + b[3] / 2] as const
 
+/** The most a box's size is predicted to change per sampled interval (a fast zoom), either way. */
+const maxGrowth = 1.5
+
 /**
- * Where a track's face should be at `timeMs`, from its last two observations.
+ * Where a track's face should be at `timeMs`, and how large, from its last two observations: constant velocity for
+ * the centre, constant rate for the size.
  *
  * @since 0.1.0
  */
@@ -117,8 +127,10 @@ export const predict = <A>(track: Pick<Live<A>, "last" | "previous">, timeMs: nu
   const k = (timeMs - last.timeMs) / (last.timeMs - before.timeMs)
   const [lx, ly] = centre(last.box)
   const [bx, by] = centre(before.box)
-  const w = last.box[2]
-  const h = last.box[3]
+  const rate = Math.min(maxGrowth, Math.max(1 / maxGrowth, last.box[2] / Math.max(1e-6, before.box[2])))
+  const growth = rate ** k
+  const w = last.box[2] * growth
+  const h = last.box[3] * growth
   return [lx + (lx - bx) * k - w / 2, ly + (ly - by) * k - h / 2, w, h]
 }
 
@@ -175,6 +187,7 @@ export const step = <A>(
     const seen: Observation<A> = { ...detections[d]!, frame: frame.index, timeMs: frame.timeMs }
     next.push({
       hits: track.hits + 1,
+      frames: [...track.frames, frame.index],
       first: track.first,
       previous: track.last,
       last: seen,
@@ -189,13 +202,13 @@ export const step = <A>(
   detections.forEach((det, d) => {
     if (usedDetections.has(d)) return
     const seen: Observation<A> = { ...det, frame: frame.index, timeMs: frame.timeMs }
-    next.push({ hits: 1, first: seen, previous: undefined, last: seen, best: seen })
+    next.push({ hits: 1, frames: [frame.index], first: seen, previous: undefined, last: seen, best: seen })
   })
   return { open: next, closed, frames: state.frames + 1 }
 }
 
 /**
- * Ends every track and returns the people, ordered by first appearance, then left to right.
+ * Ends every track and returns them, ordered by first appearance, then left to right.
  *
  * @since 0.1.0
  */
@@ -205,7 +218,9 @@ export const finish = <A>(state: State<A>, options: TrackerOptions = defaults): 
     .filter((t) => t.hits >= minHits)
     .map((t) => ({
       hits: t.hits,
+      frames: t.frames,
       first: t.first,
+      last: t.last,
       best: t.best,
       firstSeenMs: t.first.timeMs,
       lastSeenMs: t.last.timeMs

@@ -227,6 +227,38 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
       })
     )
 
+    it.effect("people who come back after a cut keep their id, with one appearance per stretch", () =>
+      Effect.gen(function* () {
+        const detector = yield* FaceDetector.FaceDetector
+        const clip = join(dir, "back.mp4")
+        // Shots of sample3 (3 people), sample6 (4 others), sample3 again.
+        Media.ffmpeg(binary, [
+          ...["-loop", "1", "-t", "1.5", "-i", photo(3), "-loop", "1", "-t", "1.5", "-i", photo(6)],
+          ...["-loop", "1", "-t", "1.5", "-i", photo(3)],
+          "-filter_complex",
+          "[0:v]scale=960:640,setsar=1[a];[1:v]scale=960:640,setsar=1[b];[2:v]scale=960:640,setsar=1[c];" +
+            "[a][b][c]concat=n=3:v=1,format=yuv420p",
+          ...["-r", "25", "-c:v", "libx264", "-preset", "ultrafast", clip]
+        ])
+        const video = yield* detector.detectVideo(clip, { crops: false, embeddings: true })
+        expect(video.faces).toHaveLength(7)
+        const returning = video.faces.filter((f) => f.appearances!.length === 2)
+        expect(returning).toHaveLength(3)
+        for (const face of returning) {
+          expect(face.appearances![0]![1]).toBeLessThan(1500)
+          expect(face.appearances![1]![0]).toBeGreaterThanOrEqual(3000)
+          expect([face.firstSeenMs, face.lastSeenMs]).toEqual([face.appearances![0]![0], face.appearances![1]![1]])
+        }
+        expect(video.faces.every((f) => f.embedding?.length === 128)).toBe(true)
+        // Ids in order of first appearance: the returning people are the first shot's.
+        expect(returning.map((f) => f.id).sort()).toEqual([0, 1, 2])
+        // Without joining, each stretch is a person of its own.
+        const tracks = yield* detector.detectVideo(clip, { crops: false, identify: false })
+        expect(tracks.faces).toHaveLength(10)
+        expect(tracks.faces.every((f) => f.appearances!.length === 1 && f.embedding === undefined)).toBe(true)
+      })
+    )
+
     it.effect("applies a phone video's rotation: a clip stored sideways is searched and reported upright", () =>
       Effect.gen(function* () {
         const detector = yield* FaceDetector.FaceDetector

@@ -30,6 +30,29 @@ describe("Tracker", () => {
     ])
   })
 
+  it("follows a fast zoom as one track: the prediction carries the change of scale, not only the motion", () => {
+    // A zoom that speeds up (1.3x, then 1.7x per sample) on a face off the zoom's centre (640, 360), which the
+    // zoom pushes outwards: one sample to the next, the size changes more than a size-blind link allows (1.6x).
+    const scales = [1, 1.3, 1.3 * 1.7, 1.3 * 1.7 ** 2, 1.3 * 1.7 ** 3]
+    const frames = scales.map((k) => {
+      const w = 40 * k
+      const cx = 640 + 60 * k
+      return { boxes: [[cx - w / 2, 360 - w / 2, w, w] as Box] }
+    })
+    const people = run(frames)
+    expect(people.map((p) => p.hits)).toEqual([5])
+    expect(people[0]!.frames).toEqual([0, 1, 2, 3, 4])
+    // The size is predicted at the last rate of change.
+    const grown = Tracker.predict(
+      {
+        previous: { frame: 0, timeMs: 0, box: [0, 0, 100, 100], score: 1, data: "" },
+        last: { frame: 1, timeMs: 333, box: [0, 0, 120, 120], score: 1, data: "" }
+      },
+      666
+    )
+    expect(grown[2]).toBeCloseTo(144, 6)
+  })
+
   it("links fast motion by predicted position and keeps a track through a missed frame", () => {
     const frames = [
       { boxes: [[0, 0, 50, 50] as Box] },

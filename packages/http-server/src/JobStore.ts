@@ -88,6 +88,8 @@ export interface StoredFace {
   readonly landmarks: Readonly<Record<string, readonly [number, number]>>
   readonly firstSeenMs?: number
   readonly lastSeenMs?: number
+  /** Video: `[startMs, endMs]` stretches (absent on tasks stored before people were joined across cuts). */
+  readonly appearances?: ReadonlyArray<readonly [number, number]>
 }
 
 /**

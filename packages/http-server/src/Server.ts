@@ -464,6 +464,7 @@ const noDetector: Layer.Layer<FaceDetector> = Layer.succeed(FaceDetector, {
   detectImage: () => Effect.fail(apiRoleOnly),
   detectImageDeferringCrops: () => Effect.fail(apiRoleOnly),
   detectVideo: () => Effect.fail(apiRoleOnly),
+  embedChips: () => Effect.fail(apiRoleOnly),
   encodeCrop: () => Effect.fail(apiRoleOnly),
   options: FaceDetectorModule.resolve({})
 })

@@ -242,7 +242,8 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
       score: face.score,
       landmarks: { ...face.landmarks },
       ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
-      ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {})
+      ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {}),
+      ...(face.appearances !== undefined ? { appearances: face.appearances } : {})
     })
 
     const noFace = (task: Task) =>

@@ -24,6 +24,7 @@ const setup = (gate: Effect.Effect<void> = Effect.void) => {
     detectImage: () => Effect.die("unused"),
     detectVideo: () => Effect.die("unused"),
     detectImageDeferringCrops: () => Effect.die("unused"),
+    embedChips: () => Effect.die("unused"),
     encodeCrop: () =>
       Effect.zipRight(
         gate,

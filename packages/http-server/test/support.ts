@@ -148,6 +148,7 @@ export const fakeDetector = (
         crops: Effect.succeed(d.faces.map((f) => f.crop ?? new Uint8Array(0)))
       })),
     detectVideo: impl.detectVideo ?? (() => Effect.die("detectVideo not faked")),
+    embedChips: () => Effect.die("embedChips not faked"),
     encodeCrop: () => Effect.die("encodeCrop not faked"),
     options: FaceDetector.resolve({ sessions: 1 })
   })

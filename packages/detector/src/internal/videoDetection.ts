@@ -1,19 +1,24 @@
 /**
- * detectVideo: samples frames, searches each for faces, links the faces into people across frames (cutting tracks
- * at scene changes) and crops each person from the frame where they were seen best. The crop square is cut while the
- * frame is in hand (the tracker keeps only a few observations per person), so long videos stay in bounded memory.
+ * detectVideo: samples frames, searches each for faces, links the faces into tracks across frames (cutting tracks
+ * at scene changes), joins the tracks of one person by their faces' embeddings (`Identity`), and crops each person
+ * from the frame where they were seen best over all their appearances. The crop square and the embedding chip are
+ * cut while the frame is in hand (the tracker keeps only a few observations per track), so long videos stay in
+ * bounded memory.
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as BlazeFace from "../BlazeFace.js"
 import * as Crop from "../Crop.js"
+import * as FaceEmbedding from "../FaceEmbedding.js"
 import type { DetectedFace, VideoDetection } from "../Detection.js"
 import type { DetectorError } from "../DetectorError.js"
+import * as Identity from "../Identity.js"
 import type { Raster } from "../ImageDecoder.js"
 import * as SceneCut from "../SceneCut.js"
 import * as Tiling from "../Tiling.js"
 import * as Tracker from "../Tracker.js"
 import * as VideoFrames from "../VideoFrames.js"
+import type { Embedder } from "./embedder.js"
 import { allocate, type InferencePool, release } from "./inferencePool.js"
 import * as Search from "./search.js"
 
@@ -29,6 +34,9 @@ export interface Settings {
   readonly maxFrames: number
   readonly maxDurationMs: number
   readonly crops: boolean
+  readonly embeddings: boolean
+  readonly identify: boolean
+  readonly identityThreshold: number
   readonly minFaceSize: number
   readonly maxTilesPerFrame: number
   readonly stallMs: number
@@ -48,10 +56,23 @@ export const cut = (raster: Raster, region: Crop.Rect): Raster => {
 interface Seen {
   readonly candidate: BlazeFace.Candidate
   readonly crop: Raster | undefined
+  /** The face as the recognition model reads it (when people are identified or embeddings asked for). */
+  readonly chip: Chip | undefined
 }
+
+/** The frame's pixels around a face, kept to make its chip later (`FaceEmbedding.region`). */
+interface Chip {
+  readonly raster: Raster
+  readonly scale: number
+  readonly origin: readonly [number, number]
+  readonly face: FaceEmbedding.FaceGeometry
+}
+
+const makeChip = (c: Chip): Uint8Array => FaceEmbedding.chip(c.raster, c.scale, c.face, c.origin)
 
 export const detect = (
   pool: InferencePool,
+  embedder: Embedder,
   path: string,
   settings: Settings,
   toFace: (c: BlazeFace.Candidate) => DetectedFace
@@ -77,6 +98,7 @@ export const detect = (
         }
       })
       const framePlan = plan!
+      const needsChips = settings.identify || settings.embeddings
       let tracks = Tracker.empty<Seen>()
       let previous: Float32Array | undefined
       yield* Stream.runForEach(source.frames, (frame) =>
@@ -87,6 +109,11 @@ export const detect = (
           const isCut = SceneCut.isCut(previous, signature)
           previous = signature
           const full = frame.full
+          // The chip comes from the sharper raster the frame was read at.
+          const chipSource =
+            full === undefined
+              ? { raster: frame.raster, scale: framePlan.levels[0]!.scale }
+              : { raster: full, scale: source.fullScale }
           tracks = Tracker.step(
             tracks,
             { index: frame.index, timeMs: frame.timeMs, cut: isCut },
@@ -96,7 +123,16 @@ export const detect = (
                 full === undefined
                   ? undefined
                   : cut(full, Crop.scaled(Crop.rect(face.box, source.width, source.height), source.fullScale, full))
-              return { box: face.box, score: candidate.score, data: { candidate, crop } }
+              const area = FaceEmbedding.region(
+                face,
+                chipSource.scale,
+                chipSource.raster.width,
+                chipSource.raster.height
+              )
+              const chip: Chip | undefined = needsChips
+                ? { raster: cut(chipSource.raster, area), scale: chipSource.scale, origin: [area[0], area[1]], face }
+                : undefined
+              return { box: face.box, score: candidate.score, data: { candidate, crop, chip } }
             })
           )
         }).pipe(
@@ -108,14 +144,16 @@ export const detect = (
           )
         )
       )
-      const people = Tracker.finish(tracks)
+      const people = yield* identify(embedder, Tracker.finish(tracks), settings)
       const faces = yield* Effect.forEach(people, (person, id) =>
         Effect.gen(function* () {
           const face: DetectedFace = {
             ...toFace(person.best.data.candidate),
             id,
-            firstSeenMs: person.firstSeenMs,
-            lastSeenMs: person.lastSeenMs
+            firstSeenMs: person.appearances[0]![0],
+            lastSeenMs: person.appearances[person.appearances.length - 1]![1],
+            appearances: person.appearances,
+            ...(person.embedding === undefined ? {} : { embedding: FaceEmbedding.rounded(person.embedding) })
           }
           const crop = person.best.data.crop
           if (crop === undefined) return face
@@ -138,3 +176,62 @@ export const detect = (
       return result
     })
   )
+
+interface Person {
+  readonly best: Tracker.Observation<Seen>
+  readonly appearances: ReadonlyArray<readonly [number, number]>
+  /** Present when embeddings were asked for. */
+  readonly embedding: Float32Array | undefined
+}
+
+/**
+ * Tracks joined into people by their faces: each track is embedded (`embedTracks`), and the groups `Identity` finds
+ * become people, ordered by first
+ * appearance (then left to right), with the best view over all their tracks. With `identify` off every track is a
+ * person, as before tracks were joined.
+ */
+const identify = (
+  embedder: Embedder,
+  tracks: ReadonlyArray<Tracker.Track<Seen>>,
+  settings: Pick<Settings, "identify" | "identityThreshold" | "embeddings">
+): Effect.Effect<Array<Person>, DetectorError> =>
+  Effect.gen(function* () {
+    if (tracks.length === 0) return []
+    const wanted = settings.embeddings
+      ? tracks.map(() => true)
+      : settings.identify
+        ? Identity.joinable(tracks.map((t) => t.frames))
+        : tracks.map(() => false)
+    const embeddings = yield* embedTracks(embedder, tracks, wanted)
+    const groups = settings.identify
+      ? Identity.group(
+          tracks.map((t, i) => ({ frames: t.frames, embedding: embeddings[i] })),
+          settings.identityThreshold
+        )
+      : tracks.map((_, i) => [i])
+    return groups.map((members) => ({
+      best: members.map((i) => tracks[i]!.best).reduce((a, b) => (Tracker.quality(b) > Tracker.quality(a) ? b : a)),
+      appearances: Identity.segments(members.map((i) => [tracks[i]!.firstSeenMs, tracks[i]!.lastSeenMs] as const)),
+      embedding: settings.embeddings ? FaceEmbedding.mean(members.map((i) => embeddings[i]!)) : undefined
+    }))
+  })
+
+/**
+ * The `wanted` tracks' embeddings, each from its best view (one batch for all tracks). Averaging the first and last views as well
+ * joined no more tracks on the development clips and tripled the cost (README, "People in video").
+ */
+const embedTracks = (
+  embedder: Embedder,
+  tracks: ReadonlyArray<Tracker.Track<Seen>>,
+  wanted: ReadonlyArray<boolean>
+): Effect.Effect<Array<Float32Array | undefined>, DetectorError> =>
+  Effect.gen(function* () {
+    const chosen = wanted.flatMap((w, i) => (w ? [i] : []))
+    if (chosen.length === 0) return tracks.map(() => undefined)
+    const vectors = yield* embedder.embed(chosen.map((i) => makeChip(tracks[i]!.best.data.chip!)))
+    const out: Array<Float32Array | undefined> = tracks.map(() => undefined)
+    chosen.forEach((i, k) => {
+      out[i] = vectors[k]
+    })
+    return out
+  })

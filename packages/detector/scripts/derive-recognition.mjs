@@ -1,0 +1,281 @@
+#!/usr/bin/env node
+// Builds the face-recognition model the detector runs (an ONNX file) from the TensorFlow.js weights that
+// @vladmandic/face-api ships: its FaceRecognitionNet, dlib's ResNet-29 descriptor (150x150 RGB in, 128 numbers out,
+// same person when the Euclidean distance is small). The graph below is FaceRecognitionNet.forwardInput op for op
+// (face-api's src/faceRecognitionNet: conv + bias + scale + relu, residual and down-sampling residual blocks, a mean
+// and a fully connected layer); the weights stay the 8-bit values face-api ships, turned into floats by the graph
+// itself (onnxruntime folds those constants once, when the session is created), so the file stays 6 MB.
+//
+// Input: uint8 [n, 150, 150, 3] RGB. Output: float32 [n, 128].
+// Usage: derive-recognition.mjs <manifest.json> <weights.bin> <out.onnx>. Deterministic: same input, same bytes.
+import { readFileSync, writeFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { create, toBinary } from "@bufbuild/protobuf"
+import {
+  AttributeProto_AttributeType,
+  AttributeProtoSchema,
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema,
+  TensorProto_DataType,
+  TensorProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TensorShapeProtoSchema,
+  TypeProto_TensorSchema,
+  TypeProtoSchema,
+  ValueInfoProtoSchema
+} from "onnx-buf"
+
+/** The chip size the network was trained on, and the mean RGB it subtracts (FaceRecognitionNet.forwardInput). */
+export const chipSize = 150
+const meanRgb = [122.782, 117.001, 104.298]
+
+const fail = (message) => {
+  throw new Error(`derive-recognition: ${message}`)
+}
+
+/**
+ * The manifest's tensors, read from the weights file in manifest order: { shape, q, scale, min } for the 8-bit ones
+ * (value = q * scale + min), { shape, raw } (little-endian float32 bytes) for the few that are stored as floats.
+ */
+const readWeights = (manifest, bin) => {
+  const tensors = new Map()
+  let offset = 0
+  for (const group of manifest) {
+    for (const w of group.weights) {
+      const count = w.shape.reduce((a, b) => a * b, 1)
+      if (w.quantization === undefined) {
+        if (w.dtype !== "float32") fail(`${w.name} is ${w.dtype}`)
+        tensors.set(w.name, { shape: w.shape, raw: bin.subarray(offset, offset + 4 * count) })
+        offset += 4 * count
+      } else {
+        if (w.quantization.dtype !== "uint8") fail(`${w.name} is quantised as ${w.quantization.dtype}`)
+        tensors.set(w.name, {
+          shape: w.shape,
+          q: bin.subarray(offset, offset + count),
+          scale: w.quantization.scale,
+          min: w.quantization.min
+        })
+        offset += count
+      }
+    }
+  }
+  if (offset !== bin.length) fail(`the manifest reads ${offset} bytes, the weights file has ${bin.length}`)
+  return tensors
+}
+
+const attr = {
+  int: (name, i) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) }),
+  ints: (name, ints) =>
+    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: ints.map(BigInt) })
+}
+
+const rawFloats = (values) => {
+  const bytes = new Uint8Array(values.length * 4)
+  const view = new DataView(bytes.buffer)
+  for (const [i, v] of values.entries()) view.setFloat32(4 * i, v, true)
+  return bytes
+}
+
+const rawInt64s = (values) => {
+  const bytes = new Uint8Array(values.length * 8)
+  const view = new DataView(bytes.buffer)
+  for (const [i, v] of values.entries()) view.setBigInt64(8 * i, BigInt(v), true)
+  return bytes
+}
+
+const tensorType = (elemType, dims) =>
+  create(TypeProtoSchema, {
+    value: {
+      case: "tensorType",
+      value: create(TypeProto_TensorSchema, {
+        elemType,
+        shape: create(TensorShapeProtoSchema, {
+          dim: dims.map((d) =>
+            create(TensorShapeProto_DimensionSchema, {
+              value: typeof d === "string" ? { case: "dimParam", value: d } : { case: "dimValue", value: BigInt(d) }
+            })
+          )
+        })
+      })
+    }
+  })
+
+/** The model's bytes, from face-api's weights manifest (parsed JSON) and weights file. */
+export const derive = (manifest, bin) => {
+  const weights = readWeights(manifest, bin)
+  const nodes = []
+  const initializers = []
+  let counter = 0
+  const fresh = (hint) => `${hint}_${counter++}`
+  const node = (opType, input, attribute = [], output = fresh(opType.toLowerCase())) => {
+    nodes.push(create(NodeProtoSchema, { opType, name: output, input, output: [output], attribute }))
+    return output
+  }
+  const floatConst = (name, dims, values) => {
+    initializers.push(
+      create(TensorProtoSchema, {
+        name,
+        dataType: TensorProto_DataType.FLOAT,
+        dims: dims.map(BigInt),
+        rawData: rawFloats(values)
+      })
+    )
+    return name
+  }
+  const int64Const = (name, values) => {
+    initializers.push(
+      create(TensorProtoSchema, {
+        name,
+        dataType: TensorProto_DataType.INT64,
+        dims: [BigInt(values.length)],
+        rawData: rawInt64s(values)
+      })
+    )
+    return name
+  }
+  /** A weight as the graph's float: Cast(uint8) * scale + min, optionally transposed (constant-folded by ORT). */
+  const weight = (name, perm) => {
+    const w = weights.get(name) ?? fail(`no weight ${name}`)
+    const value = w.raw === undefined ? dequantised(name, w) : stored(name, w)
+    return perm === undefined ? value : node("Transpose", [value], [attr.ints("perm", perm)], `${name}/oihw`)
+  }
+  const stored = (name, w) => {
+    initializers.push(
+      create(TensorProtoSchema, {
+        name: `${name}/q`,
+        dataType: TensorProto_DataType.FLOAT,
+        dims: w.shape.map(BigInt),
+        rawData: Uint8Array.from(w.raw)
+      })
+    )
+    return `${name}/q`
+  }
+  const dequantised = (name, w) => {
+    initializers.push(
+      create(TensorProtoSchema, {
+        name: `${name}/q`,
+        dataType: TensorProto_DataType.UINT8,
+        dims: w.shape.map(BigInt),
+        rawData: Uint8Array.from(w.q)
+      })
+    )
+    const asFloat = node("Cast", [`${name}/q`], [attr.int("to", TensorProto_DataType.FLOAT)], `${name}/float`)
+    const scaled = node("Mul", [asFloat, floatConst(`${name}/scale`, [], [w.scale])], [], `${name}/scaled`)
+    return node("Add", [scaled, floatConst(`${name}/min`, [], [w.min])], [], `${name}/value`)
+  }
+
+  /** convLayer: conv (TF filters HWIO -> ONNX OIHW), + bias, * scale weights + scale biases, relu if asked. */
+  const conv = (x, prefix, { kernel, stride, pad, relu }) => {
+    const filters = weight(`${prefix}/conv/filters`, [3, 2, 0, 1])
+    const k = weights.get(`${prefix}/conv/filters`).shape[0]
+    if (k !== kernel) fail(`${prefix}: kernel ${k}, expected ${kernel}`)
+    let out = node(
+      "Conv",
+      [x, filters],
+      [
+        attr.ints("kernel_shape", [kernel, kernel]),
+        attr.ints("strides", [stride, stride]),
+        attr.ints("pads", [pad, pad, pad, pad])
+      ]
+    )
+    const perChannel = (name) => node("Reshape", [weight(name), int64Const(fresh("shape"), [1, -1, 1, 1])])
+    out = node("Add", [out, perChannel(`${prefix}/conv/bias`)])
+    out = node("Mul", [out, perChannel(`${prefix}/scale/weights`)])
+    out = node("Add", [out, perChannel(`${prefix}/scale/biases`)])
+    return relu ? node("Relu", [out]) : out
+  }
+  const same = { kernel: 3, stride: 1, pad: 1 }
+  const residual = (x, prefix) => {
+    let out = conv(x, `${prefix}/conv1`, { ...same, relu: true })
+    out = conv(out, `${prefix}/conv2`, { ...same, relu: false })
+    return node("Relu", [node("Add", [out, x])])
+  }
+  /** residualDown: a stride-2 valid conv beside a 2x2 average pool; the shorter side zero-padded at the end. */
+  const residualDown = (x, prefix, { size, channels }) => {
+    let out = conv(x, `${prefix}/conv1`, { kernel: 3, stride: 2, pad: 0, relu: true })
+    out = conv(out, `${prefix}/conv2`, { ...same, relu: false })
+    const convSize = Math.floor((size - 3) / 2) + 1
+    const poolSize = Math.floor(size / 2)
+    if (convSize !== poolSize) {
+      if (convSize + 1 !== poolSize) fail(`${prefix}: sizes ${convSize} and ${poolSize}`)
+      out = node("Pad", [out, int64Const(fresh("pads"), [0, 0, 0, 0, 0, 0, 1, 1])])
+    }
+    let pooled = node("AveragePool", [x], [attr.ints("kernel_shape", [2, 2]), attr.ints("strides", [2, 2])])
+    const outChannels = weights.get(`${prefix}/conv1/conv/filters`).shape[3]
+    if (outChannels !== channels) {
+      pooled = node("Pad", [pooled, int64Const(fresh("pads"), [0, 0, 0, 0, 0, outChannels - channels, 0, 0])])
+    }
+    return { out: node("Relu", [node("Add", [pooled, out])]), size: poolSize, channels: outChannels }
+  }
+
+  // uint8 NHWC -> (x - mean) / 255, NCHW.
+  const input = "image"
+  let x = node("Cast", [input], [attr.int("to", TensorProto_DataType.FLOAT)])
+  x = node("Sub", [x, floatConst("mean_rgb", [1, 1, 1, 3], meanRgb)])
+  x = node("Mul", [x, floatConst("inv_255", [], [1 / 255])])
+  x = node("Transpose", [x], [attr.ints("perm", [0, 3, 1, 2])])
+
+  x = conv(x, "conv32_down", { kernel: 7, stride: 2, pad: 0, relu: true })
+  x = node("MaxPool", [x], [attr.ints("kernel_shape", [3, 3]), attr.ints("strides", [2, 2])])
+  let shape = { size: Math.floor((Math.floor((chipSize - 7) / 2) + 1 - 3) / 2) + 1, channels: 32 }
+  const stage = (down, blocks) => {
+    if (down !== undefined) {
+      const next = residualDown(x, down, shape)
+      x = next.out
+      shape = { size: next.size, channels: next.channels }
+    }
+    for (const block of blocks) x = residual(x, block)
+  }
+  stage(undefined, ["conv32_1", "conv32_2", "conv32_3"])
+  stage("conv64_down", ["conv64_1", "conv64_2", "conv64_3"])
+  stage("conv128_down", ["conv128_1", "conv128_2"])
+  stage("conv256_down", ["conv256_1", "conv256_2"])
+  stage("conv256_down_out", [])
+  const mean = node("ReduceMean", [x], [attr.ints("axes", [2, 3]), attr.int("keepdims", 0)])
+  node("MatMul", [mean, weight("fc")], [], "embedding")
+
+  const used = new Set(nodes.flatMap((n) => n.input))
+  for (const name of weights.keys()) if (!used.has(`${name}/q`)) fail(`weight ${name} is not used`)
+
+  const graph = create(GraphProtoSchema, {
+    name: "face_recognition",
+    node: nodes,
+    initializer: initializers,
+    input: [
+      create(ValueInfoProtoSchema, {
+        name: input,
+        type: tensorType(TensorProto_DataType.UINT8, ["n", chipSize, chipSize, 3])
+      })
+    ],
+    output: [
+      create(ValueInfoProtoSchema, { name: "embedding", type: tensorType(TensorProto_DataType.FLOAT, ["n", 128]) })
+    ]
+  })
+  const model = create(ModelProtoSchema, {
+    irVersion: 7n,
+    producerName: "@facedet/detector",
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: "", version: 13n })],
+    graph,
+    metadataProps: [
+      create(StringStringEntryProtoSchema, {
+        key: "facedet.derived",
+        value:
+          "FaceRecognitionNet (dlib ResNet-29 face descriptor, 128-d) from @vladmandic/face-api@1.7.15's " +
+          "face_recognition_model, as ONNX by @facedet/detector (scripts/derive-recognition.mjs); same function"
+      })
+    ]
+  })
+  return toBinary(ModelProtoSchema, model)
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [manifest, bin, out] = process.argv.slice(2)
+  if (manifest === undefined || bin === undefined || out === undefined) {
+    console.error("usage: derive-recognition.mjs <manifest.json> <weights.bin> <out.onnx>")
+    process.exit(2)
+  }
+  writeFileSync(out, derive(JSON.parse(readFileSync(manifest, "utf8")), new Uint8Array(readFileSync(bin))))
+}

@@ -1,0 +1,60 @@
+/**
+ * The face-recognition model file: dlib's ResNet-29 face descriptor as @vladmandic/face-api ships it
+ * (`face_recognition_model`, MIT; 128 numbers per face, the same person when the Euclidean distance is small),
+ * written as ONNX by `scripts/derive-recognition.mjs` (the same graph, op for op; its 8-bit weights kept as they
+ * ship). The build derives it from the pinned original in the devDependency and writes it with face-api's licence to
+ * `dist/model/`; it is not committed (6.5 MB). Every load checks its SHA-256 against the pin below.
+ */
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import type * as Effect from "effect/Effect"
+import type { ModelLoadFailed } from "./DetectorError.js"
+import { readPinned } from "./ModelFile.js"
+
+/**
+ * The file name in `dist/model/`.
+ *
+ * @since 0.1.0
+ */
+export const fileName = "face_recognition_facedet.onnx"
+
+/**
+ * SHA-256 of the derived model file.
+ *
+ * @since 0.1.0
+ */
+export const sha256 = "83454be88027ace49cc1febea776a89a6ab8eee3a5551cbf60968deddb099e7e"
+
+/**
+ * The npm package the original comes from (a devDependency), and its files in the package's `model/` folder with
+ * their SHA-256 (@vladmandic/face-api@1.7.15).
+ *
+ * @since 0.1.0
+ */
+export const source = {
+  package: "@vladmandic/face-api",
+  manifest: "face_recognition_model-weights_manifest.json",
+  manifestSha256: "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
+  weights: "face_recognition_model.bin",
+  weightsSha256: "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"
+} as const
+
+/**
+ * Where to look: next to the compiled code (`dist/model/`), then the package's `dist/model/` when run from `src/`.
+ *
+ * @since 0.1.0
+ */
+export const candidates = (): Array<string> => {
+  const here = dirname(fileURLToPath(import.meta.url))
+  return [...new Set([join(here, "model", fileName), join(here, "..", "dist", "model", fileName)])]
+}
+
+/**
+ * Reads the model from `path` (or the first candidate that exists) and checks its checksum.
+ *
+ * @since 0.1.0
+ */
+export const load = (
+  path?: string
+): Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed> =>
+  readPinned(path === undefined ? candidates() : [path], sha256)

@@ -1,0 +1,164 @@
+/**
+ * The recognition model on a worker thread of its own: onnxruntime-node's `run` holds the calling thread for the
+ * whole inference (7-10 ms a face), which on the main thread would stall a server's event loop. The worker starts on
+ * the first request, runs one batch at a time, and is closed with the scope. A run that throws, or a worker that
+ * dies, fails that batch with `InferenceFailed`; the next batch starts a fresh worker.
+ */
+import { createRequire } from "node:module"
+import { Worker } from "node:worker_threads"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { InferenceFailed, type ModelLoadFailed } from "../DetectorError.js"
+import { chipSize, dimensions } from "../FaceEmbedding.js"
+
+export interface Embedder {
+  /** One embedding per chip (150x150 RGB), in order. */
+  readonly embed: (
+    chips: ReadonlyArray<Uint8Array>
+  ) => Effect.Effect<Array<Float32Array>, InferenceFailed | ModelLoadFailed>
+}
+
+const workerSource = `
+const { parentPort, workerData } = require("node:worker_threads")
+const ort = require(workerData.ortPath)
+const size = ${chipSize}
+const main = async () => {
+  let session
+  try {
+    session = await ort.InferenceSession.create(workerData.bytes, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: "0" } } }
+    })
+  } catch (e) {
+    parentPort.postMessage({ type: "failed", message: String((e && e.message) || e) })
+    return
+  }
+  parentPort.postMessage({ type: "ready" })
+  parentPort.on("message", async (job) => {
+    if (job.type === "close") {
+      try { await session.release() } catch {}
+      parentPort.close()
+      return
+    }
+    try {
+      const n = job.chips.length / (size * size * 3)
+      const out = await session.run({ image: new ort.Tensor("uint8", job.chips, [n, size, size, 3]) })
+      const data = Float32Array.from(out.embedding.data)
+      parentPort.postMessage({ type: "result", id: job.id, data }, [data.buffer])
+    } catch (e) {
+      parentPort.postMessage({ type: "error", id: job.id, message: String((e && e.message) || e) })
+    }
+  })
+}
+main()
+`
+
+type Reply =
+  | { readonly type: "ready" }
+  | { readonly type: "failed"; readonly message: string }
+  | { readonly type: "result"; readonly id: number; readonly data: Float32Array }
+  | { readonly type: "error"; readonly id: number; readonly message: string }
+
+/** Batches of at most this many chips (a batch is one run; 64 chips are 4.3 MB of input). */
+const maxBatch = 64
+
+/**
+ * An embedder for the recognition model; `load` reads (and checks) it on first use, so a detector that is never asked
+ * for an embedding never loads it (a missing or altered file fails that call with `ModelLoadFailed`). Its worker is
+ * closed with the scope.
+ */
+export const make = (
+  load: Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed>
+): Effect.Effect<Embedder, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    let worker: Promise<Worker> | undefined
+    let live: Worker | undefined
+    let nextId = 0
+    const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node")
+    const start = (bytes: Uint8Array): Promise<Worker> =>
+      new Promise((resolve, reject) => {
+        const w = new Worker(workerSource, { eval: true, workerData: { ortPath, bytes } })
+        w.once("message", (reply: Reply) =>
+          reply.type === "ready" ? resolve(w) : reject(new Error(reply.type === "failed" ? reply.message : "no answer"))
+        )
+        w.once("error", reject)
+        w.once("exit", (code) => {
+          reject(new Error(`exit code ${code}`))
+          // A dead worker is started again on the next batch.
+          if (live === w) {
+            live = undefined
+            worker = undefined
+          }
+        })
+        live = w
+      })
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        const w = await worker?.catch(() => undefined)
+        worker = undefined
+        if (w === undefined) return
+        const exited = new Promise((resolve) => w.once("exit", resolve))
+        w.postMessage({ type: "close" })
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
+        await w.terminate()
+      })
+    )
+    // One batch at a time: the worker answers in order, and a close waits for the run in progress.
+    const lock = yield* Effect.makeSemaphore(1)
+
+    const runBatch = (chips: ReadonlyArray<Uint8Array>) =>
+      Effect.gen(function* () {
+        if (worker === undefined) {
+          const model = yield* load
+          worker = start(model.bytes)
+          worker.catch(() => (worker = undefined))
+        }
+        const pending = worker
+        return yield* Effect.tryPromise({
+          try: async () => {
+            const w = await pending
+            const input = new Uint8Array(chips.length * chipSize * chipSize * 3)
+            for (const [i, c] of chips.entries()) input.set(c, i * c.length)
+            const id = nextId++
+            return await new Promise<Float32Array>((resolve, reject) => {
+              const onMessage = (reply: Reply) => {
+                if (reply.type === "result" && reply.id === id) done(() => resolve(reply.data))
+                else if (reply.type === "error" && reply.id === id) done(() => reject(new Error(reply.message)))
+              }
+              const onExit = (code: number) =>
+                done(() => reject(new Error(`its worker thread stopped (exit code ${code})`)))
+              const done = (then: () => void) => {
+                w.off("message", onMessage)
+                w.off("exit", onExit)
+                then()
+              }
+              w.on("message", onMessage)
+              w.on("exit", onExit)
+              w.postMessage({ type: "embed", id, chips: input }, [input.buffer])
+            })
+          },
+          catch: (cause) =>
+            new InferenceFailed({
+              attempts: 1,
+              detail: `face embedding failed: ${cause instanceof Error ? cause.message : String(cause)}`
+            })
+        })
+      }).pipe(
+        Effect.map((data) =>
+          Array.from({ length: chips.length }, (_, i) => data.slice(i * dimensions, (i + 1) * dimensions))
+        ),
+        lock.withPermits(1)
+      )
+
+    const embed = (chips: ReadonlyArray<Uint8Array>) =>
+      Effect.gen(function* () {
+        const out: Array<Float32Array> = []
+        for (let i = 0; i < chips.length; i += maxBatch) out.push(...(yield* runBatch(chips.slice(i, i + maxBatch))))
+        return out
+      })
+    return { embed }
+  })
