@@ -136,6 +136,11 @@ const detect = Command.make(
     local: Options.boolean("local").pipe(
       Options.withDescription("No server: run the detector on this machine and print the same result.")
     ),
+    embeddings: Options.boolean("embeddings").pipe(
+      Options.withDescription(
+        "With --local: add each face's embedding (128 numbers; the same person when closer than about 0.45)."
+      )
+    ),
     out: Options.directory("out").pipe(
       Options.withPseudoName("DIR"),
       Options.withDescription(
@@ -171,7 +176,8 @@ const detect = Command.make(
         timeout: a.timeout,
         local: a.local,
         outDir: a.out,
-        callbackUrl: a.callbackUrl
+        callbackUrl: a.callbackUrl,
+        embeddings: a.embeddings
       })
     )
 ).pipe(

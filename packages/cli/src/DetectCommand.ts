@@ -46,6 +46,8 @@ export interface Args {
   readonly outDir: Option.Option<string>
   /** `--callback-url`: the server POSTs a signed webhook there when the task ends. */
   readonly callbackUrl?: Option.Option<string> | undefined
+  /** `--embeddings` (with `--local`): each face's embedding in the result. */
+  readonly embeddings?: boolean | undefined
 }
 
 /**
@@ -64,6 +66,11 @@ export const run = (
         ? "--callback-url needs a server (callbacks are sent by the server that runs the task); drop --local"
         : undefined
     return (refused === undefined ? local(args) : Effect.fail(new UsageError({ message: refused }))).pipe(report({}))
+  }
+  if (args.embeddings === true) {
+    return Effect.fail(
+      new UsageError({ message: "--embeddings needs --local (servers do not return embeddings yet)" })
+    ).pipe(report({}))
   }
   return remote(args).pipe(report(Target.errorContext(args.target)))
 }
@@ -161,7 +168,8 @@ const local = (args: Args) =>
     const outcome = yield* Local.detect({
       source: args.source,
       kind: Option.getOrUndefined(args.kind),
-      outDir: Option.getOrUndefined(args.outDir)
+      outDir: Option.getOrUndefined(args.outDir),
+      embeddings: args.embeddings === true
     }).pipe(
       Effect.provide(Local.detectorLayer),
       // Ctrl-C included: the shell prompt should not land on a stale status line.

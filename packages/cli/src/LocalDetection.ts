@@ -38,6 +38,8 @@ export interface Options {
   readonly kind?: Kind | undefined
   /** Where crops are written; default: a new folder under the OS temp dir. */
   readonly outDir?: string | undefined
+  /** Add each face's embedding (128 numbers) to the result. Default false. */
+  readonly embeddings?: boolean | undefined
 }
 
 /**
@@ -131,8 +133,8 @@ export const detect = (
       const outDir = yield* LocalMedia.outputDirectory(options.outDir)
       const run: Effect.Effect<ImageDetection | VideoDetection, DetectorError.DetectorError> =
         kind === "video"
-          ? detector.detectVideo(media.path, { crops: true })
-          : detector.detectImage(yield* media.bytes, { crops: true })
+          ? detector.detectVideo(media.path, { crops: true, embeddings: options.embeddings === true })
+          : detector.detectImage(yield* media.bytes, { crops: true, embeddings: options.embeddings === true })
       const detection = yield* Effect.either(run)
       if (detection._tag === "Left") {
         const error = detection.left

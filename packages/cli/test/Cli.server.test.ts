@@ -178,7 +178,19 @@ describe.concurrent("--local", () => {
       expect([...readFileSync(fileURLToPath(face.link)).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff])
       expect(face.score).toBeGreaterThan(0.5)
       expect(Object.keys(face.landmarks ?? {})).toContain("right_eye")
+      expect(face.embedding).toBeUndefined()
     }
+  })
+
+  it("--embeddings adds each face's 128 numbers (only with --local)", async ({ expect }) => {
+    const ran = await runCli(["detect", samplePhoto(4), "--local", "--json", "--embeddings"])
+    expect(ran.code, ran.stderr).toBe(0)
+    const faces = DetectTask.ResultData.parse(JSON.parse(ran.stdout)).result!.faces
+    expect(faces).toHaveLength(4)
+    expect(faces.every((f) => f.embedding?.length === 128)).toBe(true)
+    const remote = await runCli(["detect", `${mediaUrl}/sample4.jpg`, "--embeddings"])
+    expect(remote.code).toBe(2)
+    expect(remote.stderr).toContain("--embeddings needs --local")
   })
 
   it("downloads a URL itself, and a photo without a face fails like on a server", async ({ expect }) => {
