@@ -89,38 +89,39 @@ export const chip = (
   const step = side / chipSize
   const out = new Uint8Array(chipSize * chipSize * 3)
   const { data, width, height } = raster
+  // Walk each output row along the turned axes: one step right is (cos, sin) * step in the raster.
+  const ux = step * cos
+  const uy = step * sin
   for (let v = 0; v < chipSize; v++) {
     const dy = (v + 0.5) * step - side / 2
-    for (let u = 0; u < chipSize; u++) {
-      const dx = (u + 0.5) * step - side / 2
-      // Pixel centres at integer + 0.5.
-      const sx = cx + dx * cos - dy * sin - 0.5
-      const sy = cy + dx * sin + dy * cos - 0.5
+    const dx = 0.5 * step - side / 2
+    // Pixel centres at integer + 0.5.
+    let sx = cx + dx * cos - dy * sin - 0.5
+    let sy = cy + dx * sin + dy * cos - 0.5
+    for (let u = 0; u < chipSize; u++, sx += ux, sy += uy) {
       const x0 = Math.floor(sx)
       const y0 = Math.floor(sy)
       const fx = sx - x0
       const fy = sy - y0
-      // The four neighbours' offsets, -1 outside the raster (black).
-      const inX0 = x0 >= 0 && x0 < width
-      const inX1 = x0 + 1 >= 0 && x0 + 1 < width
-      const inY0 = y0 >= 0 && y0 < height
-      const inY1 = y0 + 1 >= 0 && y0 + 1 < height
-      const a = inX0 && inY0 ? (y0 * width + x0) * 3 : -1
-      const b = inX1 && inY0 ? (y0 * width + x0 + 1) * 3 : -1
-      const c = inX0 && inY1 ? ((y0 + 1) * width + x0) * 3 : -1
-      const d = inX1 && inY1 ? ((y0 + 1) * width + x0 + 1) * 3 : -1
-      const wa = (1 - fx) * (1 - fy)
-      const wb = fx * (1 - fy)
-      const wc = (1 - fx) * fy
-      const wd = fx * fy
       const o = (v * chipSize + u) * 3
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+        // All four neighbours inside: the common case, without per-sample checks.
+        const a = (y0 * width + x0) * 3
+        const c = a + width * 3
+        for (let k = 0; k < 3; k++) {
+          const top = data[a + k]! + (data[a + 3 + k]! - data[a + k]!) * fx
+          const bottom = data[c + k]! + (data[c + 3 + k]! - data[c + k]!) * fx
+          out[o + k] = (top + (bottom - top) * fy + 0.5) | 0
+        }
+        continue
+      }
+      // At the raster's edge: neighbours outside it are black.
+      const at = (px: number, py: number, k: number) =>
+        px < 0 || py < 0 || px >= width || py >= height ? 0 : data[(py * width + px) * 3 + k]!
       for (let k = 0; k < 3; k++) {
-        const value =
-          (a < 0 ? 0 : data[a + k]! * wa) +
-          (b < 0 ? 0 : data[b + k]! * wb) +
-          (c < 0 ? 0 : data[c + k]! * wc) +
-          (d < 0 ? 0 : data[d + k]! * wd)
-        out[o + k] = Math.round(value)
+        const top = at(x0, y0, k) * (1 - fx) + at(x0 + 1, y0, k) * fx
+        const bottom = at(x0, y0 + 1, k) * (1 - fx) + at(x0 + 1, y0 + 1, k) * fx
+        out[o + k] = (top * (1 - fy) + bottom * fy + 0.5) | 0
       }
     }
   }

@@ -259,6 +259,22 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
       })
     )
 
+    it.effect("a clip with no face gives no people (a server reports the no-face code)", () =>
+      Effect.gen(function* () {
+        const detector = yield* FaceDetector.FaceDetector
+        const still = join(dir, "pattern.png")
+        writeFileSync(still, yield* Effect.promise(() => Media.pattern()))
+        const clip = join(dir, "noface.mp4")
+        Media.ffmpeg(binary, [
+          ...["-loop", "1", "-t", "2", "-i", still, "-vf", "scale=960:640,format=yuv420p"],
+          ...["-r", "25", "-c:v", "libx264", "-preset", "ultrafast", clip]
+        ])
+        const video = yield* detector.detectVideo(clip, { embeddings: true })
+        expect(video.framesSampled).toBe(6)
+        expect(video.faces).toEqual([])
+      })
+    )
+
     it.effect("applies a phone video's rotation: a clip stored sideways is searched and reported upright", () =>
       Effect.gen(function* () {
         const detector = yield* FaceDetector.FaceDetector

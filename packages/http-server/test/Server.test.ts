@@ -168,6 +168,9 @@ describe("detection", () => {
       for (const face of data.result.faces) {
         expect(face.first_seen_ms).toBeGreaterThanOrEqual(0)
         expect(face.last_seen_ms).toBeGreaterThanOrEqual(face.first_seen_ms)
+        // One stretch here (no cut), spanning first to last seen; never an embedding unless asked for.
+        expect(face.appearances).toEqual([[face.first_seen_ms, face.last_seen_ms]])
+        expect(face.embedding).toBeUndefined()
       }
     }
   })

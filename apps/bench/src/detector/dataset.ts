@@ -4,6 +4,7 @@
  * scaled and shifted), plus scoring (recall and precision at IoU >= 0.3).
  */
 import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import sharp, { type OverlayOptions } from "sharp"
@@ -128,3 +129,48 @@ export const groupPhotos = async (): Promise<Array<Annotated>> => [
   // 6x5 photos at their own size: faces 37-90 px, harder
   await groupPhoto("group-small-faces-3000x2000", 6, 5, 500, 400)
 ]
+
+/** A photo of the false-face set: its faces, and regions where a detection counts neither way. */
+export interface HardPhoto extends Annotated {
+  readonly ignore: ReadonlyArray<Box>
+}
+
+const hardDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "data", "hard-photos")
+const demoDir = join(dirname(createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json")), "demo")
+
+/**
+ * The false-face set (data/hard-photos/README.md): 32 photos of things that are not faces (or not only), and the six
+ * group photos of face-api's demo folder with their faces (data/samples.json).
+ */
+export const hardPhotos = (): Array<HardPhoto> => {
+  const annotations = JSON.parse(readFileSync(join(hardDir, "annotations.json"), "utf8")) as Array<{
+    readonly file: string
+    readonly faces: ReadonlyArray<Box>
+    readonly ignore?: ReadonlyArray<Box>
+  }>
+  const samples = JSON.parse(readFileSync(join(hardDir, "..", "samples.json"), "utf8")) as Record<
+    string,
+    { readonly width: number; readonly height: number; readonly faces: ReadonlyArray<Box> }
+  >
+  return [
+    ...annotations.map((a) => ({ file: join(hardDir, a.file), name: a.file, faces: a.faces, ignore: a.ignore ?? [] })),
+    ...Object.entries(samples).map(([file, a]) => ({
+      file: join(demoDir, file),
+      name: `face-api-${file}`,
+      faces: a.faces,
+      ignore: []
+    }))
+  ].map((p) => {
+    const bytes = new Uint8Array(readFileSync(p.file))
+    return { name: p.name, bytes, width: 0, height: 0, faces: p.faces, ignore: p.ignore }
+  })
+}
+
+/** Detections that are no face: matching none (IoU >= 0.3) and not centred in an ignored region. */
+export const falseFaces = (detected: ReadonlyArray<{ readonly box: Box }>, photo: HardPhoto): number =>
+  detected.filter((d) => {
+    if (photo.faces.some((f) => iou(d.box, f) >= 0.3)) return false
+    const cx = d.box[0] + d.box[2] / 2
+    const cy = d.box[1] + d.box[3] / 2
+    return !photo.ignore.some((r) => cx >= r[0] && cy >= r[1] && cx < r[0] + r[2] && cy < r[1] + r[3])
+  }).length

@@ -130,14 +130,39 @@ const measure = Effect.gen(function* () {
       })
     }
     video = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]))
+    // The cost of joining tracks into people: the same clip with identify on (the default) and off, interleaved.
+    const withJoin = []
+    const without = []
+    for (let i = 0; i < 3; i++) {
+      for (const identify of [true, false]) {
+        const c0 = cpuMs()
+        yield* detector.detectVideo(clip, { crops: false, identify })
+        ;(identify ? withJoin : without).push(cpuMs() - c0)
+      }
+    }
+    video.identifyCpuMs = median(withJoin)
+    video.tracksOnlyCpuMs = median(without)
     const withCrops = yield* detector.detectVideo(clip)
     video.peopleWithCrops = withCrops.faces.filter((f) => f.crop !== undefined).length
+  }
+  let people
+  if (manifest.peopleClips.length > 0) {
+    people = {}
+    const spans = (result) => result.faces.map((f) => ({ appearances: f.appearances }))
+    for (const c of manifest.peopleClips) {
+      const path = join(dir, c.file)
+      people[c.name] = {
+        joined: spans(yield* detector.detectVideo(path, { crops: false })),
+        tracks: spans(yield* detector.detectVideo(path, { crops: false, identify: false }))
+      }
+    }
   }
   const referenceAfter = yield* Effect.promise(referenceInferenceMs)
   return {
     accuracy,
     speed,
     video,
+    people,
     referenceInferenceMs: (referenceBefore + referenceAfter) / 2,
     maxRssMb: process.resourceUsage().maxRSS / 1024
   }

@@ -63,8 +63,8 @@ type Reply =
   | { readonly type: "result"; readonly id: number; readonly data: Float32Array }
   | { readonly type: "error"; readonly id: number; readonly message: string }
 
-/** Batches of at most this many chips (a batch is one run; 64 chips are 4.3 MB of input). */
-const maxBatch = 64
+/** Batches of at most this many chips (a batch is one run): a larger batch saves little time and its activations cost memory (64 chips: about 60 MB more peak memory). */
+const maxBatch = 8
 
 /**
  * An embedder for the recognition model; `load` reads (and checks) it on first use, so a detector that is never asked
