@@ -1,5 +1,6 @@
 /**
- * `pnpm bench -- detector`: @facedet/detector against @vladmandic/face-api, measured in one run on the same images.
+ * `pnpm bench -- detector`: @facedet/detector against @vladmandic/face-api and @vladmandic/human, measured in one run
+ * on the same images.
  *
  * - Accuracy (recall / precision at IoU >= 0.3) on faces-dev and on two 3000x2000 group photos built from it.
  * - Speed, single thread, medians of warm runs: decode + detect on a 500x375 photo and on the group photos; sampled
@@ -101,6 +102,8 @@ const best = calibration.reduce((a, b) => (b.smallMs < a.smallMs ? b : a))
 console.log(calibration.map((c) => `  ${c.backend}: ${c.smallMs.toFixed(1)} ms on ${small.name}`).join("\n"))
 console.log(`face-api on ${best.backend} ...`)
 const faceapi = child("faceapi.ts", [dir, best.backend, "full"])
+console.log("human (face detector only, wasm) ...")
+const human = child("human.ts", [dir])
 rmSync(dir, { recursive: true, force: true })
 const loadAfter = loadavg()[0]!
 
@@ -122,6 +125,8 @@ const falseFaceRate = (found: Record<string, Found>) => {
 }
 const oursFalse = falseFaceRate(facedet.accuracy)
 const theirsFalse = falseFaceRate(faceapi.accuracy)
+const humanAccuracy = accuracy(human.accuracy)
+const humanFalse = falseFaceRate(human.accuracy)
 const peopleScores: Record<string, { joined: PeopleScore; tracksOnly: PeopleScore }> = {}
 const theirs = accuracy(faceapi.accuracy)
 
@@ -139,17 +144,36 @@ lines.push(
     `${best.backend}${best.backend === "wasm" ? ` (SIMD ${faceapi.simd ? "on" : "off"}, threads ${faceapi.threads ? "on" : "off"})` : ""}`
 )
 lines.push(
+  `human ${human.versions.human}: its face detector only (BlazeFace as human ships it, minConfidence 0.5) on tfjs ` +
+    `${human.versions.tfjs} wasm; ${human.smallMs.toFixed(1)} ms on ${small.name}`
+)
+lines.push(
   `machine: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, Node ${process.version}; ` +
     `load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after; ` +
     `one bare 256x256 inference took ${facedet.referenceInferenceMs.toFixed(2)} ms (median, start and end of the run)`
 )
 lines.push("")
-const aw = [44, 9, 9, 9, 9, 8]
-lines.push(row(["Accuracy at IoU >= 0.3", "facedet R", "P", "face-api R", "P", "faces"], aw))
+const aw = [44, 9, 9, 9, 9, 9, 9, 8]
+lines.push(row(["Accuracy at IoU >= 0.3", "facedet R", "P", "face-api R", "P", "human R", "P", "faces"], aw))
 for (const key of Object.keys(ours)) {
   const o = ours[key]!
   const t = theirs[key]!
-  lines.push(row([key, pct(recall(o)), pct(precision(o)), pct(recall(t)), pct(precision(t)), String(o.faces)], aw))
+  const h = humanAccuracy[key]!
+  lines.push(
+    row(
+      [
+        key,
+        pct(recall(o)),
+        pct(precision(o)),
+        pct(recall(t)),
+        pct(precision(t)),
+        pct(recall(h)),
+        pct(precision(h)),
+        String(o.faces)
+      ],
+      aw
+    )
+  )
 }
 lines.push(
   row(
@@ -158,6 +182,8 @@ lines.push(
       oursFalse.per100.toFixed(1),
       "",
       theirsFalse.per100.toFixed(1),
+      "",
+      humanFalse.per100.toFixed(1),
       "",
       ""
     ],
@@ -171,6 +197,8 @@ lines.push(
       pct(oursFalse.recall),
       "",
       pct(theirsFalse.recall),
+      "",
+      pct(humanFalse.recall),
       "",
       String(hard.reduce((n, p) => n + p.faces.length, 0))
     ],
@@ -315,6 +343,15 @@ writeFileSync(
         speed: faceapi.speed,
         falseFaces: theirsFalse,
         maxRssMb: faceapi.maxRssMb
+      },
+      human: {
+        versions: human.versions,
+        accuracy: Object.fromEntries(
+          Object.entries(humanAccuracy).map(([k, s]) => [k, { ...s, recall: recall(s), precision: precision(s) }])
+        ),
+        falseFaces: humanFalse,
+        smallMs: human.smallMs,
+        maxRssMb: human.maxRssMb
       },
       ratioFacedetOverFaceapi: ratios,
       targets
