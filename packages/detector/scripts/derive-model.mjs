@@ -24,6 +24,7 @@ import {
   TensorProtoSchema,
   TensorShapeProto_DimensionSchema
 } from "onnx-buf"
+import { rawFloats, rawInt64s } from "./onnx-bytes.mjs"
 
 /** Channels of the stages that are widened, and their new width. */
 const narrow = 24
@@ -47,20 +48,6 @@ const int64s = (t) => {
   if (t.rawData.length === 0) return t.int64Data.map(Number)
   const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength)
   return Array.from({ length: t.rawData.byteLength / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true)))
-}
-
-const rawFloats = (values) => {
-  const bytes = new Uint8Array(values.length * 4)
-  const view = new DataView(bytes.buffer)
-  for (const [i, v] of values.entries()) view.setFloat32(4 * i, v, true)
-  return bytes
-}
-
-const rawInt64s = (values) => {
-  const bytes = new Uint8Array(values.length * 8)
-  const view = new DataView(bytes.buffer)
-  for (const [i, v] of values.entries()) view.setBigInt64(8 * i, BigInt(v), true)
-  return bytes
 }
 
 const floatTensor = (name, dims, values) =>

@@ -27,6 +27,7 @@ import {
   TypeProtoSchema,
   ValueInfoProtoSchema
 } from "onnx-buf"
+import { rawFloats, rawInt64s } from "./onnx-bytes.mjs"
 
 /** The chip size the network was trained on, and the mean RGB it subtracts (FaceRecognitionNet.forwardInput). */
 export const chipSize = 150
@@ -70,20 +71,6 @@ const attr = {
   int: (name, i) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) }),
   ints: (name, ints) =>
     create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: ints.map(BigInt) })
-}
-
-const rawFloats = (values) => {
-  const bytes = new Uint8Array(values.length * 4)
-  const view = new DataView(bytes.buffer)
-  for (const [i, v] of values.entries()) view.setFloat32(4 * i, v, true)
-  return bytes
-}
-
-const rawInt64s = (values) => {
-  const bytes = new Uint8Array(values.length * 8)
-  const view = new DataView(bytes.buffer)
-  for (const [i, v] of values.entries()) view.setBigInt64(8 * i, BigInt(v), true)
-  return bytes
 }
 
 const tensorType = (elemType, dims) =>

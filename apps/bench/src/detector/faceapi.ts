@@ -4,11 +4,11 @@
  * JavaScript). tfjs-node cannot be installed here (its install script downloads libtensorflow). Decodes with sharp on
  * one thread, like facedet. Prints one JSON object on stdout.
  */
-import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import sharp from "sharp"
 import { median } from "../median.js"
+import * as Manifest from "./manifest.js"
 
 sharp.concurrency(1)
 sharp.cache(false)
@@ -20,13 +20,7 @@ const wasm = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorf
 const faceapi = require("@vladmandic/face-api/dist/face-api.node-wasm.js") as typeof import("@vladmandic/face-api")
 
 const [dir, backend, mode] = process.argv.slice(2) as [string, "wasm" | "cpu", "full" | "calibrate"]
-const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
-  readonly images: ReadonlyArray<{ readonly name: string; readonly file: string }>
-  readonly speed: ReadonlyArray<string>
-  readonly runs: number
-}
-const bytesOf = (name: string) =>
-  new Uint8Array(readFileSync(join(dir, manifest.images.find((i) => i.name === name)!.file)))
+const { manifest, bytesOf } = Manifest.read(dir)
 
 const main = async () => {
   if (backend === "wasm") {

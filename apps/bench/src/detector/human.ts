@@ -11,6 +11,7 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import sharp from "sharp"
 import { median } from "../median.js"
+import * as Manifest from "./manifest.js"
 
 sharp.concurrency(1)
 sharp.cache(false)
@@ -35,13 +36,7 @@ const { Human } = require(join(humanDist, "human.node-wasm.js")) as {
 }
 
 const [dir] = process.argv.slice(2) as [string]
-const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
-  readonly images: ReadonlyArray<{ readonly name: string; readonly file: string }>
-  readonly speed: ReadonlyArray<string>
-  readonly runs: number
-}
-const bytesOf = (name: string) =>
-  new Uint8Array(readFileSync(join(dir, manifest.images.find((i) => i.name === name)!.file)))
+const { manifest, bytesOf } = Manifest.read(dir)
 
 const main = async () => {
   const wasmDir = `${join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist")}/`
