@@ -78,6 +78,15 @@ layer(FaceDetector.layer({ sessions: 1 }), { timeout: 60_000 })("FaceEmbedding w
     })
   )
 
+  it.effect("refuses chips of the wrong size with a typed error", () =>
+    Effect.gen(function* () {
+      const detector = yield* FaceDetector.FaceDetector
+      const error = yield* Effect.flip(detector.embedChips([new Uint8Array(150 * 150 * 3), new Uint8Array(100)]))
+      expect(error._tag).toBe("CorruptMedia")
+      expect(error.message).toContain("chip 1 has 100 bytes, expected 67500")
+    })
+  )
+
   it.effect("embeds every face on request: one person resized stays close, different people stay apart", () =>
     Effect.gen(function* () {
       const detector = yield* FaceDetector.FaceDetector

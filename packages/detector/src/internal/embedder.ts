@@ -63,7 +63,10 @@ type Reply =
   | { readonly type: "result"; readonly id: number; readonly data: Float32Array }
   | { readonly type: "error"; readonly id: number; readonly message: string }
 
-/** Batches of at most this many chips (a batch is one run): a larger batch saves little time and its activations cost memory (64 chips: about 60 MB more peak memory). */
+/**
+ * Batches of at most this many chips (a batch is one run): a larger batch saves little time and its activations cost
+ * memory (batches of 64: about 60 MB more peak memory).
+ */
 const maxBatch = 8
 
 /**

@@ -68,6 +68,12 @@ interface Chip {
   readonly face: FaceEmbedding.FaceGeometry
 }
 
+/** Copies the part of `raster` (at `scale` of the source) that the face's chip will read. */
+const keepChip = (raster: Raster, scale: number, face: FaceEmbedding.FaceGeometry): Chip => {
+  const area = FaceEmbedding.region(face, scale, raster.width, raster.height)
+  return { raster: cut(raster, area), scale, origin: [area[0], area[1]], face }
+}
+
 const makeChip = (c: Chip): Uint8Array => FaceEmbedding.chip(c.raster, c.scale, c.face, c.origin)
 
 export const detect = (
@@ -123,15 +129,7 @@ export const detect = (
                 full === undefined
                   ? undefined
                   : cut(full, Crop.scaled(Crop.rect(face.box, source.width, source.height), source.fullScale, full))
-              const area = FaceEmbedding.region(
-                face,
-                chipSource.scale,
-                chipSource.raster.width,
-                chipSource.raster.height
-              )
-              const chip: Chip | undefined = needsChips
-                ? { raster: cut(chipSource.raster, area), scale: chipSource.scale, origin: [area[0], area[1]], face }
-                : undefined
+              const chip = needsChips ? keepChip(chipSource.raster, chipSource.scale, face) : undefined
               return { box: face.box, score: candidate.score, data: { candidate, crop, chip } }
             })
           )
