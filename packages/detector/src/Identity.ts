@@ -59,6 +59,8 @@ export const group = (
   threshold: number = defaultThreshold
 ): Array<Array<number>> => {
   const n = fragments.length
+  // Group-to-group average distances and cannot-links, updated as groups merge (Lance-Williams for average
+  // linkage), so each merge costs one pass over the groups: O(n^3) in all, not O(n^4).
   const d = fragments.map((a) =>
     fragments.map((b) =>
       a.embedding === undefined || b.embedding === undefined
@@ -68,30 +70,35 @@ export const group = (
   )
   // Cannot-link: fragments seen together.
   const together = fragments.map((a, i) => fragments.map((b, j) => i !== j && overlap(a.frames, b.frames)))
-  let groups = Array.from({ length: n }, (_, i) => [i])
-  const linkage = (x: ReadonlyArray<number>, y: ReadonlyArray<number>) => {
-    let sum = 0
-    for (const i of x) for (const j of y) sum += d[i]![j]!
-    return sum / (x.length * y.length)
-  }
-  const conflict = (x: ReadonlyArray<number>, y: ReadonlyArray<number>) =>
-    x.some((i) => y.some((j) => together[i]![j]!))
+  const members: Array<Array<number> | undefined> = Array.from({ length: n }, (_, i) => [i])
   for (;;) {
     let best: { readonly a: number; readonly b: number; readonly d: number } | undefined
-    for (let a = 0; a < groups.length; a++) {
-      for (let b = a + 1; b < groups.length; b++) {
-        const l = linkage(groups[a]!, groups[b]!)
-        if (l < threshold && (best === undefined || l < best.d) && !conflict(groups[a]!, groups[b]!))
-          best = { a, b, d: l }
+    for (let a = 0; a < n; a++) {
+      if (members[a] === undefined) continue
+      for (let b = a + 1; b < n; b++) {
+        if (members[b] === undefined || together[a]![b]) continue
+        const l = d[a]![b]!
+        if (l < threshold && (best === undefined || l < best.d)) best = { a, b, d: l }
       }
     }
     if (best === undefined) break
+    // b joins a.
     const { a, b } = best
-    const merged = [...groups[a]!, ...groups[b]!].sort((x, y) => x - y)
-    groups = groups.filter((_, k) => k !== a && k !== b)
-    groups.push(merged)
+    const na = members[a]!.length
+    const nb = members[b]!.length
+    for (let k = 0; k < n; k++) {
+      if (members[k] === undefined || k === a || k === b) continue
+      const merged = (na * d[a]![k]! + nb * d[b]![k]!) / (na + nb)
+      d[a]![k] = merged
+      d[k]![a] = merged
+      const apart = together[a]![k]! || together[b]![k]!
+      together[a]![k] = apart
+      together[k]![a] = apart
+    }
+    members[a] = [...members[a]!, ...members[b]!].sort((x, y) => x - y)
+    members[b] = undefined
   }
-  return groups.sort((x, y) => x[0]! - y[0]!)
+  return members.filter((m): m is Array<number> => m !== undefined).sort((x, y) => x[0]! - y[0]!)
 }
 
 /**
