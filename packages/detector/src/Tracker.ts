@@ -111,8 +111,12 @@ export const quality = (o: Observation<unknown>): number => o.score * Math.sqrt(
 
 const centre = (b: Box) => [b[0] + b[2] / 2, b[1] + b[3] / 2] as const
 
-/** The most a box's size is predicted to change per sampled interval (a fast zoom), either way. */
+/**
+ * The most a box's size is predicted to change per sampled interval (a fast zoom), either way, and in all (a track
+ * that missed a few samples is not extrapolated far).
+ */
 const maxGrowth = 1.5
+const maxTotalGrowth = maxGrowth ** 2
 
 /**
  * Where a track's face should be at `timeMs`, and how large, from its last two observations: constant velocity for
@@ -128,7 +132,7 @@ export const predict = <A>(track: Pick<Live<A>, "last" | "previous">, timeMs: nu
   const [lx, ly] = centre(last.box)
   const [bx, by] = centre(before.box)
   const rate = Math.min(maxGrowth, Math.max(1 / maxGrowth, last.box[2] / Math.max(1e-6, before.box[2])))
-  const growth = rate ** k
+  const growth = Math.min(maxTotalGrowth, Math.max(1 / maxTotalGrowth, rate ** k))
   const w = last.box[2] * growth
   const h = last.box[3] * growth
   return [lx + (lx - bx) * k - w / 2, ly + (ly - by) * k - h / 2, w, h]
