@@ -28,6 +28,13 @@ export const dimensions = 128
 const framing = { side: 1.25, drop: 0.05 }
 
 /**
+ * The side, in source pixels, of the square a face's chip covers (before its 150-pixel resampling).
+ *
+ * @since 0.1.0
+ */
+export const chipSide = (box: Box): number => Math.max(box[2], box[3]) * framing.side
+
+/**
  * What a chip needs of a face: its box and eyes, in source pixels.
  *
  * @since 0.1.0
@@ -52,7 +59,7 @@ export const region = (
 ): readonly [number, number, number, number] => {
   const [x, y, w, h] = face.box
   // The chip's square turned by any angle stays within a circle of half its diagonal (plus the drop, plus a pixel).
-  const reach = (Math.max(w, h) * framing.side * Math.SQRT1_2 + h * framing.drop) * scale + 2
+  const reach = (chipSide(face.box) * Math.SQRT1_2 + h * framing.drop) * scale + 2
   const cx = (x + w / 2) * scale
   const cy = (y + h / 2) * scale
   const left = Math.max(0, Math.floor(cx - reach))
@@ -82,7 +89,7 @@ export const chip = (
   const angle = Math.atan2(ly - ry, lx - rx)
   const cos = Math.cos(angle)
   const sin = Math.sin(angle)
-  const side = Math.max(w, h) * framing.side * scale
+  const side = chipSide(face.box) * scale
   const drop = h * framing.drop * scale
   const cx = (x + w / 2) * scale - drop * sin - origin[0]
   const cy = (y + h / 2) * scale + drop * cos - origin[1]
