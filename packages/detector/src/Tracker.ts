@@ -63,7 +63,6 @@ export interface Track<A> {
   /** The sampled frames it was seen in, ascending. */
   readonly frames: ReadonlyArray<number>
   readonly first: Observation<A>
-  readonly last: Observation<A>
   readonly best: Observation<A>
   readonly firstSeenMs: number
   readonly lastSeenMs: number
@@ -224,7 +223,6 @@ export const finish = <A>(state: State<A>, options: TrackerOptions = defaults): 
       hits: t.hits,
       frames: t.frames,
       first: t.first,
-      last: t.last,
       best: t.best,
       firstSeenMs: t.first.timeMs,
       lastSeenMs: t.last.timeMs

@@ -183,10 +183,9 @@ interface Person {
 }
 
 /**
- * Tracks joined into people by their faces: each track is embedded (`embedTracks`), and the groups `Identity` finds
- * become people, ordered by first
- * appearance (then left to right), with the best view over all their tracks. With `identify` off every track is a
- * person, as before tracks were joined.
+ * Tracks joined into people by their faces: each track that could join another is embedded (`embedTracks`), and the
+ * groups `Identity` finds become people, ordered by first appearance (then left to right), with the best view over
+ * all their tracks. With `identify` off every track is a person, as before tracks were joined.
  */
 const identify = (
   embedder: Embedder,
@@ -215,8 +214,8 @@ const identify = (
   })
 
 /**
- * The `wanted` tracks' embeddings, each from its best view (one batch for all tracks). Averaging the first and last views as well
- * joined no more tracks on the development clips and tripled the cost (README, "People in video").
+ * The `wanted` tracks' embeddings, each from its best view (one batch for all tracks). Averaging the first and last
+ * views as well joined no more tracks on the development clips and tripled the cost.
  */
 const embedTracks = (
   embedder: Embedder,
