@@ -4,11 +4,12 @@
 // (and its pin in src/ModelFile.ts), and copies it with the original's licence and our NOTICE into dist/model/, so
 // the published package needs nothing at run time.
 import { createHash } from "node:crypto"
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { derive } from "./derive-model.mjs"
+import { derive as deriveFaceCheck } from "./derive-face-check.mjs"
 import { derive as deriveRecognition } from "./derive-recognition.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
@@ -41,18 +42,28 @@ console.log(`build-model: ${fileName} (sha256 ${sha256.slice(0, 12)}…), LICENS
 
 // The face-recognition model: derived from face-api's pinned weights at every build (not committed: 6.5 MB).
 const recognition = await import(join(root, "dist", "RecognitionModel.js"))
-const faceApi = dirname(createRequire(join(root, "package.json")).resolve(`${recognition.source.package}/package.json`))
+/** A dependency's folder: from its package.json, or up from its main entry when its exports map hides package.json. */
+const packageDir = (name) => {
+  const require = createRequire(join(root, "package.json"))
+  try {
+    return dirname(require.resolve(`${name}/package.json`))
+  } catch {
+    let dir = dirname(require.resolve(name))
+    while (!existsSync(join(dir, "package.json"))) dir = dirname(dir)
+    return dir
+  }
+}
+const faceApi = packageDir(recognition.source.package)
 const pinned = (file, expected) => {
-  const bytes = new Uint8Array(readFileSync(join(faceApi, "model", file)))
+  const bytes = new Uint8Array(readFileSync(file))
   if (digest(bytes) !== expected) stop(`${file} has sha256 ${digest(bytes)}, expected ${expected}`)
   return bytes
 }
-const manifest = JSON.parse(
-  Buffer.from(pinned(recognition.source.manifest, recognition.source.manifestSha256)).toString("utf8")
-)
+const json = (bytes) => JSON.parse(Buffer.from(bytes).toString("utf8"))
+const manifest = json(pinned(join(faceApi, "model", recognition.source.manifest), recognition.source.manifestSha256))
 const recognitionModel = deriveRecognition(
   manifest,
-  pinned(recognition.source.weights, recognition.source.weightsSha256)
+  pinned(join(faceApi, "model", recognition.source.weights), recognition.source.weightsSha256)
 )
 if (digest(recognitionModel) !== recognition.sha256) {
   stop(
@@ -63,4 +74,22 @@ writeFileSync(join(out, recognition.fileName), recognitionModel)
 copyFileSync(join(faceApi, "LICENSE"), join(out, "LICENSE-face-api"))
 console.log(
   `build-model: ${recognition.fileName} (sha256 ${recognition.sha256.slice(0, 12)}…) and LICENSE-face-api in dist/model/`
+)
+
+// The face-check model: derived from human's pinned face mesh at every build (not committed).
+const faceCheck = await import(join(root, "dist", "FaceCheckModel.js"))
+const human = packageDir(faceCheck.source.package)
+const faceCheckModel = deriveFaceCheck(
+  json(pinned(join(human, "models", faceCheck.source.graph), faceCheck.source.graphSha256)),
+  pinned(join(human, "models", faceCheck.source.weights), faceCheck.source.weightsSha256)
+)
+if (digest(faceCheckModel) !== faceCheck.sha256) {
+  stop(
+    `derived ${faceCheck.fileName} has sha256 ${digest(faceCheckModel)}, src/FaceCheckModel.ts pins ${faceCheck.sha256}`
+  )
+}
+writeFileSync(join(out, faceCheck.fileName), faceCheckModel)
+copyFileSync(join(human, "LICENSE"), join(out, "LICENSE-human"))
+console.log(
+  `build-model: ${faceCheck.fileName} (sha256 ${faceCheck.sha256.slice(0, 12)}…) and LICENSE-human in dist/model/`
 )

@@ -30,11 +30,13 @@ import { landmarkNames, numberLeftToRight, round1 } from "./Detection.js"
 import { CorruptMedia, type DetectorError } from "./DetectorError.js"
 import * as Identity from "./Identity.js"
 import * as ImageDecoder from "./ImageDecoder.js"
-import * as Embedder from "./internal/embedder.js"
+import * as ModelWorker from "./internal/modelWorker.js"
 import { type InferencePool, make as makePool } from "./internal/inferencePool.js"
+import * as SecondLook from "./SecondLook.js"
 import * as Search from "./internal/search.js"
 import * as VideoSearch from "./internal/videoDetection.js"
 import * as ModelFile from "./ModelFile.js"
+import * as FaceCheckModel from "./FaceCheckModel.js"
 import * as RecognitionModel from "./RecognitionModel.js"
 import * as Tiling from "./Tiling.js"
 import * as VideoFrames from "./VideoFrames.js"
@@ -113,6 +115,17 @@ export interface DetectorOptions {
    */
   readonly recognitionModelPath?: string
   /**
+   * Confirm doubtful candidates of an image with the face-check model before reporting them (`SecondLook`); default
+   * true. A candidate scored well above `minScore` is never checked, so an image without doubtful candidates costs
+   * nothing more.
+   */
+  readonly secondLook?: boolean
+  /**
+   * Face-check model file (the second look); default: the copy in this package's `dist/model/`, loaded on first use.
+   * Its checksum must match `FaceCheckModel.sha256`.
+   */
+  readonly faceCheckModelPath?: string
+  /**
    * Attempts at inference whose worker thread dies under it (or whose onnxruntime run throws), each on a fresh
    * worker, before the media fails with `InferenceFailed`. Default 3.
    */
@@ -150,6 +163,8 @@ export interface ImageOptions {
   readonly crops?: boolean
   /** Add each face's embedding (128 numbers from the recognition model; see `FaceEmbedding`). Default false. */
   readonly embeddings?: boolean
+  /** Confirm doubtful candidates with the face-check model (`SecondLook`). Default: the detector's `secondLook`. */
+  readonly secondLook?: boolean
 }
 
 /**
@@ -216,6 +231,8 @@ export interface ResolvedOptions {
   readonly ffmpegPath: string | undefined
   readonly modelPath: string | undefined
   readonly recognitionModelPath: string | undefined
+  readonly secondLook: boolean
+  readonly faceCheckModelPath: string | undefined
   readonly inferenceAttempts: number
   readonly inferenceFault: InferenceFault | undefined
 }
@@ -248,6 +265,8 @@ export const resolve = (options: DetectorOptions = {}): ResolvedOptions => ({
   ffmpegPath: options.ffmpegPath,
   modelPath: options.modelPath,
   recognitionModelPath: options.recognitionModelPath,
+  secondLook: options.secondLook ?? true,
+  faceCheckModelPath: options.faceCheckModelPath,
   inferenceAttempts: Math.max(1, Math.floor(options.inferenceAttempts ?? 3)),
   inferenceFault: options.inferenceFault
 })
@@ -308,7 +327,35 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         ...(o.inferenceFault === undefined ? {} : { fault: o.inferenceFault })
       }
     )
-    const embedder = yield* Embedder.make(RecognitionModel.load(o.recognitionModelPath))
+    const embedder = yield* ModelWorker.make(RecognitionModel.io, RecognitionModel.load(o.recognitionModelPath))
+    const faceCheck = yield* ModelWorker.make(FaceCheckModel.io, FaceCheckModel.load(o.faceCheckModelPath))
+
+    /**
+     * The candidates that are not doubtful, and the doubtful ones that a window confirms (`SecondLook`), read from a
+     * raster sharp enough for their windows: each window is tried only by the candidates that no earlier window
+     * confirmed.
+     */
+    const confirm = (
+      candidates: ReadonlyArray<BlazeFace.Candidate>,
+      rasterAt: RasterAt
+    ): Effect.Effect<Array<BlazeFace.Candidate>, DetectorError> =>
+      Effect.gen(function* () {
+        // The source's full resolution is at hand (a second decode), so a candidate too small there stays unchecked.
+        const doubtful = candidates.filter(
+          (c) => SecondLook.isDoubtful(c.score, o.minScore) && SecondLook.isCheckable(c.box, 1)
+        )
+        if (doubtful.length === 0) return [...candidates]
+        const { raster, scale } = yield* rasterAt(
+          Math.max(...doubtful.map((c) => SecondLook.resolutionFor(c.box, FaceCheckModel.io.size)))
+        )
+        const confirmed = yield* SecondLook.confirmed(
+          doubtful,
+          (c, windowScale) => SecondLook.window(raster, scale, c.box, windowScale, FaceCheckModel.io.size),
+          faceCheck.run
+        )
+        const checked = new Set(doubtful)
+        return candidates.filter((c) => !checked.has(c) || confirmed.has(c))
+      })
     const limits: ImageDecoder.Limits = { maxPixels: o.maxPixels, maxBytes: o.maxImageBytes }
     const cropOptions = { size: o.cropSize, quality: o.cropQuality }
 
@@ -344,30 +391,32 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         const source = yield* rasterAt(
           Math.max(...faces.map((f) => FaceEmbedding.chipSize / FaceEmbedding.chipSide(f.box)))
         )
-        const vectors = yield* embedder.embed(faces.map((f) => FaceEmbedding.chip(source.raster, source.scale, f)))
+        const vectors = yield* embedder.run(faces.map((f) => FaceEmbedding.chip(source.raster, source.scale, f)))
         return vectors.map(FaceEmbedding.rounded)
       })
 
     /** Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster. */
-    const search = (bytes: Uint8Array) =>
+    const search = (bytes: Uint8Array, secondLook: boolean) =>
       Effect.gen(function* () {
         const info = yield* ImageDecoder.probe(bytes, limits)
         const plan = Tiling.plan(info.width, info.height, { minFaceSize: o.minFaceSize, maxTiles: o.maxTiles })
         const finest = plan.levels[0]!
-        const raster = yield* ImageDecoder.render(bytes, info, { width: finest.width, height: finest.height }, limits)
+        // A JPEG shrinks while it decodes only by 2, 4 or 8: above half size the whole image is decoded anyway, so it
+        // is kept, and the second look, crops and embeddings read it instead of decoding again.
+        const whole =
+          finest.scale >= 0.5 && finest.scale < 1
+            ? yield* ImageDecoder.render(bytes, info, { width: info.width, height: info.height }, limits)
+            : undefined
+        const raster =
+          whole === undefined
+            ? yield* ImageDecoder.render(bytes, info, { width: finest.width, height: finest.height }, limits)
+            : yield* ImageDecoder.resize(whole, finest.width, finest.height)
         const rasters = yield* Search.levelRasters(raster, plan)
-        const candidates = yield* Search.run(pool, plan, rasters, o.minScore)
-        const detection: ImageDetection = {
-          kind: "image",
-          width: info.width,
-          height: info.height,
-          format: info.format,
-          faces: numberLeftToRight(candidates.map(toFace))
-        }
-        // Crops and embeddings read the search raster when it is sharp enough for them, else one second decode at
-        // the scale they need, shared by both when it serves both (crops need more than chips: 1.5x boxes at 256
-        // pixels against 1.25x boxes at 150).
-        let rendered: { readonly raster: ImageDecoder.Raster; readonly scale: number } | undefined
+        // The second look, crops and embeddings read the search raster when it is sharp enough for them, else one
+        // second decode at the scale they need, shared by all that it serves (crops need more than chips: 1.5x boxes
+        // at 256 pixels against 1.25x boxes at 150; small faces' windows usually want the full resolution).
+        let rendered: { readonly raster: ImageDecoder.Raster; readonly scale: number } | undefined =
+          whole === undefined ? undefined : { raster: whole, scale: 1 }
         const rasterAt: RasterAt = (wanted) =>
           Effect.gen(function* () {
             const needed = Math.min(1, wanted)
@@ -380,6 +429,15 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
             rendered = { raster: yield* ImageDecoder.render(bytes, info, size, limits), scale: needed }
             return rendered
           })
+        const found = yield* Search.run(pool, plan, rasters, o.minScore)
+        const candidates = secondLook ? yield* confirm(found, rasterAt) : found
+        const detection: ImageDetection = {
+          kind: "image",
+          width: info.width,
+          height: info.height,
+          format: info.format,
+          faces: numberLeftToRight(candidates.map(toFace))
+        }
         const crops = cropFaces(detection.faces, info.width, info.height, rasterAt)
         const embeddings = embedFaces(detection.faces, rasterAt)
         return { detection, crops, embeddings }
@@ -387,7 +445,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
 
     const detectImage = (bytes: Uint8Array, imageOptions: ImageOptions = {}) =>
       Effect.gen(function* () {
-        const { detection, crops, embeddings } = yield* search(bytes)
+        const { detection, crops, embeddings } = yield* search(bytes, imageOptions.secondLook ?? o.secondLook)
         const withCrops = (imageOptions.crops ?? true) ? yield* crops : detection.faces
         if (!(imageOptions.embeddings ?? false)) return { ...detection, faces: withCrops }
         const vectors = yield* embeddings
@@ -395,7 +453,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
       })
 
     const detectImageDeferringCrops = (bytes: Uint8Array) =>
-      Effect.map(search(bytes), ({ detection, crops }) => ({
+      Effect.map(search(bytes, o.secondLook), ({ detection, crops }) => ({
         detection,
         crops: Effect.map(crops, (faces) => faces.map((f) => f.crop!))
       }))
@@ -416,12 +474,13 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
     const detectVideo = (path: string, videoOptions: VideoOptions = {}) =>
       VideoSearch.detect(
         pool,
-        embedder,
+        { embedder, faceCheck },
         path,
         {
           ...o.video,
           ...definedOnly(videoOptions),
           minScore: o.minScore,
+          secondLook: o.secondLook,
           maxPixels: o.maxPixels,
           maxBytes: o.maxVideoBytes,
           maxAnimationBytes: o.maxImageBytes,
@@ -442,7 +501,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
             detail: `chip ${wrong} has ${chips[wrong]!.length} bytes, expected ${chipBytes} (150x150 RGB)`
           })
         }
-        return (yield* embedder.embed(chips)).map(FaceEmbedding.rounded)
+        return (yield* embedder.run(chips)).map(FaceEmbedding.rounded)
       })
 
     return {
@@ -465,9 +524,9 @@ export const layer = (options: DetectorOptions = {}): Layer.Layer<FaceDetector, 
 
 /**
  * The detector configured from the environment:
- * `FACEDET_DETECTOR_THREADS`, `FACEDET_DETECTOR_SESSIONS`, `FACEDET_MIN_FACE_SCORE`, `FACEDET_MAX_PIXELS`,
- * `FACEDET_MIN_FACE_SIZE`, `FACEDET_MAX_TILES`, `FACEDET_CROP_SIZE`, `FACEDET_VIDEO_FPS`, `FACEDET_VIDEO_MAX_FRAMES`,
- * `FACEDET_VIDEO_MAX_DURATION_MS`, `FACEDET_FFMPEG_PATH` (all optional).
+ * `FACEDET_DETECTOR_THREADS`, `FACEDET_DETECTOR_SESSIONS`, `FACEDET_MIN_FACE_SCORE`, `FACEDET_SECOND_LOOK`,
+ * `FACEDET_MAX_PIXELS`, `FACEDET_MIN_FACE_SIZE`, `FACEDET_MAX_TILES`, `FACEDET_CROP_SIZE`, `FACEDET_VIDEO_FPS`,
+ * `FACEDET_VIDEO_MAX_FRAMES`, `FACEDET_VIDEO_MAX_DURATION_MS`, `FACEDET_FFMPEG_PATH` (all optional).
  *
  * @since 0.1.0
  */
@@ -478,6 +537,7 @@ export const layerConfig: Layer.Layer<FaceDetector, DetectorError | ConfigError.
     const threads = yield* opt(Config.integer("FACEDET_DETECTOR_THREADS"))
     const sessions = yield* opt(Config.integer("FACEDET_DETECTOR_SESSIONS"))
     const minScore = yield* opt(Config.number("FACEDET_MIN_FACE_SCORE"))
+    const secondLook = yield* opt(Config.boolean("FACEDET_SECOND_LOOK"))
     const maxPixels = yield* opt(Config.integer("FACEDET_MAX_PIXELS"))
     const minFaceSize = yield* opt(Config.number("FACEDET_MIN_FACE_SIZE"))
     const maxTiles = yield* opt(Config.integer("FACEDET_MAX_TILES"))
@@ -490,6 +550,7 @@ export const layerConfig: Layer.Layer<FaceDetector, DetectorError | ConfigError.
       threads,
       sessions,
       minScore,
+      secondLook,
       maxPixels,
       minFaceSize,
       maxTiles,

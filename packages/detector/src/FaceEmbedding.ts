@@ -5,6 +5,7 @@
  */
 import type { Box, Landmarks } from "./Detection.js"
 import type { Raster } from "./ImageDecoder.js"
+import { squareSample } from "./internal/squareSample.js"
 
 /**
  * Side of the square RGB chip the model reads.
@@ -87,52 +88,11 @@ export const chip = (
   const [lx, ly] = face.landmarks.left_eye
   // The subject's right eye is on the picture's left: the angle of the line from it to the left eye.
   const angle = Math.atan2(ly - ry, lx - rx)
-  const cos = Math.cos(angle)
-  const sin = Math.sin(angle)
   const side = chipSide(face.box) * scale
   const drop = h * framing.drop * scale
-  const cx = (x + w / 2) * scale - drop * sin - origin[0]
-  const cy = (y + h / 2) * scale + drop * cos - origin[1]
-  const step = side / chipSize
-  const out = new Uint8Array(chipSize * chipSize * 3)
-  const { data, width, height } = raster
-  // Walk each output row along the turned axes: one step right is (cos, sin) * step in the raster.
-  const ux = step * cos
-  const uy = step * sin
-  for (let v = 0; v < chipSize; v++) {
-    const dy = (v + 0.5) * step - side / 2
-    const dx = 0.5 * step - side / 2
-    // Pixel centres at integer + 0.5.
-    let sx = cx + dx * cos - dy * sin - 0.5
-    let sy = cy + dx * sin + dy * cos - 0.5
-    for (let u = 0; u < chipSize; u++, sx += ux, sy += uy) {
-      const x0 = Math.floor(sx)
-      const y0 = Math.floor(sy)
-      const fx = sx - x0
-      const fy = sy - y0
-      const o = (v * chipSize + u) * 3
-      if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
-        // All four neighbours inside: the common case, without per-sample checks.
-        const a = (y0 * width + x0) * 3
-        const c = a + width * 3
-        for (let k = 0; k < 3; k++) {
-          const top = data[a + k]! + (data[a + 3 + k]! - data[a + k]!) * fx
-          const bottom = data[c + k]! + (data[c + 3 + k]! - data[c + k]!) * fx
-          out[o + k] = (top + (bottom - top) * fy + 0.5) | 0
-        }
-        continue
-      }
-      // At the raster's edge: neighbours outside it are black.
-      const at = (px: number, py: number, k: number) =>
-        px < 0 || py < 0 || px >= width || py >= height ? 0 : data[(py * width + px) * 3 + k]!
-      for (let k = 0; k < 3; k++) {
-        const top = at(x0, y0, k) * (1 - fx) + at(x0 + 1, y0, k) * fx
-        const bottom = at(x0, y0 + 1, k) * (1 - fx) + at(x0 + 1, y0 + 1, k) * fx
-        out[o + k] = (top * (1 - fy) + bottom * fy + 0.5) | 0
-      }
-    }
-  }
-  return out
+  const cx = (x + w / 2) * scale - drop * Math.sin(angle) - origin[0]
+  const cy = (y + h / 2) * scale + drop * Math.cos(angle) - origin[1]
+  return squareSample(raster, { cx, cy, side, angle, size: chipSize })
 }
 
 /**

@@ -61,6 +61,17 @@ export const candidates = (): Array<string> => {
 }
 
 /**
+ * Where a model the build derives (not committed) is found: next to the compiled code (`dist/model/`), then the
+ * package's `dist/model/` when run from `src/`.
+ *
+ * @since 0.1.0
+ */
+export const builtCandidates = (name: string): Array<string> => {
+  const here = dirname(fileURLToPath(import.meta.url))
+  return [...new Set([join(here, "model", name), join(here, "..", "dist", "model", name)])]
+}
+
+/**
  * Hex SHA-256 of some bytes.
  *
  * @since 0.1.0

@@ -5,11 +5,10 @@
  * ship). The build derives it from the pinned original in the devDependency and writes it with face-api's licence to
  * `dist/model/`; it is not committed (6.5 MB). Every load checks its SHA-256 against the pin below.
  */
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 import type * as Effect from "effect/Effect"
 import type { ModelLoadFailed } from "./DetectorError.js"
-import { readPinned } from "./ModelFile.js"
+import { chipSize, dimensions } from "./FaceEmbedding.js"
+import { builtCandidates, readPinned } from "./ModelFile.js"
 
 /**
  * The file name in `dist/model/`.
@@ -24,6 +23,20 @@ export const fileName = "face_recognition_facedet.onnx"
  * @since 0.1.0
  */
 export const sha256 = "83454be88027ace49cc1febea776a89a6ab8eee3a5551cbf60968deddb099e7e"
+
+/**
+ * The model's input and output, for the worker that runs it (150x150 RGB chips in, 128 numbers out).
+ *
+ * @since 0.1.0
+ */
+export const io = {
+  task: "face embedding",
+  inputName: "image",
+  size: chipSize,
+  outputName: "embedding",
+  outputs: dimensions,
+  maxBatch: 8
+} as const
 
 /**
  * The npm package the original comes from (a devDependency), and its files in the package's `model/` folder with
@@ -44,10 +57,7 @@ export const source = {
  *
  * @since 0.1.0
  */
-export const candidates = (): Array<string> => {
-  const here = dirname(fileURLToPath(import.meta.url))
-  return [...new Set([join(here, "model", fileName), join(here, "..", "dist", "model", fileName)])]
-}
+export const candidates = (): Array<string> => builtCandidates(fileName)
 
 /**
  * Reads the model from `path` (or the first candidate that exists) and checks its checksum.

@@ -1,6 +1,6 @@
 /**
  * detectVideo: samples frames, searches each for faces, links the faces into tracks across frames (cutting tracks
- * at scene changes), joins the tracks of one person by their faces' embeddings (`Identity`), and crops each person
+ * at scene changes), drops the tracks whose best view the second look does not confirm, joins the tracks of one person by their faces' embeddings (`Identity`), and crops each person
  * from the frame where they were seen best over all their appearances. The crop square and the embedding chip are
  * cut while the frame is in hand (the tracker keeps only a few observations per track), so long videos stay in
  * bounded memory.
@@ -14,16 +14,19 @@ import type { DetectedFace, VideoDetection } from "../Detection.js"
 import type { DetectorError } from "../DetectorError.js"
 import * as Identity from "../Identity.js"
 import type { Raster } from "../ImageDecoder.js"
+import * as FaceCheckModel from "../FaceCheckModel.js"
 import * as SceneCut from "../SceneCut.js"
+import * as SecondLook from "../SecondLook.js"
 import * as Tiling from "../Tiling.js"
 import * as Tracker from "../Tracker.js"
 import * as VideoFrames from "../VideoFrames.js"
-import type { Embedder } from "./embedder.js"
+import type { ModelWorker } from "./modelWorker.js"
 import { allocate, type InferencePool, release } from "./inferencePool.js"
 import * as Search from "./search.js"
 
 export interface Settings {
   readonly minScore: number
+  readonly secondLook: boolean
   readonly maxPixels: number
   readonly maxBytes: number
   readonly maxAnimationBytes: number
@@ -53,11 +56,22 @@ export const cut = (raster: Raster, region: Crop.Rect): Raster => {
   return { data, width, height }
 }
 
+/**
+ * A face seen in a frame. Its pixels are cut only if it becomes its track's best view while the frame is in hand
+ * (`views`): only a track's best view is cropped, embedded or looked at again.
+ */
 interface Seen {
   readonly candidate: BlazeFace.Candidate
+  readonly face: DetectedFace
+  views: Views | undefined
+}
+
+interface Views {
   readonly crop: Raster | undefined
   /** The face as the recognition model reads it (when people are identified or embeddings asked for). */
   readonly chip: Chip | undefined
+  /** The pixels the second look reads, kept for doubtful candidates only (`SecondLook.region`). */
+  readonly window: Chip | undefined
 }
 
 /** The frame's pixels around a face, kept to make its chip later (`FaceEmbedding.region`). */
@@ -76,9 +90,21 @@ const keepChip = (raster: Raster, scale: number, face: FaceEmbedding.FaceGeometr
 
 const makeChip = (c: Chip): Uint8Array => FaceEmbedding.chip(c.raster, c.scale, c.face, c.origin)
 
+/** Copies the part of `raster` (at `scale` of the source) that the second look at a face will read. */
+const keepWindow = (raster: Raster, scale: number, face: FaceEmbedding.FaceGeometry): Chip => {
+  const area = SecondLook.region(face.box, scale, raster.width, raster.height)
+  return { raster: cut(raster, area), scale, origin: [area[0], area[1]], face }
+}
+
+/** The models a video may need besides the detector, each loaded on first use. */
+export interface Models {
+  readonly embedder: ModelWorker
+  readonly faceCheck: ModelWorker
+}
+
 export const detect = (
   pool: InferencePool,
-  embedder: Embedder,
+  models: Models,
   path: string,
   settings: Settings,
   toFace: (c: BlazeFace.Candidate) => DetectedFace
@@ -125,14 +151,29 @@ export const detect = (
             { index: frame.index, timeMs: frame.timeMs, cut: isCut },
             found.map((candidate) => {
               const face = toFace(candidate)
-              const crop =
-                full === undefined
-                  ? undefined
-                  : cut(full, Crop.scaled(Crop.rect(face.box, source.width, source.height), source.fullScale, full))
-              const chip = needsChips ? keepChip(chipSource.raster, chipSource.scale, face) : undefined
-              return { box: face.box, score: candidate.score, data: { candidate, crop, chip } }
+              return { box: face.box, score: candidate.score, data: { candidate, face, views: undefined } }
             })
           )
+          // The faces of this frame that became their track's best view: cut now, the frame is recycled after.
+          for (const track of tracks.open) {
+            const best = track.best
+            if (best.frame !== frame.index || best.data.views !== undefined) continue
+            const { face, candidate } = best.data
+            best.data.views = {
+              crop:
+                full === undefined
+                  ? undefined
+                  : cut(full, Crop.scaled(Crop.rect(face.box, source.width, source.height), source.fullScale, full)),
+              chip: needsChips ? keepChip(chipSource.raster, chipSource.scale, face) : undefined,
+              // Faces too small in the sharpest raster at hand stay unchecked (without crops: the search raster).
+              window:
+                settings.secondLook &&
+                SecondLook.isDoubtful(candidate.score, settings.minScore) &&
+                SecondLook.isCheckable(face.box, chipSource.scale)
+                  ? keepWindow(chipSource.raster, chipSource.scale, face)
+                  : undefined
+            }
+          }
         }).pipe(
           Effect.ensuring(
             Effect.sync(() => {
@@ -142,18 +183,22 @@ export const detect = (
           )
         )
       )
-      const people = yield* identify(embedder, Tracker.finish(tracks), settings)
+      const people = yield* identify(
+        models.embedder,
+        yield* confirmTracks(models.faceCheck, Tracker.finish(tracks)),
+        settings
+      )
       const faces = yield* Effect.forEach(people, (person, id) =>
         Effect.gen(function* () {
           const face: DetectedFace = {
-            ...toFace(person.best.data.candidate),
+            ...person.best.data.face,
             id,
             firstSeenMs: person.appearances[0]![0],
             lastSeenMs: person.appearances[person.appearances.length - 1]![1],
             appearances: person.appearances,
             ...(person.embedding === undefined ? {} : { embedding: FaceEmbedding.rounded(person.embedding) })
           }
-          const crop = person.best.data.crop
+          const crop = person.best.data.views?.crop
           if (crop === undefined) return face
           const jpeg = yield* Crop.encode(crop, [0, 0, crop.width, crop.height], {
             size: settings.cropSize,
@@ -175,6 +220,28 @@ export const detect = (
     })
   )
 
+/**
+ * The tracks whose best view was not doubtful, and those the face-check model confirms on that view (`SecondLook`):
+ * a track is one thing seen over time, so one look at its best view decides it.
+ */
+const confirmTracks = (
+  faceCheck: ModelWorker,
+  tracks: ReadonlyArray<Tracker.Track<Seen>>
+): Effect.Effect<Array<Tracker.Track<Seen>>, DetectorError> =>
+  Effect.gen(function* () {
+    const doubtful = tracks.filter((t) => t.best.data.views?.window !== undefined)
+    if (doubtful.length === 0) return [...tracks]
+    const confirmed = yield* SecondLook.confirmed(
+      doubtful,
+      (t, windowScale) => {
+        const w = t.best.data.views!.window!
+        return SecondLook.window(w.raster, w.scale, w.face.box, windowScale, FaceCheckModel.io.size, w.origin)
+      },
+      faceCheck.run
+    )
+    return tracks.filter((t) => t.best.data.views?.window === undefined || confirmed.has(t))
+  })
+
 interface Person {
   readonly best: Tracker.Observation<Seen>
   readonly appearances: ReadonlyArray<readonly [number, number]>
@@ -188,7 +255,7 @@ interface Person {
  * all their tracks. With `identify` off every track is a person, as before tracks were joined.
  */
 const identify = (
-  embedder: Embedder,
+  embedder: ModelWorker,
   tracks: ReadonlyArray<Tracker.Track<Seen>>,
   settings: Pick<Settings, "identify" | "identityThreshold" | "embeddings">
 ): Effect.Effect<Array<Person>, DetectorError> =>
@@ -218,14 +285,14 @@ const identify = (
  * views as well joined no more tracks on the development clips and tripled the cost.
  */
 const embedTracks = (
-  embedder: Embedder,
+  embedder: ModelWorker,
   tracks: ReadonlyArray<Tracker.Track<Seen>>,
   wanted: ReadonlyArray<boolean>
 ): Effect.Effect<Array<Float32Array | undefined>, DetectorError> =>
   Effect.gen(function* () {
     const chosen = wanted.flatMap((w, i) => (w ? [i] : []))
     if (chosen.length === 0) return tracks.map(() => undefined)
-    const vectors = yield* embedder.embed(chosen.map((i) => makeChip(tracks[i]!.best.data.chip!)))
+    const vectors = yield* embedder.run(chosen.map((i) => makeChip(tracks[i]!.best.data.views!.chip!)))
     const out: Array<Float32Array | undefined> = tracks.map(() => undefined)
     chosen.forEach((i, k) => {
       out[i] = vectors[k]

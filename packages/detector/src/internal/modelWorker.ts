@@ -1,27 +1,41 @@
 /**
- * The recognition model on a worker thread of its own: onnxruntime-node's `run` holds the calling thread for the
- * whole inference (7-10 ms a face), which on the main thread would stall a server's event loop. The worker starts on
- * the first request, runs one batch at a time, and is closed with the scope. A run that throws, or a worker that
- * dies, fails that batch with `InferenceFailed`; the next batch starts a fresh worker.
+ * A small model (the recognition model, the face check) on a worker thread of its own: onnxruntime-node's `run` holds
+ * the calling thread for the whole inference (2-10 ms an item), which on the main thread would stall a server's event
+ * loop. The worker starts on the first request, runs one batch at a time, and is closed with the scope. A run that
+ * throws, or a worker that dies, fails that batch with `InferenceFailed`; the next batch starts a fresh worker.
  */
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { InferenceFailed, type ModelLoadFailed } from "../DetectorError.js"
-import { chipSize, dimensions } from "../FaceEmbedding.js"
 
-export interface Embedder {
-  /** One embedding per chip (150x150 RGB), in order. */
-  readonly embed: (
-    chips: ReadonlyArray<Uint8Array>
+/** A model with one uint8 NHWC RGB input of `size` x `size` and one float output of `outputs` values per item. */
+export interface Spec {
+  /** What it computes, for error messages ("face embedding"). */
+  readonly task: string
+  readonly inputName: string
+  readonly size: number
+  readonly outputName: string
+  readonly outputs: number
+  /**
+   * Items per run at most: a larger batch saves little time and its activations cost memory (recognition, batches of
+   * 64: about 60 MB more peak memory than 8).
+   */
+  readonly maxBatch: number
+}
+
+export interface ModelWorker {
+  /** One output per input (`size` x `size` RGB), in order. */
+  readonly run: (
+    inputs: ReadonlyArray<Uint8Array>
   ) => Effect.Effect<Array<Float32Array>, InferenceFailed | ModelLoadFailed>
 }
 
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads")
 const ort = require(workerData.ortPath)
-const size = ${chipSize}
+const { size, inputName, outputName } = workerData
 const main = async () => {
   let session
   try {
@@ -45,9 +59,9 @@ const main = async () => {
       return
     }
     try {
-      const n = job.chips.length / (size * size * 3)
-      const out = await session.run({ image: new ort.Tensor("uint8", job.chips, [n, size, size, 3]) })
-      const data = Float32Array.from(out.embedding.data)
+      const n = job.inputs.length / (size * size * 3)
+      const out = await session.run({ [inputName]: new ort.Tensor("uint8", job.inputs, [n, size, size, 3]) })
+      const data = Float32Array.from(out[outputName].data)
       parentPort.postMessage({ type: "result", id: job.id, data }, [data.buffer])
     } catch (e) {
       parentPort.postMessage({ type: "error", id: job.id, message: String((e && e.message) || e) })
@@ -64,19 +78,13 @@ type Reply =
   | { readonly type: "error"; readonly id: number; readonly message: string }
 
 /**
- * Batches of at most this many chips (a batch is one run): a larger batch saves little time and its activations cost
- * memory (batches of 64: about 60 MB more peak memory).
- */
-const maxBatch = 8
-
-/**
- * An embedder for the recognition model; `load` reads (and checks) it on first use, so a detector that is never asked
- * for an embedding never loads it (a missing or altered file fails that call with `ModelLoadFailed`). Its worker is
- * closed with the scope.
+ * A worker for the model `load` reads (and checks) on first use, so a detector that never needs the model never loads
+ * it (a missing or altered file fails that call with `ModelLoadFailed`). Its worker is closed with the scope.
  */
 export const make = (
+  spec: Spec,
   load: Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed>
-): Effect.Effect<Embedder, never, Scope.Scope> =>
+): Effect.Effect<ModelWorker, never, Scope.Scope> =>
   Effect.gen(function* () {
     let worker: Promise<Worker> | undefined
     let live: Worker | undefined
@@ -84,7 +92,10 @@ export const make = (
     const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node")
     const start = (bytes: Uint8Array): Promise<Worker> =>
       new Promise((resolve, reject) => {
-        const w = new Worker(workerSource, { eval: true, workerData: { ortPath, bytes } })
+        const w = new Worker(workerSource, {
+          eval: true,
+          workerData: { ortPath, bytes, size: spec.size, inputName: spec.inputName, outputName: spec.outputName }
+        })
         w.once("message", (reply: Reply) =>
           reply.type === "ready" ? resolve(w) : reject(new Error(reply.type === "failed" ? reply.message : "no answer"))
         )
@@ -113,7 +124,8 @@ export const make = (
     // One batch at a time: the worker answers in order, and a close waits for the run in progress.
     const lock = yield* Effect.makeSemaphore(1)
 
-    const runBatch = (chips: ReadonlyArray<Uint8Array>) =>
+    const itemBytes = spec.size * spec.size * 3
+    const runBatch = (items: ReadonlyArray<Uint8Array>) =>
       Effect.gen(function* () {
         if (worker === undefined) {
           const model = yield* load
@@ -124,8 +136,8 @@ export const make = (
         return yield* Effect.tryPromise({
           try: async () => {
             const w = await pending
-            const input = new Uint8Array(chips.length * chipSize * chipSize * 3)
-            for (const [i, c] of chips.entries()) input.set(c, i * c.length)
+            const input = new Uint8Array(items.length * itemBytes)
+            for (const [i, item] of items.entries()) input.set(item, i * itemBytes)
             const id = nextId++
             return await new Promise<Float32Array>((resolve, reject) => {
               const onMessage = (reply: Reply) => {
@@ -141,27 +153,29 @@ export const make = (
               }
               w.on("message", onMessage)
               w.on("exit", onExit)
-              w.postMessage({ type: "embed", id, chips: input }, [input.buffer])
+              w.postMessage({ type: "run", id, inputs: input }, [input.buffer])
             })
           },
           catch: (cause) =>
             new InferenceFailed({
               attempts: 1,
-              detail: `face embedding failed: ${cause instanceof Error ? cause.message : String(cause)}`
+              detail: `${spec.task} failed: ${cause instanceof Error ? cause.message : String(cause)}`
             })
         })
       }).pipe(
         Effect.map((data) =>
-          Array.from({ length: chips.length }, (_, i) => data.slice(i * dimensions, (i + 1) * dimensions))
+          Array.from({ length: items.length }, (_, i) => data.slice(i * spec.outputs, (i + 1) * spec.outputs))
         ),
         lock.withPermits(1)
       )
 
-    const embed = (chips: ReadonlyArray<Uint8Array>) =>
+    const run = (inputs: ReadonlyArray<Uint8Array>) =>
       Effect.gen(function* () {
         const out: Array<Float32Array> = []
-        for (let i = 0; i < chips.length; i += maxBatch) out.push(...(yield* runBatch(chips.slice(i, i + maxBatch))))
+        for (let i = 0; i < inputs.length; i += spec.maxBatch) {
+          out.push(...(yield* runBatch(inputs.slice(i, i + spec.maxBatch))))
+        }
         return out
       })
-    return { embed }
+    return { run }
   })

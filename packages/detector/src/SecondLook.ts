@@ -1,0 +1,148 @@
+/**
+ * The second look at doubtful candidates. BlazeFace scores a cat's face, a headlight or a rocket's nose about as high
+ * as a small real face, so a candidate scored near the threshold is confirmed by a second model before it is
+ * reported: the face flag of MediaPipe's face mesh (`FaceCheckModel`), run on a 192x192 window centred on the
+ * candidate. A candidate scored well above the threshold costs nothing. This module is the model-free part: which
+ * candidates are doubtful, their windows, and the cascade of windows that confirms them.
+ */
+import * as Effect from "effect/Effect"
+import type { Box } from "./Detection.js"
+import type { Raster } from "./ImageDecoder.js"
+import * as Resample from "./internal/resample.js"
+import { squareSample } from "./internal/squareSample.js"
+
+/**
+ * A candidate is doubtful when it scores less than this above the minimum score (`minScore`): every small candidate
+ * that passes only thanks to the small-face slack, and any scored near the threshold. Measured on the development
+ * photos (README, "Second look"): every false face that passes the threshold scored at most `minScore + 0.06`.
+ *
+ * @since 0.1.0
+ */
+export const doubtBand = 0.1
+
+/**
+ * The windows tried in turn, as multiples of the box's larger side, until one confirms: the mesh model was trained on
+ * faces with a margin around them, and BlazeFace's boxes are tighter on some faces than on others. 1.7 confirms 241 of
+ * the 245 development faces, 1.4 or 1.2 the other four.
+ *
+ * @since 0.1.0
+ */
+export const windowScales: ReadonlyArray<number> = [1.7, 1.4, 1.2]
+
+/**
+ * The face flag a window needs to confirm its candidate. Real faces of the development photos score at least 0.87 on
+ * their best window, false faces at most 0.84 (a head's hair cut by the picture's edge) and most below 0.2.
+ *
+ * @since 0.1.0
+ */
+export const confirmAt = 0.8
+
+/**
+ * Whether a candidate with `score` needs a second look.
+ *
+ * @since 0.1.0
+ */
+export const isDoubtful = (score: number, minScore: number): boolean => score < minScore + doubtBand
+
+/**
+ * The smallest face, in pixels of the raster its window is read from, that the model can judge. Below it the model
+ * says "no face" to real faces as well (measured on the development photos read at 0.5-0.7x: every real face it lost
+ * was 16-25 pixels wide, none wider), so smaller candidates are left as BlazeFace found them.
+ *
+ * @since 0.1.0
+ */
+export const minSide = 26
+
+/**
+ * Whether a candidate's `box` (source pixels) can be judged in a raster at `scale` times the source.
+ *
+ * @since 0.1.0
+ */
+export const isCheckable = (box: Box, scale: number): boolean => Math.max(box[2], box[3]) * scale >= minSide
+
+/**
+ * The resolution (a multiple of the source's) at which a candidate's first window is not enlarged: the model tells a
+ * face from a blur only if the window has real detail (on the group photos' 36-pixel faces, windows read from the
+ * search raster at 0.4x lost 37 of 106 doubtful faces).
+ *
+ * @since 0.1.0
+ */
+export const resolutionFor = (box: Box, size: number): number => size / (Math.max(box[2], box[3]) * windowScales[0]!)
+
+/**
+ * The part of a raster every window of a candidate reads: `[left, top, width, height]` in the raster's pixels (at
+ * `scale` times the source), clamped to it. A video keeps this cut of a frame and looks at it when the track ends.
+ *
+ * @since 0.1.0
+ */
+export const region = (
+  box: Box,
+  scale: number,
+  width: number,
+  height: number
+): readonly [number, number, number, number] => {
+  const reach = (Math.max(box[2], box[3]) * Math.max(...windowScales) * scale) / 2 + 2
+  const cx = (box[0] + box[2] / 2) * scale
+  const cy = (box[1] + box[3] / 2) * scale
+  const left = Math.max(0, Math.floor(cx - reach))
+  const top = Math.max(0, Math.floor(cy - reach))
+  const right = Math.min(width, Math.ceil(cx + reach))
+  const bottom = Math.min(height, Math.ceil(cy + reach))
+  return [left, top, Math.max(0, right - left), Math.max(0, bottom - top)]
+}
+
+/**
+ * The window of a candidate's `box` (source pixels) at `windowScale`, from a raster at `scale` times the source, as
+ * the face-check model reads it: `size` x `size` RGB, upright, black beyond the raster's edge. `origin` is where the
+ * raster starts in those scaled pixels, when it is a `region` cut.
+ *
+ * @since 0.1.0
+ */
+export const window = (
+  raster: Raster,
+  scale: number,
+  box: Box,
+  windowScale: number,
+  size: number,
+  origin: readonly [number, number] = [0, 0]
+): Uint8Array => {
+  const cx = (box[0] + box[2] / 2) * scale - origin[0]
+  const cy = (box[1] + box[3] / 2) * scale - origin[1]
+  const side = Math.max(box[2], box[3]) * windowScale * scale
+  // Inside the raster, a whole-pixel square scaled in WebAssembly (a fifth of the cost; half a pixel off at most).
+  const whole = Math.round(side)
+  const left = Math.round(cx - whole / 2)
+  const top = Math.round(cy - whole / 2)
+  if (whole >= 1 && left >= 0 && top >= 0 && left + whole <= raster.width && top + whole <= raster.height) {
+    const out = new Uint8Array(size * size * 3)
+    Resample.square(raster.data, raster.width, left, top, whole, size, out)
+    return out
+  }
+  return squareSample(raster, { cx, cy, side, angle: 0, size })
+}
+
+/**
+ * Which of `items` the face-check model confirms, trying each window in turn on those not yet confirmed. `windowOf`
+ * cuts an item's window at a window scale; `check` runs the model on windows (one flag each).
+ *
+ * @since 0.1.0
+ */
+export const confirmed = <A, E>(
+  items: ReadonlyArray<A>,
+  windowOf: (item: A, windowScale: number) => Uint8Array,
+  check: (windows: ReadonlyArray<Uint8Array>) => Effect.Effect<ReadonlyArray<Float32Array>, E>
+): Effect.Effect<Set<A>, E> =>
+  Effect.gen(function* () {
+    const yes = new Set<A>()
+    let pending = items
+    for (const windowScale of windowScales) {
+      if (pending.length === 0) break
+      const flags = yield* check(pending.map((item) => windowOf(item, windowScale)))
+      pending = pending.filter((item, i) => {
+        if (flags[i]![0]! < confirmAt) return true
+        yes.add(item)
+        return false
+      })
+    }
+    return yes
+  })
