@@ -60,21 +60,23 @@ const pinned = (file, expected) => {
   return bytes
 }
 const json = (bytes) => JSON.parse(Buffer.from(bytes).toString("utf8"))
+
+/** Writes a derived model after checking it against its pin in src/<pinModule>.ts, with its source's licence. */
+const emit = (pins, pinModule, bytes, packageFolder, licenceName) => {
+  if (digest(bytes) !== pins.sha256) {
+    stop(`derived ${pins.fileName} has sha256 ${digest(bytes)}, src/${pinModule}.ts pins ${pins.sha256}`)
+  }
+  writeFileSync(join(out, pins.fileName), bytes)
+  copyFileSync(join(packageFolder, "LICENSE"), join(out, licenceName))
+  console.log(`build-model: ${pins.fileName} (sha256 ${pins.sha256.slice(0, 12)}…) and ${licenceName} in dist/model/`)
+}
+
 const manifest = json(pinned(join(faceApi, "model", recognition.source.manifest), recognition.source.manifestSha256))
 const recognitionModel = deriveRecognition(
   manifest,
   pinned(join(faceApi, "model", recognition.source.weights), recognition.source.weightsSha256)
 )
-if (digest(recognitionModel) !== recognition.sha256) {
-  stop(
-    `derived ${recognition.fileName} has sha256 ${digest(recognitionModel)}, src/RecognitionModel.ts pins ${recognition.sha256}`
-  )
-}
-writeFileSync(join(out, recognition.fileName), recognitionModel)
-copyFileSync(join(faceApi, "LICENSE"), join(out, "LICENSE-face-api"))
-console.log(
-  `build-model: ${recognition.fileName} (sha256 ${recognition.sha256.slice(0, 12)}…) and LICENSE-face-api in dist/model/`
-)
+emit(recognition, "RecognitionModel", recognitionModel, faceApi, "LICENSE-face-api")
 
 // The face-check model: derived from human's pinned face mesh at every build (not committed).
 const faceCheck = await import(join(root, "dist", "FaceCheckModel.js"))
@@ -83,13 +85,4 @@ const faceCheckModel = deriveFaceCheck(
   json(pinned(join(human, "models", faceCheck.source.graph), faceCheck.source.graphSha256)),
   pinned(join(human, "models", faceCheck.source.weights), faceCheck.source.weightsSha256)
 )
-if (digest(faceCheckModel) !== faceCheck.sha256) {
-  stop(
-    `derived ${faceCheck.fileName} has sha256 ${digest(faceCheckModel)}, src/FaceCheckModel.ts pins ${faceCheck.sha256}`
-  )
-}
-writeFileSync(join(out, faceCheck.fileName), faceCheckModel)
-copyFileSync(join(human, "LICENSE"), join(out, "LICENSE-human"))
-console.log(
-  `build-model: ${faceCheck.fileName} (sha256 ${faceCheck.sha256.slice(0, 12)}…) and LICENSE-human in dist/model/`
-)
+emit(faceCheck, "FaceCheckModel", faceCheckModel, human, "LICENSE-human")

@@ -13,8 +13,6 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { create, toBinary } from "@bufbuild/protobuf"
 import {
-  AttributeProto_AttributeType,
-  AttributeProtoSchema,
   GraphProtoSchema,
   ModelProtoSchema,
   NodeProtoSchema,
@@ -22,13 +20,9 @@ import {
   StringStringEntryProtoSchema,
   TensorProto_DataType,
   TensorProtoSchema,
-  TensorShapeProto_DimensionSchema,
-  TensorShapeProtoSchema,
-  TypeProto_TensorSchema,
-  TypeProtoSchema,
   ValueInfoProtoSchema
 } from "onnx-buf"
-import { rawInt64s } from "./onnx-bytes.mjs"
+import { attr, rawInt64s, tensorType } from "./onnx-build.mjs"
 
 /** The window side the model takes. */
 export const windowSize = 192
@@ -65,31 +59,6 @@ const readWeights = (manifest, bin) => {
 
 const text = (a) => Buffer.from(a?.s ?? "", "base64").toString("utf8")
 const ints = (a) => (a?.list?.i ?? []).map(Number)
-
-const attr = {
-  int: (name, i) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) }),
-  ints: (name, values) =>
-    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: values.map(BigInt) }),
-  string: (name, s) =>
-    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(s) })
-}
-
-const tensorType = (elemType, dims) =>
-  create(TypeProtoSchema, {
-    value: {
-      case: "tensorType",
-      value: create(TypeProto_TensorSchema, {
-        elemType,
-        shape: create(TensorShapeProtoSchema, {
-          dim: dims.map((d) =>
-            create(TensorShapeProto_DimensionSchema, {
-              value: typeof d === "string" ? { case: "dimParam", value: d } : { case: "dimValue", value: BigInt(d) }
-            })
-          )
-        })
-      })
-    }
-  })
 
 /** The model's bytes, from human's facemesh graph model (parsed model.json) and its weights file. */
 export const derive = (modelJson, bin) => {

@@ -24,7 +24,7 @@ import {
   TensorProtoSchema,
   TensorShapeProto_DimensionSchema
 } from "onnx-buf"
-import { rawFloats, rawInt64s } from "./onnx-bytes.mjs"
+import { rawFloats, rawInt64s } from "./onnx-build.mjs"
 
 /** Channels of the stages that are widened, and their new width. */
 const narrow = 24

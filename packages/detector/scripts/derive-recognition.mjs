@@ -12,8 +12,6 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { create, toBinary } from "@bufbuild/protobuf"
 import {
-  AttributeProto_AttributeType,
-  AttributeProtoSchema,
   GraphProtoSchema,
   ModelProtoSchema,
   NodeProtoSchema,
@@ -21,13 +19,9 @@ import {
   StringStringEntryProtoSchema,
   TensorProto_DataType,
   TensorProtoSchema,
-  TensorShapeProto_DimensionSchema,
-  TensorShapeProtoSchema,
-  TypeProto_TensorSchema,
-  TypeProtoSchema,
   ValueInfoProtoSchema
 } from "onnx-buf"
-import { rawFloats, rawInt64s } from "./onnx-bytes.mjs"
+import { attr, rawFloats, rawInt64s, tensorType } from "./onnx-build.mjs"
 
 /** The chip size the network was trained on, and the mean RGB it subtracts (FaceRecognitionNet.forwardInput). */
 export const chipSize = 150
@@ -66,29 +60,6 @@ const readWeights = (manifest, bin) => {
   if (offset !== bin.length) fail(`the manifest reads ${offset} bytes, the weights file has ${bin.length}`)
   return tensors
 }
-
-const attr = {
-  int: (name, i) => create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) }),
-  ints: (name, ints) =>
-    create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: ints.map(BigInt) })
-}
-
-const tensorType = (elemType, dims) =>
-  create(TypeProtoSchema, {
-    value: {
-      case: "tensorType",
-      value: create(TypeProto_TensorSchema, {
-        elemType,
-        shape: create(TensorShapeProtoSchema, {
-          dim: dims.map((d) =>
-            create(TensorShapeProto_DimensionSchema, {
-              value: typeof d === "string" ? { case: "dimParam", value: d } : { case: "dimValue", value: BigInt(d) }
-            })
-          )
-        })
-      })
-    }
-  })
 
 /** The model's bytes, from face-api's weights manifest (parsed JSON) and weights file. */
 export const derive = (manifest, bin) => {

@@ -5,9 +5,7 @@
  * 16-bit weights kept as they ship). The build derives it from the pinned original in the devDependency and writes it
  * with human's licence to `dist/model/`; it is not committed. Every load checks its SHA-256 against the pin below.
  */
-import type * as Effect from "effect/Effect"
-import type { ModelLoadFailed } from "./DetectorError.js"
-import { builtCandidates, readPinned } from "./ModelFile.js"
+import { built } from "./ModelFile.js"
 
 /**
  * The file name in `dist/model/`.
@@ -52,19 +50,18 @@ export const source = {
   weightsSha256: "3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b"
 } as const
 
+const file = built(fileName, sha256)
+
 /**
  * Where to look: next to the compiled code (`dist/model/`), then the package's `dist/model/` when run from `src/`.
  *
  * @since 0.1.0
  */
-export const candidates = (): Array<string> => builtCandidates(fileName)
+export const candidates = file.candidates
 
 /**
  * Reads the model from `path` (or the first candidate that exists) and checks its checksum.
  *
  * @since 0.1.0
  */
-export const load = (
-  path?: string
-): Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed> =>
-  readPinned(path === undefined ? candidates() : [path], sha256)
+export const load = file.load

@@ -5,7 +5,7 @@
  */
 import type { Box, Landmarks } from "./Detection.js"
 import type { Raster } from "./ImageDecoder.js"
-import { squareSample } from "./internal/squareSample.js"
+import { regionAround, squareSample } from "./internal/squareSample.js"
 
 /**
  * Side of the square RGB chip the model reads.
@@ -61,13 +61,7 @@ export const region = (
   const [x, y, w, h] = face.box
   // The chip's square turned by any angle stays within a circle of half its diagonal (plus the drop, plus a pixel).
   const reach = (chipSide(face.box) * Math.SQRT1_2 + h * framing.drop) * scale + 2
-  const cx = (x + w / 2) * scale
-  const cy = (y + h / 2) * scale
-  const left = Math.max(0, Math.floor(cx - reach))
-  const top = Math.max(0, Math.floor(cy - reach))
-  const right = Math.min(width, Math.ceil(cx + reach))
-  const bottom = Math.min(height, Math.ceil(cy + reach))
-  return [left, top, Math.max(0, right - left), Math.max(0, bottom - top)]
+  return regionAround((x + w / 2) * scale, (y + h / 2) * scale, reach, width, height)
 }
 
 /**

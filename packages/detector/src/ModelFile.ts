@@ -61,17 +61,6 @@ export const candidates = (): Array<string> => {
 }
 
 /**
- * Where a model the build derives (not committed) is found: next to the compiled code (`dist/model/`), then the
- * package's `dist/model/` when run from `src/`.
- *
- * @since 0.1.0
- */
-export const builtCandidates = (name: string): Array<string> => {
-  const here = dirname(fileURLToPath(import.meta.url))
-  return [...new Set([join(here, "model", name), join(here, "..", "dist", "model", name)])]
-}
-
-/**
  * Hex SHA-256 of some bytes.
  *
  * @since 0.1.0
@@ -112,3 +101,25 @@ export const load = (
   path?: string
 ): Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed> =>
   readPinned(path === undefined ? candidates() : [path], sha256)
+
+/**
+ * A model the build derives from a pinned original and writes to `dist/model/` (not committed): where it is found
+ * (next to the compiled code, then the package's `dist/model/` when run from `src/`), and its checked loader.
+ *
+ * @since 0.1.0
+ */
+export const built = (
+  name: string,
+  expected: string
+): {
+  readonly candidates: () => Array<string>
+  readonly load: (
+    path?: string
+  ) => Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed>
+} => {
+  const candidates = () => {
+    const here = dirname(fileURLToPath(import.meta.url))
+    return [...new Set([join(here, "model", name), join(here, "..", "dist", "model", name)])]
+  }
+  return { candidates, load: (path) => readPinned(path === undefined ? candidates() : [path], expected) }
+}

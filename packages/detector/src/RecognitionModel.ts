@@ -5,10 +5,8 @@
  * ship). The build derives it from the pinned original in the devDependency and writes it with face-api's licence to
  * `dist/model/`; it is not committed (6.5 MB). Every load checks its SHA-256 against the pin below.
  */
-import type * as Effect from "effect/Effect"
-import type { ModelLoadFailed } from "./DetectorError.js"
 import { chipSize, dimensions } from "./FaceEmbedding.js"
-import { builtCandidates, readPinned } from "./ModelFile.js"
+import { built } from "./ModelFile.js"
 
 /**
  * The file name in `dist/model/`.
@@ -52,19 +50,18 @@ export const source = {
   weightsSha256: "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"
 } as const
 
+const file = built(fileName, sha256)
+
 /**
  * Where to look: next to the compiled code (`dist/model/`), then the package's `dist/model/` when run from `src/`.
  *
  * @since 0.1.0
  */
-export const candidates = (): Array<string> => builtCandidates(fileName)
+export const candidates = file.candidates
 
 /**
  * Reads the model from `path` (or the first candidate that exists) and checks its checksum.
  *
  * @since 0.1.0
  */
-export const load = (
-  path?: string
-): Effect.Effect<{ readonly path: string; readonly bytes: Uint8Array }, ModelLoadFailed> =>
-  readPinned(path === undefined ? candidates() : [path], sha256)
+export const load = file.load

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import type { Box } from "./Detection.js"
 import type { Raster } from "./ImageDecoder.js"
 import * as Resample from "./internal/resample.js"
-import { squareSample } from "./internal/squareSample.js"
+import { regionAround, squareSample } from "./internal/squareSample.js"
 
 /**
  * A candidate is doubtful when it scores less than this above the minimum score (`minScore`): every small candidate
@@ -82,13 +82,7 @@ export const region = (
   height: number
 ): readonly [number, number, number, number] => {
   const reach = (Math.max(box[2], box[3]) * Math.max(...windowScales) * scale) / 2 + 2
-  const cx = (box[0] + box[2] / 2) * scale
-  const cy = (box[1] + box[3] / 2) * scale
-  const left = Math.max(0, Math.floor(cx - reach))
-  const top = Math.max(0, Math.floor(cy - reach))
-  const right = Math.min(width, Math.ceil(cx + reach))
-  const bottom = Math.min(height, Math.ceil(cy + reach))
-  return [left, top, Math.max(0, right - left), Math.max(0, bottom - top)]
+  return regionAround((box[0] + box[2] / 2) * scale, (box[1] + box[3] / 2) * scale, reach, width, height)
 }
 
 /**

@@ -58,3 +58,21 @@ export const squareSample = (raster: Raster, square: Square): Uint8Array => {
   }
   return out
 }
+
+/**
+ * The pixels within `reach` of (`cx`, `cy`) as `[left, top, width, height]`, whole pixels, clamped to a raster of
+ * `width` x `height`: the part of a frame a later square sample will read.
+ */
+export const regionAround = (
+  cx: number,
+  cy: number,
+  reach: number,
+  width: number,
+  height: number
+): readonly [number, number, number, number] => {
+  const left = Math.max(0, Math.floor(cx - reach))
+  const top = Math.max(0, Math.floor(cy - reach))
+  const right = Math.min(width, Math.ceil(cx + reach))
+  const bottom = Math.min(height, Math.ceil(cy + reach))
+  return [left, top, Math.max(0, right - left), Math.max(0, bottom - top)]
+}
