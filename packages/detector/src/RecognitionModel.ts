@@ -33,7 +33,8 @@ export const io = {
   size: chipSize,
   outputName: "embedding",
   outputs: dimensions,
-  maxBatch: 8
+  maxBatch: 8,
+  runBatch: 8
 } as const
 
 /**

@@ -1,9 +1,10 @@
 /**
  * detectVideo: samples frames, searches each for faces, links the faces into tracks across frames (cutting tracks
- * at scene changes), drops the tracks whose best view the second look does not confirm, joins the tracks of one person by their faces' embeddings (`Identity`), and crops each person
- * from the frame where they were seen best over all their appearances. The crop square and the embedding chip are
- * cut while the frame is in hand (the tracker keeps only a few observations per track), so long videos stay in
- * bounded memory.
+ * at scene changes), drops the tracks whose best view the second look does not confirm, joins the tracks of one
+ * person by their faces' embeddings (`Identity`), and crops each person from the frame where they were seen best over
+ * all their appearances. The crop square, the embedding chip and the second look's window are cut while the frame is
+ * in hand, and only for a track's best view (the tracker keeps only a few observations per track), so long videos
+ * stay in bounded memory.
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
