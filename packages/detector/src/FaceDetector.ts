@@ -24,6 +24,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as BlazeFace from "./BlazeFace.js"
 import * as Crop from "./Crop.js"
+import * as FaceCheckModel from "./FaceCheckModel.js"
 import * as FaceEmbedding from "./FaceEmbedding.js"
 import type { Box, DetectedFace, ImageDetection, Landmarks, VideoDetection } from "./Detection.js"
 import { landmarkNames, numberLeftToRight, round1 } from "./Detection.js"
@@ -32,12 +33,11 @@ import * as Identity from "./Identity.js"
 import * as ImageDecoder from "./ImageDecoder.js"
 import * as ModelWorker from "./internal/modelWorker.js"
 import { type InferencePool, make as makePool } from "./internal/inferencePool.js"
-import * as SecondLook from "./SecondLook.js"
 import * as Search from "./internal/search.js"
 import * as VideoSearch from "./internal/videoDetection.js"
 import * as ModelFile from "./ModelFile.js"
-import * as FaceCheckModel from "./FaceCheckModel.js"
 import * as RecognitionModel from "./RecognitionModel.js"
+import * as SecondLook from "./SecondLook.js"
 import * as Tiling from "./Tiling.js"
 import * as VideoFrames from "./VideoFrames.js"
 
@@ -115,9 +115,9 @@ export interface DetectorOptions {
    */
   readonly recognitionModelPath?: string
   /**
-   * Confirm doubtful candidates of an image with the face-check model before reporting them (`SecondLook`); default
-   * true. A candidate scored well above `minScore` is never checked, so an image without doubtful candidates costs
-   * nothing more.
+   * Confirm doubtful candidates with the face-check model before reporting them (`SecondLook`); in a video, each track
+   * whose best view is doubtful. Default true. A candidate scored well above `minScore` is never checked, so an image
+   * without doubtful candidates costs nothing more.
    */
   readonly secondLook?: boolean
   /**
