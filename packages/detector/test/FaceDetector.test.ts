@@ -361,7 +361,13 @@ describe("FaceDetector configuration", () => {
   it.effect("layerConfig reads the FACEDET_* variables", () =>
     Effect.gen(function* () {
       const detector = yield* FaceDetector.FaceDetector
-      expect(detector.options).toMatchObject({ sessions: 1, threads: 1, minScore: 0.9, maxPixels: 1_000_000 })
+      expect(detector.options).toMatchObject({
+        sessions: 1,
+        threads: 1,
+        minScore: 0.9,
+        maxPixels: 1_000_000,
+        secondLook: false
+      })
       expect(detector.options.video).toMatchObject({ fps: 2, maxFrames: 10 })
       const error = yield* Effect.flip(detector.detectImage(Media.photo(1)))
       expect(error).toMatchObject({ _tag: "MediaTooLarge", reason: "pixels", limit: 1_000_000 })
@@ -374,6 +380,7 @@ describe("FaceDetector configuration", () => {
                 new Map([
                   ["FACEDET_DETECTOR_SESSIONS", "1"],
                   ["FACEDET_MIN_FACE_SCORE", "0.9"],
+                  ["FACEDET_SECOND_LOOK", "false"],
                   ["FACEDET_MAX_PIXELS", "1000000"],
                   ["FACEDET_VIDEO_FPS", "2"],
                   ["FACEDET_VIDEO_MAX_FRAMES", "10"]
