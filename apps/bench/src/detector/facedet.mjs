@@ -69,6 +69,9 @@ const referenceInferenceMs = async () => {
   return median(times)
 }
 
+/** Interleaved pairs of runs of the 20 s clip with and without joining people. */
+const joinPairs = 7
+
 /** Peak memory only: every image once with crops, the clip once with crops. */
 const memory = Effect.gen(function* () {
   const detector = yield* FaceDetector.FaceDetector
@@ -143,18 +146,25 @@ const measure = Effect.gen(function* () {
       })
     }
     video = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]))
-    // The cost of joining tracks into people: the same clip with identify on (the default) and off, interleaved.
+    // The cost of joining tracks into people: the same clip with identify on (the default) and off, interleaved;
+    // seven pairs, as one pair varies by +-15 % on a 2-core host.
     const withJoin = []
     const without = []
-    for (let i = 0; i < 3; i++) {
+    const wallWith = []
+    const wallWithout = []
+    for (let i = 0; i < joinPairs; i++) {
       for (const identify of [true, false]) {
         const c0 = cpuMs()
+        const t0 = performance.now()
         yield* detector.detectVideo(clip, { crops: false, identify })
         ;(identify ? withJoin : without).push(cpuMs() - c0)
+        ;(identify ? wallWith : wallWithout).push(performance.now() - t0)
       }
     }
     video.identifyCpuMs = median(withJoin)
     video.tracksOnlyCpuMs = median(without)
+    video.identifyWallMs = median(wallWith)
+    video.tracksOnlyWallMs = median(wallWithout)
     const withCrops = yield* detector.detectVideo(clip)
     video.peopleWithCrops = withCrops.faces.filter((f) => f.crop !== undefined).length
   }

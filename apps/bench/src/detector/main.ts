@@ -316,7 +316,9 @@ if (facedet.video?.identifyCpuMs !== undefined) {
   const v = facedet.video
   lines.push(
     `Joining people on the 20 s clip: detector CPU ${v.identifyCpuMs.toFixed(0)} ms with, ${v.tracksOnlyCpuMs.toFixed(0)} ms ` +
-      `without (identify: false): +${((v.identifyCpuMs / v.tracksOnlyCpuMs - 1) * 100).toFixed(1)} % (median of 3 each)`
+      `without (identify: false): +${((v.identifyCpuMs / v.tracksOnlyCpuMs - 1) * 100).toFixed(1)} %; wall ` +
+      `${v.identifyWallMs.toFixed(0)} / ${v.tracksOnlyWallMs.toFixed(0)} ms: ` +
+      `+${((v.identifyWallMs / v.tracksOnlyWallMs - 1) * 100).toFixed(1)} % (median of 7 interleaved pairs)`
   )
 }
 lines.push("")
