@@ -107,10 +107,4 @@ const main = async () => {
   }
 }
 
-main().then(
-  (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+Manifest.report(main)

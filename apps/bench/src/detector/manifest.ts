@@ -1,6 +1,6 @@
 /**
  * The data directory main.ts prepares for the benchmark children: `manifest.json` (images, the speed set, the clip,
- * the people clips, runs) and the files it names.
+ * the people clips, runs) and the files it names; and how a child reports its result.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -17,4 +17,15 @@ export const read = (dir: string): { readonly manifest: Manifest; readonly bytes
   const bytesOf = (name: string) =>
     new Uint8Array(readFileSync(join(dir, manifest.images.find((i) => i.name === name)!.file)))
   return { manifest, bytesOf }
+}
+
+/** Runs a benchmark child's measurement: its result as one line of JSON on stdout, or the error and exit status 1. */
+export const report = (measure: () => Promise<unknown>): void => {
+  measure().then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
 }
