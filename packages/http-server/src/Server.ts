@@ -61,10 +61,9 @@ import type { Swept } from "./JobStore.js"
 import { JobStore } from "./JobStore.js"
 import * as MediaFetcher from "./MediaFetcher.js"
 import * as Metrics from "./Metrics.js"
-import * as PgBlobStore from "./PgBlobStore.js"
-import * as PgJobStore from "./PgJobStore.js"
-import * as PgSchema from "./PgSchema.js"
-import * as Postgres from "./Postgres.js"
+import { redact } from "./internal/databaseUrl.js"
+import type * as PgSchema from "./PgSchema.js"
+import type * as Postgres from "./Postgres.js"
 import * as ServerConfig from "./ServerConfig.js"
 import * as SqliteJobStore from "./SqliteJobStore.js"
 import * as Webhooks from "./Webhooks.js"
@@ -481,17 +480,14 @@ const apiRoleOnly = new ModelLoadFailed({
  */
 export const postgres = (
   config: ServerConfig.ServerConfig
-): Layer.Layer<JobStore | BlobStore.BlobStore | Cluster.Cluster, StartError> => {
-  const url = Either.getOrThrow(Postgres.parseUrl(config.databaseUrl!))
-  const client = Layer.tap(Postgres.layer(url, { maxConnections: config.databasePoolSize }), (context) =>
-    Effect.provide(PgSchema.migrate(), context)
+): Layer.Layer<JobStore | BlobStore.BlobStore | Cluster.Cluster, StartError> =>
+  // Loaded here, not at start: a server on SQLite never loads pg, @effect/sql and what they pull in (about 20 MB).
+  Layer.unwrapEffect(
+    Effect.map(
+      Effect.promise(() => import("./internal/postgresStores.js")),
+      (m) => m.layer(config)
+    )
   )
-  return Layer.mergeAll(
-    PgJobStore.layer({ maxAttempts: config.maxAttempts }),
-    PgBlobStore.layer(DataDir.layout(config.dataDir).tmp),
-    Cluster.layerPostgres(url)
-  ).pipe(Layer.provide(client))
-}
 
 /**
  * The embedded dependencies: the stores (SQLite and the data directory, or PostgreSQL and its shared state when
@@ -553,7 +549,7 @@ export const banner = (server: Service, config: ServerConfig.ServerConfig): stri
     )
   }
   if (config.databaseUrl !== undefined) {
-    lines.push(`database: ${Postgres.redact(config.databaseUrl)} (role ${config.role})`)
+    lines.push(`database: ${redact(config.databaseUrl)} (role ${config.role})`)
     lines.push(`scratch directory: ${config.dataDir}`)
   } else lines.push(`data directory: ${config.dataDir}`)
   return lines.join("\n")

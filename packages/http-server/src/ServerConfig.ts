@@ -26,7 +26,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Address from "./internal/address.js"
-import * as Postgres from "./Postgres.js"
+import { parseUrl } from "./internal/databaseUrl.js"
 
 /**
  * A validated server configuration. Durations are milliseconds, sizes bytes.
@@ -400,7 +400,7 @@ export const fromEnv = (
   const databaseText = typeof overrides.databaseUrl === "string" ? overrides.databaseUrl : raw("databaseUrl")
   let databaseUrl: string | undefined
   if (databaseText !== undefined) {
-    const parsed = Postgres.parseUrl(databaseText)
+    const parsed = parseUrl(databaseText)
     if (Either.isLeft(parsed)) bad("databaseUrl", parsed.left)
     else databaseUrl = databaseText
   }

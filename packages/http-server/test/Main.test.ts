@@ -1,6 +1,6 @@
 /** The `facedet-server` command line, run as a user would (a child process). */
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -44,5 +44,28 @@ describe("facedet-server", () => {
     expect(run("--port", "0", "--data-dir", dir, "--role", "boss").stderr).toContain(
       '--role: expected all, api or worker, got "boss"'
     )
+  }, 60_000)
+
+  it("on SQLite, loads none of PostgreSQL's modules (pg, @effect/sql and what they pull in)", () => {
+    // A resolve hook that names every module the process loads.
+    const dir = mkdtempSync(join(tmpdir(), "facedet-modules-"))
+    const hooks = join(dir, "hooks.mjs")
+    writeFileSync(
+      hooks,
+      'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("module " + r.url + "\\n"); return r }\n'
+    )
+    const register = join(dir, "register.mjs")
+    writeFileSync(register, `import { register } from "node:module"; register(${JSON.stringify(`file://${hooks}`)})\n`)
+    const r = spawnSync(process.execPath, ["--import", register, "--import", "tsx", main, "--version"], {
+      cwd,
+      encoding: "utf8",
+      timeout: 30_000
+    })
+    expect(r.status).toBe(0)
+    const modules = r.stderr.split("\n").filter((l) => l.startsWith("module "))
+    // The hook works: the server's own modules and the detector's are there.
+    expect(modules.some((m) => m.includes("/src/Server.ts"))).toBe(true)
+    expect(modules.some((m) => /detector\/(src|dist)\/FaceDetector/.test(m))).toBe(true)
+    expect(modules.filter((m) => /node_modules\/(pg|@effect\/sql|@effect\/sql-pg|fast-check)\//.test(m))).toEqual([])
   }, 60_000)
 })
