@@ -337,6 +337,7 @@ export const make = (
             Layer.build(
               Worker.layer({
                 concurrency: config.workers,
+                videoConcurrency: config.videoWorkers,
                 leaseMs: config.leaseMs,
                 maxAttempts: config.maxAttempts,
                 imageTimeoutMs: config.imageTimeoutMs,

@@ -61,7 +61,13 @@ const outageRetry = Schedule.intersect(Schedule.spaced(Duration.millis(500)), Sc
  * @since 0.1.0
  */
 export interface Options {
+  /** Tasks processed at once. */
   readonly concurrency: number
+  /**
+   * Video tasks processed at once, at most (default `concurrency`): a video keeps a core busy from start to end and
+   * holds frames, where an image task spends part of its time downloading and committing.
+   */
+  readonly videoConcurrency?: number
   readonly leaseMs: number
   readonly maxAttempts: number
   readonly imageTimeoutMs: number
@@ -434,28 +440,37 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
     const isolation = yield* Effect.makeSemaphore(1)
     let isolating = 0
 
+    const videoSlots = yield* Effect.makeSemaphore(
+      Math.max(1, Math.min(options.concurrency, options.videoConcurrency ?? options.concurrency))
+    )
+
+    /**
+     * Processes a claimed task once `n` permits of `semaphore` are its own, renewing its lease while it waits (a lost
+     * lease ends the wait: the task is someone else's by then).
+     */
+    const withPermits = (claim: Claim, semaphore: Effect.Semaphore, n: number) =>
+      Effect.gen(function* () {
+        const got = yield* semaphore.take(n).pipe(
+          Effect.as(true),
+          Effect.raceFirst(
+            Effect.as(
+              Effect.orElseSucceed(heartbeats(claim), () => undefined),
+              false
+            )
+          ),
+          // A drain while it waits hands the task straight back, like one interrupted mid-work.
+          Effect.onInterrupt(() => Effect.ignore(store.release(claim)))
+        )
+        if (!got) return
+        yield* process1(claim).pipe(Effect.ensuring(semaphore.release(n)))
+      })
+
     /** Gives back this worker's permit, then, alone: waits for every task in flight to end (renewing the lease). */
     const alone = (claim: Claim) =>
       Effect.gen(function* () {
         isolating++
         yield* permits.release(1)
-        yield* isolation.withPermits(1)(
-          Effect.gen(function* () {
-            const got = yield* permits.take(options.concurrency).pipe(
-              Effect.as(true),
-              Effect.raceFirst(
-                Effect.as(
-                  Effect.orElseSucceed(heartbeats(claim), () => undefined),
-                  false
-                )
-              ),
-              // A drain while it waits hands the task straight back, like one interrupted mid-work.
-              Effect.onInterrupt(() => Effect.ignore(store.release(claim)))
-            )
-            if (!got) return
-            yield* process1(claim).pipe(Effect.ensuring(permits.release(options.concurrency)))
-          })
-        )
+        yield* isolation.withPermits(1)(withPermits(claim, permits, options.concurrency))
       }).pipe(Effect.ensuring(Effect.sync(() => isolating--)))
 
     const loop = (n: number) =>
@@ -493,9 +508,12 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
             continue
           }
           inFlight++
-          const run = claim.value.task.isolated
+          const task = claim.value.task
+          const run = task.isolated
             ? alone(claim.value)
-            : process1(claim.value).pipe(Effect.ensuring(permits.release(1)))
+            : (task.kind === "video" ? withPermits(claim.value, videoSlots, 1) : process1(claim.value)).pipe(
+                Effect.ensuring(permits.release(1))
+              )
           yield* run.pipe(
             // A bug past the task's own error handling must not end this worker for good (the lease then runs out
             // and the reaper hands the task on).

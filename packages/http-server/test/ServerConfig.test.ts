@@ -2,6 +2,7 @@
  * Configuration: defaults, environment variables in their documented units, overrides winning, and every bad
  * value reported at once without echoing keys.
  */
+import { availableParallelism } from "node:os"
 import { describe, expect, it } from "@effect/vitest"
 import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -22,8 +23,17 @@ describe("ServerConfig", () => {
     expect(config.dataDir.endsWith(".facedet")).toBe(true)
     expect(config.mediaTtlMs).toBe(3_600_000)
     expect(config.taskRetentionMs).toBe(24 * 3_600_000)
-    expect(config.workers).toBeGreaterThanOrEqual(1)
+    expect(config.workers).toBe(2 * availableParallelism())
+    expect(config.videoWorkers).toBe(availableParallelism())
     expect(config.crops).toBe("eager")
+  })
+
+  it("takes FACEDET_VIDEO_WORKERS as a whole number of at least 1", () => {
+    expect(Either.getOrThrow(ServerConfig.fromEnv({ FACEDET_VIDEO_WORKERS: "3" })).videoWorkers).toBe(3)
+    const bad = ServerConfig.fromEnv({ FACEDET_VIDEO_WORKERS: "0" })
+    expect(Either.isLeft(bad) && bad.left.message).toContain(
+      'FACEDET_VIDEO_WORKERS: expected an integer 1..256, got "0"'
+    )
   })
 
   it("takes FACEDET_CROPS as eager or lazy, in any case, and names anything else", () => {
