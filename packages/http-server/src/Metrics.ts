@@ -5,6 +5,9 @@
  *   `FaceSwap.Detect.Failed`), plus `facedet_tasks_created_total{kind}`;
  * - `facedet_queue_depth{state}`: tasks queued and running (read from the store at scrape time);
  * - `facedet_detection_seconds{kind}`: time from claim to result, a histogram;
+ * - `facedet_task_stage_seconds{kind, stage}`: where a task's time goes, a histogram per stage: `queued` (create to
+ *   claim), `download` (or reading the upload), `detect`, `record` (the completing write) and `crops` (an image's
+ *   crops encoded and written after it completed);
  * - `facedet_http_request_duration_seconds{route, code}`: a histogram per route template and answered code;
  * - callbacks: `facedet_webhook_attempts_total{outcome}`, `facedet_webhook_delivery_seconds`;
  * - the process: CPU seconds, resident memory, V8 heap and external memory, open file descriptors, start time, and
@@ -24,6 +27,7 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 
 const httpBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const deliveryBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 3600, 21_600, 86_400]
+const stageBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
 const detectionBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 
 class Histogram {
@@ -52,6 +56,13 @@ const labels = (l: Readonly<Record<string, string>>): string =>
     .join(",")
 
 /**
+ * The stages of a task that `facedet_task_stage_seconds` times.
+ *
+ * @since 0.1.0
+ */
+export type Stage = "queued" | "download" | "detect" | "record" | "crops"
+
+/**
  * The metrics registry of one server.
  *
  * @since 0.1.0
@@ -60,6 +71,8 @@ export interface Metrics {
   readonly taskCreated: (kind: string) => void
   readonly taskEnded: (kind: string, outcome: string, seconds: number | undefined) => void
   readonly httpRequest: (route: string, code: number, seconds: number) => void
+  /** A stage of a task took `seconds` (`facedet_task_stage_seconds`). */
+  readonly taskStage: (kind: string, stage: Stage, seconds: number) => void
   /**
    * A callback attempt ended: `outcome` is delivered, retry or failed; `seconds` (delivered and failed only) is the
    * time from the task's end to that final attempt.
@@ -97,6 +110,7 @@ export const make = (): Metrics => {
   const created = new Map<string, number>()
   const ended = new Map<string, { kind: string; outcome: string; n: number }>()
   const detection = new Map<string, Histogram>()
+  const stages = new Map<string, { kind: string; stage: Stage; h: Histogram }>()
   const http = new Map<string, { route: string; code: number; h: Histogram }>()
   const webhookAttempts = { delivered: 0, retry: 0, failed: 0 }
   const webhookLatency = new Histogram(deliveryBuckets)
@@ -124,6 +138,12 @@ export const make = (): Metrics => {
         detection.set(kind, h)
         h.observe(seconds)
       }
+    },
+    taskStage: (kind, stage, seconds) => {
+      const key = `${kind} ${stage}`
+      const entry = stages.get(key) ?? { kind, stage, h: new Histogram(stageBuckets) }
+      stages.set(key, entry)
+      entry.h.observe(seconds)
     },
     httpRequest: (route, code, seconds) => {
       const key = `${route} ${code}`
@@ -153,6 +173,11 @@ export const make = (): Metrics => {
       out.push("# HELP facedet_detection_seconds Time from a worker's claim to the task's result, by kind.")
       out.push("# TYPE facedet_detection_seconds histogram")
       for (const [kind, h] of detection) histogramLines("facedet_detection_seconds", { kind }, h, out)
+      out.push("# HELP facedet_task_stage_seconds Time a task spent in each stage, by kind and stage.")
+      out.push("# TYPE facedet_task_stage_seconds histogram")
+      for (const e of stages.values()) {
+        histogramLines("facedet_task_stage_seconds", { kind: e.kind, stage: e.stage }, e.h, out)
+      }
       out.push("# HELP facedet_http_request_duration_seconds HTTP request latency by route and answered code.")
       out.push("# TYPE facedet_http_request_duration_seconds histogram")
       for (const e of http.values()) {

@@ -34,6 +34,7 @@ import * as DetectorErrors from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -186,6 +187,16 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         if (task.callbackUrl !== undefined) deliveries.wake()
       })
 
+    /** Runs `self`, timed as `stage` of `task` (`facedet_task_stage_seconds`), however it ends. */
+    const timed = <A, E, R>(task: Task, stage: Metrics.Stage, self: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        const started = performance.now()
+        return Effect.ensuring(
+          self,
+          Effect.sync(() => metrics.taskStage(task.kind, stage, (performance.now() - started) / 1000))
+        )
+      })
+
     /** A failed download or detection: logged (the task's error says less), then the task's failure. */
     const fetchFailure = (task: Task) => (e: MediaFetchError) =>
       Effect.zipRight(
@@ -273,13 +284,17 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
      */
     const detectImage = (task: Task, bytes: Uint8Array) =>
       Effect.gen(function* () {
-        const { detection, crops: encoded } = yield* Effect.catchAll(findFaces(bytes), detectorFailure(task))
+        const { detection, crops: encoded } = yield* timed(
+          task,
+          "detect",
+          Effect.catchAll(findFaces(bytes), detectorFailure(task))
+        )
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces = detection.faces.map(stored)
         // A shared store pays a transaction and a copy of the source for each step: there the crops are written
         // before the task completes, in one batch, and no source is kept.
         if (encoded !== undefined && blobs.kind === "postgres") {
-          const jpegs = yield* Effect.catchAll(encoded, detectorFailure(task))
+          const jpegs = yield* timed(task, "crops", Effect.catchAll(encoded, detectorFailure(task)))
           const files = faces.map((f, i) => ({
             token: f.token,
             kind: "crop" as const,
@@ -329,7 +344,11 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
     /** A video or animated image: the detector's own crops (each person's best frame), written before completing. */
     const detectVideo = (task: Task, path: string) =>
       Effect.gen(function* () {
-        const detection = yield* Effect.catchAll(detector.detectVideo(path), detectorFailure(task))
+        const detection = yield* timed(
+          task,
+          "detect",
+          Effect.catchAll(detector.detectVideo(path), detectorFailure(task))
+        )
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces: Array<StoredFace> = []
         const files: Array<Omit<MediaFile, "expiresAt">> = []
@@ -359,7 +378,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
     // timeouts). A video download removes its own file when interrupted; after it, `ensuring` does.
     const work = (task: Task) =>
       // Images arrive as bytes (downloaded or read from an upload), videos as a file.
-      Effect.flatMap(loadMedia(task), (media) =>
+      Effect.flatMap(timed(task, "download", loadMedia(task)), (media) =>
         (media._tag === "Bytes" ? detectImage(task, media.bytes) : detectVideo(task, media.path)).pipe(
           Effect.ensuring(
             Effect.sync(() => {
@@ -395,6 +414,8 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
       Effect.gen(function* () {
         const task = claim.task
         const started = performance.now()
+        const now = yield* Clock.currentTimeMillis
+        metrics.taskStage(task.kind, "queued", Math.max(0, now - task.createdAt) / 1000)
         const deadline = task.kind === "image" ? options.imageTimeoutMs : options.videoTimeoutMs
         const outcome = yield* work(task).pipe(
           Effect.timeoutFail({
@@ -416,8 +437,8 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
           yield* onEnded(yield* record(store.fail(claim, outcome.left.error)), seconds)
           return
         }
-        yield* onEnded(yield* record(store.complete(claim, outcome.right.success)), seconds)
-        yield* outcome.right.afterwards
+        yield* onEnded(yield* timed(task, "record", record(store.complete(claim, outcome.right.success))), seconds)
+        yield* timed(task, "crops", outcome.right.afterwards)
       }).pipe(
         Effect.catchTags({
           LeaseLost: (e) => Log.failure(`task ${e.taskId}: lease lost, leaving it to its new owner`, e),

@@ -387,6 +387,11 @@ describe("the API's answers", () => {
     expect(text).toMatch(/facedet_tasks_total\{kind="image",outcome="FaceSwap.Detect.Failed"\} \d+/)
     expect(text).toMatch(/facedet_queue_depth\{state="queued"\} \d+/)
     expect(text).toMatch(/facedet_detection_seconds_bucket\{kind="image",le="\+Inf"\} \d+/)
+    // Where the tasks' time went, stage by stage (the tasks of the tests above).
+    for (const stage of ["queued", "download", "detect", "record", "crops"]) {
+      expect(text).toMatch(new RegExp(`facedet_task_stage_seconds_count\\{kind="image",stage="${stage}"\\} [1-9]`))
+    }
+    expect(text).toMatch(/facedet_task_stage_seconds_count\{kind="video",stage="detect"\} [1-9]/)
     expect(text).toMatch(
       /facedet_http_request_duration_seconds_count\{route="\/api\/v1\/client\/job\/detect-face-result",code="200"\} \d+/
     )
