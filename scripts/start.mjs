@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `pnpm start`: builds @facedet/http-server and what it depends on (turbo caches, so an up-to-date build takes a
-// moment), then runs its `facedet-server` entry with the same arguments and environment, forwarding signals and the
-// exit code. The server runs in its own process group so a terminal's Ctrl-C reaches it once (from here), not twice.
+// moment), then runs its `facedet-server` entry (with the node options of its first line) with the same arguments
+// and environment, forwarding signals and the exit code. The server runs in its own process group so a terminal's
+// Ctrl-C reaches it once (from here), not twice.
 import { spawn, spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { constants } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -18,14 +20,15 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1)
 }
 
-const server = spawn(
-  process.execPath,
-  [join(root, "packages", "http-server", "dist", "main.js"), ...process.argv.slice(2)],
-  {
-    stdio: "inherit",
-    detached: true
-  }
-)
+const main = join(root, "packages", "http-server", "dist", "main.js")
+// The node options on the entry's first line (`#!/usr/bin/env -S node ...`), as the installed `facedet-server` runs.
+const flags = (/^#!\/usr\/bin\/env -S node(.*)$/.exec(readFileSync(main, "utf8").split("\n", 1)[0])?.[1] ?? "")
+  .split(" ")
+  .filter((flag) => flag !== "")
+const server = spawn(process.execPath, [...flags, main, ...process.argv.slice(2)], {
+  stdio: "inherit",
+  detached: true
+})
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => server.kill(signal))
 }
