@@ -172,6 +172,9 @@ const main = async () => {
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      // Windows come in many sizes (one per image size and level), and a memory pattern is planned and kept for each
+      // input shape: over 52 image sizes it held about 40 MB more, for no measurable speed (the README's figures).
+      enableMemPattern: false,
       logSeverityLevel: 3,
       extra: { session: { intra_op: { allow_spinning: "0" } } }
     })
