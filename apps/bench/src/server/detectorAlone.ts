@@ -3,7 +3,8 @@
  * the detector alone (configured from the environment, as the server configures it), crops included, on the same
  * photo. `singleMs`: the median time of one detection on an idle detector (what create -> succeeded cannot beat);
  * `boundPerSecond`: every core doing one such detection after another (the bound the 1,000 tasks are judged by);
- * `tasksPerSecond`: what one process achieves driving the detector with one detection in flight per core;
+ * `tasksPerSecond`: what one process achieves driving the detector with one detection in flight per core, with the
+ * CPU per detection in that run (`concurrentCpuMs`) and the share of the cores it kept busy (`concurrentCoresBusy`);
  * `cpuMs`: the CPU time of one detection (every thread of the process: inference workers, libvips, the event loop),
  * median over the single runs, and `cpuBoundPerSecond` the cores' rate by that measure: what the server's CPU per
  * task (measured in the burst) is compared with.
@@ -37,9 +38,12 @@ export const detectorAlone = async (photo: Uint8Array) => {
     }
     const n = 200
     const t0 = performance.now()
+    const c0 = process.cpuUsage()
     await Effect.runPromise(
       Effect.forEach(Array.from({ length: n }), () => detect, { concurrency: availableParallelism() })
     )
+    const concurrentCpu = process.cpuUsage(c0)
+    const concurrentMs = performance.now() - t0
     const singleMs = median(single)
     const cpuMs = median(cpu)
     return {
@@ -47,7 +51,10 @@ export const detectorAlone = async (photo: Uint8Array) => {
       cpuMs,
       boundPerSecond: (availableParallelism() * 1000) / singleMs,
       cpuBoundPerSecond: (availableParallelism() * 1000) / cpuMs,
-      tasksPerSecond: n / ((performance.now() - t0) / 1000)
+      tasksPerSecond: n / (concurrentMs / 1000),
+      // The same run's CPU per detection, and how busy it kept the cores (1 = every core all the time).
+      concurrentCpuMs: (concurrentCpu.user + concurrentCpu.system) / 1000 / n,
+      concurrentCoresBusy: (concurrentCpu.user + concurrentCpu.system) / 1000 / concurrentMs / availableParallelism()
     }
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))

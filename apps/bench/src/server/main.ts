@@ -499,7 +499,9 @@ const main = async () => {
       singleWithCropsCpuMs: round(alone.cpuMs),
       boundPerSecond: round(alone.boundPerSecond, 1),
       cpuBoundPerSecond: round(alone.cpuBoundPerSecond, 1),
-      tasksPerSecondWithCrops: round(alone.tasksPerSecond, 1)
+      tasksPerSecondWithCrops: round(alone.tasksPerSecond, 1),
+      inProcessCpuMsPerDetection: round(alone.concurrentCpuMs),
+      inProcessCoresBusy: round(alone.concurrentCoresBusy, 2)
     },
     endToEnd: {
       photo: "faces-dev/2007_007763.jpg (500x375)",
@@ -611,6 +613,11 @@ const main = async () => {
     [
       "  ... of the cores' rate by CPU time",
       `${results.burst.ofDetectorCpuBound} of ${results.detectorAlone.cpuBoundPerSecond}/s (one detection: ${results.detectorAlone.singleWithCropsCpuMs} ms CPU, ${results.detectorAlone.singleWithCropsMs} ms wall)`,
+      ""
+    ],
+    [
+      "  ... the detector alone in one process",
+      `${results.detectorAlone.tasksPerSecondWithCrops}/s: ${results.detectorAlone.inProcessCpuMsPerDetection} ms CPU per detection, cores ${results.detectorAlone.inProcessCoresBusy} busy`,
       ""
     ],
     [
