@@ -7,7 +7,7 @@
  * - `facedet_detection_seconds{kind}`: time from claim to result, a histogram;
  * - `facedet_task_stage_seconds{kind, stage}`: where a task's time goes, a histogram per stage: `queued` (create to
  *   claim), `download` (or reading the upload), `detect`, `record` (the completing write) and `crops` (an image's
- *   crops encoded and written after it completed);
+ *   eager crops encoded and written: after the task completes, or before it on PostgreSQL);
  * - `facedet_http_request_duration_seconds{route, code}`: a histogram per route template and answered code;
  * - callbacks: `facedet_webhook_attempts_total{outcome}`, `facedet_webhook_delivery_seconds`;
  * - the process: CPU seconds, resident memory, V8 heap and external memory, open file descriptors, start time, and

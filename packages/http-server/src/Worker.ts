@@ -330,7 +330,8 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         const success: Success = { detectId: TaskId.makeDetectId(random), faces, files, ttlMs: options.mediaTtlMs }
         return {
           success,
-          afterwards: encoded === undefined ? Effect.void : crops.writeAll(task.id, bytes, jobs, encoded)
+          afterwards:
+            encoded === undefined ? Effect.void : timed(task, "crops", crops.writeAll(task.id, bytes, jobs, encoded))
         }
       })
 
@@ -438,7 +439,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
           return
         }
         yield* onEnded(yield* timed(task, "record", record(store.complete(claim, outcome.right.success))), seconds)
-        yield* timed(task, "crops", outcome.right.afterwards)
+        yield* outcome.right.afterwards
       }).pipe(
         Effect.catchTags({
           LeaseLost: (e) => Log.failure(`task ${e.taskId}: lease lost, leaving it to its new owner`, e),
