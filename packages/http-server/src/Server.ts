@@ -337,7 +337,7 @@ export const make = (
             Layer.build(
               Worker.layer({
                 concurrency: config.workers,
-                videoConcurrency: config.videoWorkers,
+                heavyConcurrency: config.heavyWorkers,
                 leaseMs: config.leaseMs,
                 maxAttempts: config.maxAttempts,
                 imageTimeoutMs: config.imageTimeoutMs,

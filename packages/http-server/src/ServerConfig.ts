@@ -58,10 +58,11 @@ export interface ServerConfig {
    */
   readonly workers: number
   /**
-   * Video tasks processed at once, at most (within `workers`). `FACEDET_VIDEO_WORKERS`, default the number of cores:
-   * a video keeps a core busy from start to end, and a second one per core would only add its frames to memory.
+   * Heavy tasks processed at once, at most (within `workers`): videos, and images over 4 megapixels (counted once
+   * downloaded). `FACEDET_HEAVY_WORKERS`, default the number of cores: such a task keeps a core busy and holds tens of
+   * megabytes, so a second one per core would mostly add memory.
    */
-  readonly videoWorkers: number
+  readonly heavyWorkers: number
   /** Most tasks queued or in flight; past it creates answer 429. `FACEDET_QUEUE_SIZE`, default 10 000. */
   readonly queueSize: number
   /** How long crops, detect_ids and uploads live. `FACEDET_MEDIA_TTL_SECONDS`, default 3600 (crun.ai's hour). */
@@ -225,7 +226,7 @@ export const envNames = {
   rateLimitPerSecond: "FACEDET_RATE_LIMIT_RPS",
   rateLimitBurst: "FACEDET_RATE_LIMIT_BURST",
   workers: "FACEDET_WORKERS",
-  videoWorkers: "FACEDET_VIDEO_WORKERS",
+  heavyWorkers: "FACEDET_HEAVY_WORKERS",
   queueSize: "FACEDET_QUEUE_SIZE",
   mediaTtlMs: "FACEDET_MEDIA_TTL_SECONDS",
   taskRetentionMs: "FACEDET_TASK_RETENTION_HOURS",
@@ -433,7 +434,7 @@ export const fromEnv = (
     rateLimitPerSecond: num("rateLimitPerSecond", defaults.rateLimitPerSecond, { min: 0, max: 1e9 }),
     rateLimitBurst: num("rateLimitBurst", defaults.rateLimitBurst, { min: 1, max: 1e9, integer: true }),
     workers: num("workers", 2 * availableParallelism(), { min: 1, max: 256, integer: true }),
-    videoWorkers: num("videoWorkers", availableParallelism(), { min: 1, max: 256, integer: true }),
+    heavyWorkers: num("heavyWorkers", availableParallelism(), { min: 1, max: 256, integer: true }),
     queueSize: num("queueSize", defaults.queueSize, { min: 1, max: 10_000_000, integer: true }),
     mediaTtlMs: num("mediaTtlMs", defaults.mediaTtlMs, { min: 1, max: 7 * 86_400, unit: s }),
     taskRetentionMs: num("taskRetentionMs", defaults.taskRetentionMs, { min: 0.001, max: 24 * 365, unit: 3_600_000 }),

@@ -24,15 +24,15 @@ describe("ServerConfig", () => {
     expect(config.mediaTtlMs).toBe(3_600_000)
     expect(config.taskRetentionMs).toBe(24 * 3_600_000)
     expect(config.workers).toBe(2 * availableParallelism())
-    expect(config.videoWorkers).toBe(availableParallelism())
+    expect(config.heavyWorkers).toBe(availableParallelism())
     expect(config.crops).toBe("eager")
   })
 
-  it("takes FACEDET_VIDEO_WORKERS as a whole number of at least 1", () => {
-    expect(Either.getOrThrow(ServerConfig.fromEnv({ FACEDET_VIDEO_WORKERS: "3" })).videoWorkers).toBe(3)
-    const bad = ServerConfig.fromEnv({ FACEDET_VIDEO_WORKERS: "0" })
+  it("takes FACEDET_HEAVY_WORKERS as a whole number of at least 1", () => {
+    expect(Either.getOrThrow(ServerConfig.fromEnv({ FACEDET_HEAVY_WORKERS: "3" })).heavyWorkers).toBe(3)
+    const bad = ServerConfig.fromEnv({ FACEDET_HEAVY_WORKERS: "0" })
     expect(Either.isLeft(bad) && bad.left.message).toContain(
-      'FACEDET_VIDEO_WORKERS: expected an integer 1..256, got "0"'
+      'FACEDET_HEAVY_WORKERS: expected an integer 1..256, got "0"'
     )
   })
 
