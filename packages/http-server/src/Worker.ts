@@ -211,7 +211,10 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         Effect.map((info) => info.width * info.height > heavyImagePixels),
         Effect.orElseSucceed(() => false),
         Effect.flatMap((large) =>
-          large ? Effect.acquireRelease(heavySlots.take(1), () => heavySlots.release(1)) : Effect.void
+          // The wait stays interruptible (a drain, the task's deadline), as in `Semaphore.withPermits`.
+          large
+            ? Effect.acquireRelease(Effect.interruptible(heavySlots.take(1)), () => heavySlots.release(1))
+            : Effect.void
         ),
         Effect.asVoid
       )
