@@ -4,11 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import sharp from "sharp"
-import * as MediaFetcher from "../src/MediaFetcher.js"
-import type * as ServerConfig from "../src/ServerConfig.js"
-import * as SqliteJobStore from "../src/SqliteJobStore.js"
 import {
   call,
   fakeDetector,
@@ -19,7 +15,8 @@ import {
   photo,
   startOrigin,
   startServer,
-  waitTerminal
+  waitTerminal,
+  withDetector
 } from "./support.js"
 
 let origin: Origin
@@ -86,14 +83,7 @@ describe("tasks at once", () => {
       // A lease shorter than the last video's wait (1.2 s): a video waiting for its turn must renew it, or the reaper
       // would hand it on and it would run twice.
       { workers: 4, heavyWorkers: 1, allowPrivateUrls: true, leaseMs: 1_000 },
-      {
-        dependencies: (config: ServerConfig.ServerConfig) =>
-          Layer.mergeAll(
-            SqliteJobStore.layer({ dataDir: config.dataDir }),
-            detector,
-            MediaFetcher.layer({ allowPrivate: config.allowPrivateUrls })
-          )
-      }
+      { dependencies: withDetector(detector) }
     )
     try {
       const create = async (kind: "image" | "video", path: string) => {
@@ -145,14 +135,7 @@ describe("tasks at once", () => {
     })
     const server = await startServer(
       { workers: 4, heavyWorkers: 1, allowPrivateUrls: true },
-      {
-        dependencies: (config: ServerConfig.ServerConfig) =>
-          Layer.mergeAll(
-            SqliteJobStore.layer({ dataDir: config.dataDir }),
-            detector,
-            MediaFetcher.layer({ allowPrivate: config.allowPrivateUrls })
-          )
-      }
+      { dependencies: withDetector(detector) }
     )
     try {
       const create = async (path: string) => {

@@ -8,12 +8,10 @@ import { VideoDecodeFailed } from "@facedet/detector/DetectorError"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ApiKeys from "../src/ApiKeys.js"
 import * as MediaFetcher from "../src/MediaFetcher.js"
 import * as Server from "../src/Server.js"
-import type * as ServerConfig from "../src/ServerConfig.js"
 import * as SqliteJobStore from "../src/SqliteJobStore.js"
 import {
   call,
@@ -28,7 +26,8 @@ import {
   startServer,
   tempDir,
   testKey,
-  waitTerminal
+  waitTerminal,
+  withDetector
 } from "./support.js"
 
 const faces = Effect.promise(async () => ({
@@ -38,16 +37,6 @@ const faces = Effect.promise(async () => ({
   format: "jpeg" as const,
   faces: [await fakeFace(0)].map(({ crop: _, ...f }) => f)
 }))
-
-/** Default store and fetcher (private addresses refused unless the config allows them), the given detector. */
-const withDetector =
-  (detector: Layer.Layer<import("@facedet/detector/FaceDetector").FaceDetector>) =>
-  (config: ServerConfig.ServerConfig) =>
-    Layer.mergeAll(
-      SqliteJobStore.layer({ dataDir: config.dataDir }),
-      detector,
-      MediaFetcher.layer({ allowPrivate: config.allowPrivateUrls })
-    )
 
 const upload = (base: string, bytes: Uint8Array, key = testKey) =>
   call(`${base}${paths.upload}`, { raw: bytes, key, headers: { "content-type": "application/octet-stream" } })

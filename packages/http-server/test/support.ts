@@ -18,9 +18,11 @@ import { tempDir } from "@facedet/testkit/Files"
 import * as Media from "@facedet/testkit/Media"
 import sharp from "sharp"
 import type { JobStore } from "../src/JobStore.js"
-import type { MediaFetcher } from "../src/MediaFetcher.js"
+import * as MediaFetcher from "../src/MediaFetcher.js"
+import type { MediaFetcher as Fetcher } from "../src/MediaFetcher.js"
 import * as Server from "../src/Server.js"
 import * as ServerConfig from "../src/ServerConfig.js"
+import * as SqliteJobStore from "../src/SqliteJobStore.js"
 
 // The shared test media and temporary directories (@facedet/testkit), for the tests that import them from here.
 export { noFacePhoto, photo } from "@facedet/testkit/Media"
@@ -153,6 +155,16 @@ export const fakeDetector = (
     options: FaceDetector.resolve({ sessions: 1 })
   })
 
+/** Default store and fetcher (private addresses refused unless the config allows them), the given detector. */
+export const withDetector =
+  (detector: Layer.Layer<FaceDetector.FaceDetector>) =>
+  (config: ServerConfig.ServerConfig): Layer.Layer<JobStore | FaceDetector.FaceDetector | Fetcher, unknown> =>
+    Layer.mergeAll(
+      SqliteJobStore.layer({ dataDir: config.dataDir }),
+      detector,
+      MediaFetcher.layer({ allowPrivate: config.allowPrivateUrls })
+    )
+
 /** A face as the detector reports it, with a tiny JPEG crop. */
 export const fakeFace = async (id: number) => ({
   id,
@@ -191,7 +203,7 @@ export const startServer = async (
   options: {
     readonly dependencies?: (
       config: ServerConfig.ServerConfig
-    ) => Layer.Layer<JobStore | FaceDetector.FaceDetector | MediaFetcher, unknown>
+    ) => Layer.Layer<JobStore | FaceDetector.FaceDetector | Fetcher, unknown>
     readonly clock?: Clock.Clock
     /** Environment variables the default dependencies read (`FACEDET_FETCH_*`...), on top of the process's. */
     readonly env?: Record<string, string>
