@@ -19,7 +19,7 @@ export const fileName = "face_check_facedet.onnx"
  *
  * @since 0.1.0
  */
-export const sha256 = "9f5b4309adc4066f4e0ea78ca621966f2b42cb805eeba879669c50b2982dd653"
+export const sha256 = "7e3583f808365ee662ee8c1a606b51e234823f667527ba8e5d9b113383b88a8b"
 
 /**
  * The model's input and output, for the worker that runs it (192x192 RGB windows in, one probability out). Up to 8
