@@ -138,7 +138,8 @@ const detect = Command.make(
     ),
     embeddings: Options.boolean("embeddings").pipe(
       Options.withDescription(
-        "With --local: add each face's embedding (128 numbers; the same person when closer than about 0.45)."
+        "Add each face's embedding (128 numbers; the same person when closer than about 0.45), with --local or from a " +
+          "facedet server (crun.ai does not return them)."
       )
     ),
     out: Options.directory("out").pipe(

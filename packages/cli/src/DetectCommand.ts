@@ -46,7 +46,7 @@ export interface Args {
   readonly outDir: Option.Option<string>
   /** `--callback-url`: the server POSTs a signed webhook there when the task ends. */
   readonly callbackUrl?: Option.Option<string> | undefined
-  /** `--embeddings` (with `--local`): each face's embedding in the result. */
+  /** `--embeddings`: each face's embedding in the result (`--local`, or a facedet server; crun.ai has none). */
   readonly embeddings?: boolean | undefined
 }
 
@@ -67,9 +67,11 @@ export const run = (
         : undefined
     return (refused === undefined ? local(args) : Effect.fail(new UsageError({ message: refused }))).pipe(report({}))
   }
-  if (args.embeddings === true) {
+  if (args.embeddings === true && Target.isCrunAi(args.target)) {
     return Effect.fail(
-      new UsageError({ message: "--embeddings needs --local (servers do not return embeddings yet)" })
+      new UsageError({
+        message: `${args.target.baseUrl} does not return embeddings: use a facedet server (--base-url) or --local`
+      })
     ).pipe(report({}))
   }
   return remote(args).pipe(report(Target.errorContext(args.target)))
@@ -91,8 +93,12 @@ const detect = (args: Args, media: URL | LocalMedia.Media) =>
     const client = yield* FaceDetClient.FaceDetClient
     const output = yield* Output
     const { url, kind } = media instanceof URL ? fromUrl(args, media) : yield* upload(args, media)
-    const callback =
-      args.callbackUrl !== undefined && Option.isSome(args.callbackUrl) ? { callbackUrl: args.callbackUrl.value } : {}
+    const createOptions = {
+      ...(args.callbackUrl !== undefined && Option.isSome(args.callbackUrl)
+        ? { callbackUrl: args.callbackUrl.value }
+        : {}),
+      ...(args.embeddings === true ? { embeddings: true } : {})
+    }
     // A key's first callback answers its signing secret, once: it must reach the user whatever else is printed.
     const showSecret = (created: { readonly webhook_secret?: unknown }) =>
       typeof created.webhook_secret === "string"
@@ -101,7 +107,9 @@ const detect = (args: Args, media: URL | LocalMedia.Media) =>
           )
         : Effect.void
     if (!args.wait) {
-      const created = yield* kind === "image" ? client.detectImage(url, callback) : client.detectVideo(url, callback)
+      const created = yield* kind === "image"
+        ? client.detectImage(url, createOptions)
+        : client.detectVideo(url, createOptions)
       if (!args.json) yield* showSecret(created)
       yield* output.out(args.json ? Render.json(created) : created.detect_task_id)
       return
@@ -110,7 +118,7 @@ const detect = (args: Args, media: URL | LocalMedia.Media) =>
       client.detectFaces(kind === "image" ? { imageUrl: url } : { videoUrl: url }, {
         kind,
         ...(Option.isSome(args.timeout) ? { timeout: args.timeout.value } : {}),
-        ...callback,
+        ...createOptions,
         ...hooks,
         onCreated: (created) => Effect.zipRight(showSecret(created), hooks.onCreated(created))
       })

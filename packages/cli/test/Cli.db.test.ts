@@ -54,6 +54,7 @@ describe.skipIf(!reachable)("facedet db migrate", () => {
     const dry = await runCli(["db", "migrate", "--dry-run", "--database-url", dbUrl])
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.stdout).toMatch(/^would apply 1: /m)
+    expect(dry.stdout).toMatch(/^would apply 2: tasks\.embeddings/m)
     expect(dry.stdout).toMatch(/nothing was changed \(--dry-run\)/)
     const c = new pg.Client({ connectionString: dbUrl })
     await c.connect()
@@ -64,12 +65,13 @@ describe.skipIf(!reachable)("facedet db migrate", () => {
     const applied = await runCli(["db", "migrate"], { env: { FACEDET_DATABASE_URL: dbUrl } })
     expect(applied.code, applied.stderr).toBe(0)
     expect(applied.stdout).toMatch(/^applied 1: /m)
+    expect(applied.stdout).toMatch(/^applied 2: /m)
     expect(await tables()).toBeGreaterThan(5)
     await c.end()
 
     const again = await runCli(["db", "migrate", "--database-url", dbUrl])
     expect(again.code).toBe(0)
-    expect(again.stdout).toMatch(/the schema is up to date \(version 1\)/)
+    expect(again.stdout).toMatch(/the schema is up to date \(version 2\)/)
   }, 60_000)
 
   it("an unreachable database exits 8 without showing the password; a bad URL is a usage error", async () => {

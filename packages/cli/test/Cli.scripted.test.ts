@@ -387,6 +387,12 @@ describe.concurrent("in process", () => {
     expect(ran.stderr).toContain("--local")
   })
 
+  it("--embeddings for crun.ai is refused before any request: crun.ai does not return them", async ({ expect }) => {
+    const ran = await inProcess(["detect", "https://example.com/a.jpg", "--embeddings"], key)
+    expect(ran.code, ran.stderr).toBe(2)
+    expect(ran.stderr).toContain("https://api.crun.ai does not return embeddings")
+  })
+
   it("a local file for a server that cannot be reached is 'network', not 'no uploads'", async ({ expect }) => {
     const ran = await inProcess(["detect", join(dir(), "face.jpg")], { ...key, FACEDET_BASE_URL: await closedPort() })
     expect(ran.code, ran.stderr).toBe(9)

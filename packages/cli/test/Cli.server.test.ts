@@ -182,15 +182,22 @@ describe.concurrent("--local", () => {
     }
   })
 
-  it("--embeddings adds each face's 128 numbers (only with --local)", async ({ expect }) => {
+  it("--embeddings adds each face's 128 numbers, locally and from a facedet server", async ({ expect }) => {
     const ran = await runCli(["detect", samplePhoto(4), "--local", "--json", "--embeddings"])
     expect(ran.code, ran.stderr).toBe(0)
     const faces = DetectTask.ResultData.parse(JSON.parse(ran.stdout)).result!.faces
     expect(faces).toHaveLength(4)
     expect(faces.every((f) => f.embedding?.length === 128)).toBe(true)
-    const remote = await runCli(["detect", `${mediaUrl}/sample4.jpg`, "--embeddings"])
-    expect(remote.code).toBe(2)
-    expect(remote.stderr).toContain("--embeddings needs --local")
+    const remote = await runCli(["detect", `${mediaUrl}/sample4.jpg`, "--json", "--embeddings"], { env: env() })
+    expect(remote.code, remote.stderr).toBe(0)
+    const served = DetectTask.ResultData.parse(JSON.parse(remote.stdout)).result!.faces
+    expect(served).toHaveLength(4)
+    expect(served.every((f) => f.embedding?.length === 128)).toBe(true)
+    // The same photo, the same model: each face's embedding matches the local one's (to its rounding).
+    for (const [i, f] of served.entries()) {
+      const distance = Math.hypot(...f.embedding!.map((v, k) => v - faces[i]!.embedding![k]!))
+      expect(distance).toBeLessThan(0.01)
+    }
   })
 
   it("downloads a URL itself, and a photo without a face fails like on a server", async ({ expect }) => {

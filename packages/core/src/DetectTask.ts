@@ -32,13 +32,25 @@ export const callbackUrl = httpUrl("callback_url")
   .meta({ description: "facedet extension: POSTed a signed webhook (Standard Webhooks) when the task ends" })
 
 /**
+ * `embeddings` (facedet extension): `true` asks for each face's embedding in the result (`Face.embedding`). Off by
+ * default: embeddings cost a recognition model's run per face, and crun.ai does not send them.
+ *
+ * @since 0.1.0
+ * @category Schemas
+ */
+export const embeddings = z
+  .boolean({ error: "embeddings must be true or false" })
+  .optional()
+  .meta({ description: "facedet extension: true adds each face's embedding (128 numbers) to the result" })
+
+/**
  * `POST /api/v1/client/job/detect-face-image` body.
  *
  * @since 0.1.0
  * @category Schemas
  */
 export const CreateImageBody = z
-  .looseObject({ image_url: httpUrl("image_url"), callback_url: callbackUrl })
+  .looseObject({ image_url: httpUrl("image_url"), callback_url: callbackUrl, embeddings })
   .meta({ id: "CreateImageDetection", description: "An image (JPEG, PNG, WebP, GIF, AVIF, TIFF) by http(s) URL" })
 
 /**
@@ -54,7 +66,7 @@ export type CreateImageBody = z.infer<typeof CreateImageBody>
  * @category Schemas
  */
 export const CreateVideoBody = z
-  .looseObject({ video_url: httpUrl("video_url"), callback_url: callbackUrl })
+  .looseObject({ video_url: httpUrl("video_url"), callback_url: callbackUrl, embeddings })
   .meta({ id: "CreateVideoDetection", description: "A video (MP4, MOV, WebM) or animated GIF/WebP by http(s) URL" })
 
 /**

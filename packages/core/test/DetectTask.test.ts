@@ -119,6 +119,23 @@ describe("DetectTask wire schemas", () => {
       )
     })
 
+    it("take embeddings: true or false, and refuse anything else with a 422 naming it", () => {
+      expect(DetectTask.CreateImageBody.parse({ image_url: "https://x.test/a.jpg", embeddings: true }).embeddings).toBe(
+        true
+      )
+      expect(DetectTask.CreateVideoBody.parse({ video_url: "https://x.test/a.mp4" }).embeddings).toBeUndefined()
+      const decoded = Wire.decodeRequest(DetectTask.CreateVideoBody, {
+        video_url: "https://x.test/a.mp4",
+        embeddings: "yes"
+      })
+      expect(Either.isLeft(decoded)).toBe(true)
+      if (Either.isLeft(decoded)) {
+        expect(decoded.left.code).toBe(422)
+        expect(decoded.left.issues[0]?.path).toBe("embeddings")
+        expect(decoded.left.message).toContain("embeddings must be true or false")
+      }
+    })
+
     it.each([
       [{}, "image_url"],
       [{ image_url: 3 }, "image_url"],

@@ -41,6 +41,8 @@ describe("OpenApi", () => {
       expect.arrayContaining(["id", "link", "box", "score", "landmarks", "first_seen_ms", "last_seen_ms"])
     )
     expect(doc.components.schemas.CreateImageDetection?.properties).toHaveProperty("image_url")
+    expect(doc.components.schemas.CreateImageDetection?.properties).toHaveProperty("embeddings")
+    expect(doc.components.schemas.CreateVideoDetection?.properties).toHaveProperty("embeddings")
     expect(JSON.stringify(doc)).not.toContain("$defs")
   })
 

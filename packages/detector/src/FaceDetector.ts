@@ -184,9 +184,13 @@ export interface Service {
    * `detectImage` without crops, and `crops`: the faces' crops, in order, as `detectImage` makes them, encoded when
    * run from the raster this detection decoded (or, when the faces need more resolution than the search used, from a
    * second decode at the resolution they need, as `detectImage` does). A server can record the faces first and encode
-   * the crops after; run `crops` soon, since it holds the raster until then.
+   * the crops after; run `crops` soon, since it holds the raster until then. `embeddings: true` adds each face's
+   * embedding to the detection, as `detectImage` does.
    */
-  readonly detectImageDeferringCrops: (bytes: Uint8Array) => Effect.Effect<
+  readonly detectImageDeferringCrops: (
+    bytes: Uint8Array,
+    options?: Pick<ImageOptions, "embeddings">
+  ) => Effect.Effect<
     {
       readonly detection: ImageDetection
       readonly crops: Effect.Effect<Array<Uint8Array>, DetectorError>
@@ -452,11 +456,18 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         return { ...detection, faces: withCrops.map((f, i) => ({ ...f, embedding: vectors[i]! })) }
       })
 
-    const detectImageDeferringCrops = (bytes: Uint8Array) =>
-      Effect.map(search(bytes, o.secondLook), ({ detection, crops }) => ({
-        detection,
-        crops: Effect.map(crops, (faces) => faces.map((f) => f.crop!))
-      }))
+    const detectImageDeferringCrops = (bytes: Uint8Array, imageOptions: Pick<ImageOptions, "embeddings"> = {}) =>
+      Effect.gen(function* () {
+        const { detection, crops, embeddings } = yield* search(bytes, o.secondLook)
+        const vectors = (imageOptions.embeddings ?? false) ? yield* embeddings : undefined
+        return {
+          detection:
+            vectors === undefined
+              ? detection
+              : { ...detection, faces: detection.faces.map((f, i) => ({ ...f, embedding: vectors[i]! })) },
+          crops: Effect.map(crops, (faces) => faces.map((f) => f.crop!))
+        }
+      })
 
     const encodeCrop = (bytes: Uint8Array, box: Box) =>
       Effect.gen(function* () {

@@ -71,6 +71,12 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
       expect(crops.map((c) => Buffer.from(c).toString("base64"))).toEqual(
         result.faces.map((f) => Buffer.from(f.crop!).toString("base64"))
       )
+      // Asked for, embeddings come with the faces, as detectImage gives them; the crops are unchanged.
+      const embedded = yield* detector.detectImage(Media.photo(3), { crops: false, embeddings: true })
+      const deferredEmbedded = yield* detector.detectImageDeferringCrops(Media.photo(3), { embeddings: true })
+      expect(deferredEmbedded.detection).toEqual(embedded)
+      expect(embedded.faces.every((f) => f.embedding?.length === 128)).toBe(true)
+      expect((yield* deferredEmbedded.crops).length).toBe(crops.length)
     })
   )
 

@@ -90,6 +90,8 @@ export interface StoredFace {
   readonly lastSeenMs?: number
   /** Video: `[startMs, endMs]` stretches (absent on tasks stored before people were joined across cuts). */
   readonly appearances?: ReadonlyArray<readonly [number, number]>
+  /** Only when the task asked for embeddings (`embeddings: true`). */
+  readonly embedding?: ReadonlyArray<number>
 }
 
 /**
@@ -117,6 +119,8 @@ export interface Task {
   readonly mediaExpiresAt: number | undefined
   /** Where a callback goes when the task ends (`callback_url`). */
   readonly callbackUrl: string | undefined
+  /** The create asked for each face's embedding (`embeddings: true`). */
+  readonly embeddings: boolean
   /**
    * Where the media comes from, decided once at create: one of this server's uploads (read from the file store,
    * never fetched; the server's address may have changed since) or a URL to download.
@@ -161,6 +165,8 @@ export interface CreateInput {
   readonly callbackUrl?: string | undefined
   /** The upload token when the media is an upload of this server. */
   readonly uploadToken?: string | undefined
+  /** `embeddings: true`: the result gives each face's embedding. Default false. */
+  readonly embeddings?: boolean | undefined
   /** Past this many queued or running tasks of this owner, `create` fails with `OwnerQuotaExceeded`. */
   readonly ownerLimit?: number | undefined
 }

@@ -120,10 +120,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, SqlCl
                 return new OwnerQuotaExceeded({ limit: input.ownerLimit, active: counts?.mine ?? 0 })
               }
               const inserted = yield* sql<Row>`INSERT INTO tasks (id, kind, media_url, owner, state, created_at,
-                  idem_key, request_hash, callback_url, upload_token)
+                  idem_key, request_hash, callback_url, upload_token, embeddings)
                 VALUES (${input.id}, ${input.kind}, ${input.mediaUrl}, ${input.owner}, 'queued', facedet_now_ms(),
                   ${input.idempotencyKey ?? null}, ${input.requestHash ?? null}, ${input.callbackUrl ?? null},
-                  ${input.uploadToken ?? null})
+                  ${input.uploadToken ?? null}, ${input.embeddings === true})
                 ON CONFLICT (owner, idem_key) WHERE idem_key IS NOT NULL DO NOTHING
                 RETURNING *`
               if (inserted[0] !== undefined) return { task: toTask(inserted[0]), created: true } satisfies Created

@@ -158,6 +158,11 @@ CREATE TABLE api_keys (
   created_at bigint NOT NULL
 );
 `
+  },
+  {
+    version: 2,
+    name: "tasks.embeddings: the create asked for each face's embedding",
+    sql: `ALTER TABLE tasks ADD COLUMN embeddings boolean NOT NULL DEFAULT false;`
   }
 ]
 

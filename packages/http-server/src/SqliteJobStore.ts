@@ -154,7 +154,8 @@ const addedColumns: ReadonlyArray<readonly [string, string, string]> = [
   ["tasks", "upload_token", "TEXT"],
   ["media", "owner", "TEXT"],
   ["tasks", "releases", "INTEGER NOT NULL DEFAULT 0"],
-  ["tasks", "isolate", "INTEGER NOT NULL DEFAULT 0"]
+  ["tasks", "isolate", "INTEGER NOT NULL DEFAULT 0"],
+  ["tasks", "embeddings", "INTEGER NOT NULL DEFAULT 0"]
 ]
 
 const isBusy = (e: unknown): boolean =>
@@ -213,8 +214,9 @@ export const make = (
     const stmt = {
       insert: db.prepare(
         `INSERT INTO tasks (id, kind, media_url, owner, state, created_at, idem_key, request_hash, callback_url,
-           upload_token)
-         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash, @callbackUrl, @uploadToken)`
+           upload_token, embeddings)
+         VALUES (@id, @kind, @mediaUrl, @owner, 'queued', @now, @idem, @hash, @callbackUrl, @uploadToken,
+           @embeddings)`
       ),
       byIdem: db.prepare<[string, string], Row>("SELECT * FROM tasks WHERE owner = ? AND idem_key = ?"),
       get: db.prepare<[string], Row>("SELECT * FROM tasks WHERE id = ?"),
@@ -371,7 +373,8 @@ export const make = (
             idem: input.idempotencyKey ?? null,
             hash: input.requestHash ?? null,
             callbackUrl: input.callbackUrl ?? null,
-            uploadToken: input.uploadToken ?? null
+            uploadToken: input.uploadToken ?? null,
+            embeddings: input.embeddings === true ? 1 : 0
           })
           return { task: toTask(stmt.get.get(input.id)!), created: true }
         })

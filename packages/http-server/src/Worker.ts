@@ -292,7 +292,8 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
       landmarks: { ...face.landmarks },
       ...(face.firstSeenMs !== undefined ? { firstSeenMs: face.firstSeenMs } : {}),
       ...(face.lastSeenMs !== undefined ? { lastSeenMs: face.lastSeenMs } : {}),
-      ...(face.appearances !== undefined ? { appearances: face.appearances } : {})
+      ...(face.appearances !== undefined ? { appearances: face.appearances } : {}),
+      ...(face.embedding !== undefined ? { embedding: face.embedding } : {})
     })
 
     const noFace = (task: Task) =>
@@ -300,14 +301,15 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
 
     /** The faces of an image, and its crops from the raster still held (none with lazy crops: made on fetch). */
     const findFaces = (
-      bytes: Uint8Array
+      bytes: Uint8Array,
+      embeddings: boolean
     ): Effect.Effect<
       { readonly detection: ImageDetection; readonly crops?: Effect.Effect<Array<Uint8Array>, DetectorError> },
       DetectorError
     > =>
       options.crops === "lazy"
-        ? Effect.map(detector.detectImage(bytes, { crops: false }), (detection) => ({ detection }))
-        : detector.detectImageDeferringCrops(bytes)
+        ? Effect.map(detector.detectImage(bytes, { crops: false, embeddings }), (detection) => ({ detection }))
+        : detector.detectImageDeferringCrops(bytes, { embeddings })
 
     /**
      * An image: the task completes with its faces, then the crops are encoded from the raster still in memory and
@@ -319,7 +321,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         const { detection, crops: encoded } = yield* timed(
           task,
           "detect",
-          Effect.catchAll(findFaces(bytes), detectorFailure(task))
+          Effect.catchAll(findFaces(bytes, task.embeddings), detectorFailure(task))
         )
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces = detection.faces.map(stored)
@@ -380,7 +382,7 @@ export const make = (options: Options): Effect.Effect<WorkerPool, never, Scope.S
         const detection = yield* timed(
           task,
           "detect",
-          Effect.catchAll(detector.detectVideo(path), detectorFailure(task))
+          Effect.catchAll(detector.detectVideo(path, { embeddings: task.embeddings }), detectorFailure(task))
         )
         if (detection.faces.length === 0) return yield* noFace(task)
         const faces: Array<StoredFace> = []

@@ -22,6 +22,7 @@ const base: Task = {
   error: undefined,
   mediaExpiresAt: undefined,
   callbackUrl: undefined,
+  embeddings: false,
   source: { _tag: "Remote", url: "https://example.com/a.jpg" },
   isolated: false
 }

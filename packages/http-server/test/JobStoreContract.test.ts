@@ -67,6 +67,20 @@ const contract = (name: string, adapter: () => Adapter) =>
         })
       ))
 
+    it("keeps a task's embeddings request, and the faces' embeddings as written", () =>
+      run((s) =>
+        Effect.gen(function* () {
+          expect((yield* s.create(input("e1", { embeddings: true }))).task.embeddings).toBe(true)
+          expect((yield* s.create(input("e2"))).task.embeddings).toBe(false)
+          const claim = Option.getOrThrow(yield* s.claim("w1", 60_000))
+          expect(claim.task).toMatchObject({ id: "e1", embeddings: true })
+          const embedding = Array.from({ length: 128 }, (_, i) => Math.round(Math.sin(i) * 10_000) / 10_000)
+          const face = { id: 0, token: "t0", box: [1, 2, 3, 4] as const, score: 0.9, landmarks: {}, embedding }
+          yield* s.complete(claim, { ...success, faces: [face] })
+          expect(Option.getOrThrow(yield* s.get("e1")).faces).toEqual([face])
+        })
+      ))
+
     it("claims fairly with a fencing token; a stale claim cannot write; the end writes the outbox", () =>
       run((s) =>
         Effect.gen(function* () {

@@ -176,6 +176,44 @@ describe("detection", () => {
   })
 })
 
+describe("embeddings", () => {
+  it("embeddings: true adds each face's embedding (128 numbers) to an image's and a video's result", async () => {
+    const plain = await waitTerminal(app.url, await createImage(app.url, `${origin.url}/one.jpg`))
+    const asked = await call(url(paths.image), { body: { image_url: `${origin.url}/one.jpg`, embeddings: true } })
+    expect(asked.status).toBe(200)
+    const data = await waitTerminal(app.url, asked.body.data.detect_task_id)
+    expect(DetectTask.ResultData.safeParse(data).success).toBe(true)
+    expect(data.status).toBe("succeeded")
+    // The same faces, each with its embedding; the same person's face, so close to itself in the other photo's run.
+    expect(data.result.faces.map((f: { box: unknown }) => f.box)).toEqual(
+      plain.result.faces.map((f: { box: unknown }) => f.box)
+    )
+    for (const face of data.result.faces) {
+      expect(face.embedding).toHaveLength(128)
+      expect(face.embedding.every((v: unknown) => typeof v === "number" && Number.isFinite(v))).toBe(true)
+    }
+    expect(plain.result.faces.every((f: { embedding?: unknown }) => f.embedding === undefined)).toBe(true)
+    const video = await call(url(paths.video), { body: { video_url: `${origin.url}/clip.mp4`, embeddings: true } })
+    const clip = await waitTerminal(app.url, video.body.data.detect_task_id)
+    expect(clip.status).toBe("succeeded")
+    for (const face of clip.result.faces) expect(face.embedding).toHaveLength(128)
+  })
+
+  it("embeddings must be a boolean; with an Idempotency-Key it is part of the body compared", async () => {
+    const bad = await call(url(paths.image), { body: { image_url: `${origin.url}/two.jpg`, embeddings: "yes" } })
+    expect(bad.status).toBe(422)
+    expect(bad.body.message).toContain("embeddings must be true or false")
+    const headers = { "idempotency-key": "embeddings-1" }
+    const a = await call(url(paths.image), { body: { image_url: `${origin.url}/two.jpg` }, headers })
+    expect(a.status).toBe(200)
+    const b = await call(url(paths.image), { body: { image_url: `${origin.url}/two.jpg`, embeddings: true }, headers })
+    expect(b.status).toBe(422)
+    const c = await call(url(paths.image), { body: { image_url: `${origin.url}/two.jpg`, embeddings: false }, headers })
+    expect(c.body.data.detect_task_id).toBe(a.body.data.detect_task_id)
+    await waitTerminal(app.url, a.body.data.detect_task_id)
+  })
+})
+
 describe("the API's answers", () => {
   it("401 without a key or with a wrong one; the header name is case-insensitive", async () => {
     const missing = await call(url(`${paths.result}?detect_task_id=x`), { key: null })

@@ -144,8 +144,8 @@ export const fakeDetector = (
   Layer.succeed(FaceDetector.FaceDetector, {
     detectImage: impl.detectImage ?? (() => Effect.die("detectImage not faked")),
     // The fake's faces come with their crops: the deferred form hands them back as they are.
-    detectImageDeferringCrops: (bytes) =>
-      Effect.map(impl.detectImage ? impl.detectImage(bytes) : Effect.die("detectImage not faked"), (d) => ({
+    detectImageDeferringCrops: (bytes, options) =>
+      Effect.map(impl.detectImage ? impl.detectImage(bytes, options) : Effect.die("detectImage not faked"), (d) => ({
         detection: { ...d, faces: d.faces.map(({ crop: _, ...face }) => face) },
         crops: Effect.succeed(d.faces.map((f) => f.crop ?? new Uint8Array(0)))
       })),

@@ -300,6 +300,7 @@ export const createFaceDetClient = (options: ClientOptions = {}): PromiseClient 
           ...waitOptions(o),
           idempotencyKey: o.idempotencyKey,
           callbackUrl: o.callbackUrl,
+          embeddings: o.embeddings,
           onCreated: sync(o.onCreated)
         }),
         o

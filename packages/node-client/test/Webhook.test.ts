@@ -1,6 +1,7 @@
 /**
- * Callbacks from the client's side: `callbackUrl` reaches the create body (checked first), and `verifyWebhook` /
- * `Webhook.verify` accept a correctly signed payload and refuse tampered, replayed and malformed ones.
+ * Create options from the client's side: `callbackUrl` reaches the create body (checked first), as does `embeddings`
+ * when asked for; and `verifyWebhook` / `Webhook.verify` accept a correctly signed payload and refuse tampered,
+ * replayed and malformed ones.
  */
 import * as CoreWebhook from "@facedet/core/Webhook"
 import * as Effect from "effect/Effect"
@@ -62,6 +63,24 @@ describe("callbackUrl", () => {
     expect(isValidationError(error)).toBe(true)
     expect(String((error as Error).message)).toMatch(/callback_url/)
     expect(server.requests).toHaveLength(0)
+  })
+})
+
+describe("embeddings", () => {
+  it("sends embeddings: true only when asked for, so crun.ai's bodies stay as documented", async () => {
+    const server = await startServer(() => ({
+      body: envelope(200, "success", { detect_task_id: "dit60yt8reqplt1c16" })
+    }))
+    servers.push(server)
+    const client = createFaceDetClient({ apiKey: "sk-test", baseUrl: server.url })
+    await client.detectImage("https://example.com/a.jpg", { embeddings: true })
+    await client.detectVideo("https://example.com/a.mp4", { embeddings: false })
+    await client.detectImage("https://example.com/b.jpg")
+    expect(server.requests.map((r) => JSON.parse(r.body.toString()))).toEqual([
+      { image_url: "https://example.com/a.jpg", embeddings: true },
+      { video_url: "https://example.com/a.mp4" },
+      { image_url: "https://example.com/b.jpg" }
+    ])
   })
 })
 

@@ -1,6 +1,6 @@
 /**
  * The job store's rows as both adapters read them (snake_case columns), and their mapping to the store's types. The
- * only differences between the two databases: SQLite keeps `faces` as JSON text and `isolate` as 0/1.
+ * only differences between the two databases: SQLite keeps `faces` as JSON text and `isolate` and `embeddings` as 0/1.
  */
 import type { Delivery, MediaFile, StoredFace, Task } from "../JobStore.js"
 
@@ -25,6 +25,7 @@ export interface TaskRow {
   callback_url: string | null
   upload_token: string | null
   isolate: number | boolean
+  embeddings: number | boolean
 }
 
 export const toTask = (r: TaskRow): Task => ({
@@ -47,6 +48,7 @@ export const toTask = (r: TaskRow): Task => ({
   error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? "" },
   mediaExpiresAt: r.media_expires_at ?? undefined,
   callbackUrl: r.callback_url ?? undefined,
+  embeddings: r.embeddings === 1 || r.embeddings === true,
   source:
     r.upload_token === null || r.upload_token === undefined
       ? { _tag: "Remote", url: r.media_url }

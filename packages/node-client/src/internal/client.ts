@@ -106,7 +106,9 @@ export const make = (options: Options): Effect.Effect<Service, FaceDetError.Vali
                 (b) => [b.video_url, b.callback_url] as const
               )
         const callbackUrl = checkedCallback === undefined ? {} : { callback_url: checkedCallback }
-        const body = kind === "image" ? { image_url: url, ...callbackUrl } : { video_url: url, ...callbackUrl }
+        // Sent only when asked for: crun.ai's bodies stay exactly as its documentation shows them.
+        const extra = { ...callbackUrl, ...(options?.embeddings === true ? { embeddings: true } : {}) }
+        const body = kind === "image" ? { image_url: url, ...extra } : { video_url: url, ...extra }
         const key = yield* newIdempotencyKey(options)
         const answer = yield* transport.send({
           kind: "create",

@@ -87,20 +87,23 @@ export const make = (deps: Deps) => {
         kind === "image"
           ? Either.map(
               Wire.decodeRequest(DetectTask.CreateImageBody, body),
-              (b) => [b.image_url, b.callback_url] as const
+              (b) => [b.image_url, b.callback_url, b.embeddings === true] as const
             )
           : Either.map(
               Wire.decodeRequest(DetectTask.CreateVideoBody, body),
-              (b) => [b.video_url, b.callback_url] as const
+              (b) => [b.video_url, b.callback_url, b.embeddings === true] as const
             )
       if (Either.isLeft(decoded)) return errorResponse(decoded.left, route)
       const field = kind === "image" ? "image_url" : "video_url"
-      const [url, callbackUrl] = decoded.right
+      const [url, callbackUrl, embeddings] = decoded.right
       const requestHash =
         idempotencyKey === undefined
           ? undefined
           : createHash("sha256")
-              .update(`${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}`)
+              // A body without embeddings has the digest it had before they existed.
+              .update(
+                `${kind}\n${url}${callbackUrl === undefined ? "" : `\n${callbackUrl}`}${embeddings ? "\nembeddings" : ""}`
+              )
               .digest("hex")
       if (idempotencyKey !== undefined) {
         // The original task is the answer to a retry, whatever happened since (the upload expired, a drain began).
@@ -162,7 +165,8 @@ export const make = (deps: Deps) => {
         queueLimit: config.queueSize,
         ownerLimit: config.keyMaxTasks,
         callbackUrl,
-        uploadToken: token
+        uploadToken: token,
+        embeddings
       })
       if (created.created) {
         metrics.taskCreated(kind)
