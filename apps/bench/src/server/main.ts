@@ -540,7 +540,8 @@ const main = async () => {
       tasksPerSecond: round(n / (drainedMs / 1000), 1),
       // The issue's bound: every core running one detection with crops after another, nothing else.
       ofDetectorBound: round(n / (drainedMs / 1000) / alone.boundPerSecond, 2),
-      // One process driving the detector at one detection per core: what a single server process can hope for.
+      // One process driving the detector at two detections per core (the server's default workers): what a single
+      // server process can hope for.
       ofDetectorInProcess: round(n / (drainedMs / 1000) / alone.tasksPerSecond, 2),
       // The cores' rate by one detection's CPU time rather than its wall time (see detectorAlone).
       ofDetectorCpuBound: round(n / (drainedMs / 1000) / alone.cpuBoundPerSecond, 2),
@@ -616,7 +617,7 @@ const main = async () => {
       ""
     ],
     [
-      "  ... the detector alone in one process",
+      "  ... the detector alone in one process (2 per core)",
       `${results.detectorAlone.tasksPerSecondWithCrops}/s: ${results.detectorAlone.inProcessCpuMsPerDetection} ms CPU per detection, cores ${results.detectorAlone.inProcessCoresBusy} busy`,
       ""
     ],
