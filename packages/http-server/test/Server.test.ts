@@ -184,7 +184,7 @@ describe("embeddings", () => {
     const data = await waitTerminal(app.url, asked.body.data.detect_task_id)
     expect(DetectTask.ResultData.safeParse(data).success).toBe(true)
     expect(data.status).toBe("succeeded")
-    // The same faces, each with its embedding; the same person's face, so close to itself in the other photo's run.
+    // The same faces as without the option, each with its embedding.
     expect(data.result.faces.map((f: { box: unknown }) => f.box)).toEqual(
       plain.result.faces.map((f: { box: unknown }) => f.box)
     )
