@@ -298,6 +298,12 @@ export const toFace = (c: BlazeFace.Candidate): DetectedFace => {
   }
 }
 
+/** `faces` with their embeddings, `vectors` in the same order. */
+const withEmbeddings = (
+  faces: ReadonlyArray<DetectedFace>,
+  vectors: ReadonlyArray<ReadonlyArray<number>>
+): Array<DetectedFace> => faces.map((f, i) => ({ ...f, embedding: vectors[i]! }))
+
 /**
  * A raster of the image at least `wanted` times its size (at most full size), and the scale it is at.
  */
@@ -452,8 +458,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         const { detection, crops, embeddings } = yield* search(bytes, imageOptions.secondLook ?? o.secondLook)
         const withCrops = (imageOptions.crops ?? true) ? yield* crops : detection.faces
         if (!(imageOptions.embeddings ?? false)) return { ...detection, faces: withCrops }
-        const vectors = yield* embeddings
-        return { ...detection, faces: withCrops.map((f, i) => ({ ...f, embedding: vectors[i]! })) }
+        return { ...detection, faces: withEmbeddings(withCrops, yield* embeddings) }
       })
 
     const detectImageDeferringCrops = (bytes: Uint8Array, imageOptions: Pick<ImageOptions, "embeddings"> = {}) =>
@@ -462,9 +467,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         const vectors = (imageOptions.embeddings ?? false) ? yield* embeddings : undefined
         return {
           detection:
-            vectors === undefined
-              ? detection
-              : { ...detection, faces: detection.faces.map((f, i) => ({ ...f, embedding: vectors[i]! })) },
+            vectors === undefined ? detection : { ...detection, faces: withEmbeddings(detection.faces, vectors) },
           crops: Effect.map(crops, (faces) => faces.map((f) => f.crop!))
         }
       })
