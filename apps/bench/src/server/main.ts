@@ -3,7 +3,7 @@
  * process run with the node options of its first line, as the `facedet-server` bin runs) on loopback:
  *
  * 1. create -> `succeeded` seen by a long-polling client, on an idle server, for a 500x375 photo served by a
- *    loopback origin: p50 over 30 runs (target <= 60 ms);
+ *    loopback origin: p50 over 30 runs after 30 warm-up runs (target <= 60 ms);
  * 2. `GET detect-face-result` with 50 connections (autocannon): requests/s against a bare `node:http` server (also
  *    a child process) answering the same JSON bytes, in alternating rounds; the ratio is the median of the rounds'
  *    ratios, so a machine that slows down or speeds up between rounds skews it less; the server's p99 (targets:
@@ -37,6 +37,9 @@ const benchRoot = join(here, "..", "..")
 const serverMain = fileURLToPath(new URL("../dist/main.js", import.meta.resolve("@facedet/http-server")))
 const photoPath = join(benchRoot, "data", "faces-dev", "2007_007763.jpg")
 const key = "bench-key-0123456789abcdef"
+
+/** Tasks a fresh server runs before its end-to-end latency is measured (see 1. below). */
+const warmUpRuns = 30
 
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d
 
@@ -307,9 +310,11 @@ const main = async () => {
   const base = await server.url
   console.log(`server: ${base} (data ${dataDir})`)
 
-  // 1. End-to-end latency on an idle server (5 warm-up runs, then 30 measured, one at a time). Between runs (not
+  // 1. End-to-end latency on an idle server (30 warm-up runs, then 30 measured, one at a time). Between runs (not
   //    timed) the client downloads the crops, as a swap would: image crops are written just after the task
-  //    succeeds, so this also leaves the server idle for the next run.
+  //    succeeds, so this also leaves the server idle for the next run. The warm-up is what a server that has been
+  //    serving sees: after only 5 runs, V8 still compiles the server's hot paths and the p50 was 2-4 ms higher
+  //    (scratch: 33.4 ms over runs 6-35, 28.8-31.5 over the next 90).
   const fetchCrops = (data: Json) =>
     Promise.all(
       data.result.faces.map(async (f: Json) => {
@@ -318,7 +323,7 @@ const main = async () => {
         await res.arrayBuffer()
       })
     )
-  for (let i = 0; i < 5; i++) await fetchCrops((await createAndWait(base, imageUrl)).data)
+  for (let i = 0; i < warmUpRuns; i++) await fetchCrops((await createAndWait(base, imageUrl)).data)
   const beforeE2e = await scrape(base)
   const e2e: Array<number> = []
   let lastId = ""
@@ -448,7 +453,7 @@ const main = async () => {
     await fetchCrops(data)
     return performance.now() - t
   }
-  for (let i = 0; i < 5; i++) await fetchCrops((await createAndWait(lazyBase, imageUrl)).data)
+  for (let i = 0; i < warmUpRuns; i++) await fetchCrops((await createAndWait(lazyBase, imageUrl)).data)
   const lazyE2e: Array<number> = []
   const firstFetch: Array<number> = []
   const secondFetch: Array<number> = []
