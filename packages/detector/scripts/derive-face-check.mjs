@@ -4,8 +4,8 @@
 // window holds a face (MediaPipe uses it to tell when a tracked face is lost). Only the face-flag branch is kept: the
 // mesh and contour heads are pruned, which drops a third of the graph. The graph is converted node for node
 // (convolutions with their fused bias and PReLU, depthwise convolutions, adds, max pools, channel pads, sigmoid; each
-// PReLU as four cheaper ops), from TensorFlow's NHWC to ONNX's NCHW; the weights stay the 16-bit floats human ships, widened by a Cast that
-// onnxruntime folds once when the session is created.
+// PReLU as four cheaper ops), from TensorFlow's NHWC to ONNX's NCHW; the weights stay the 16-bit floats human ships,
+// widened by a Cast that onnxruntime folds once when the session is created.
 //
 // Input: uint8 [n, 192, 192, 3] RGB. Output: float32 [n, 1], the probability that the window holds a face.
 // Usage: derive-face-check.mjs <facemesh.json> <facemesh.bin> <out.onnx>. Deterministic: same input, same bytes.
