@@ -360,8 +360,10 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         )
         const confirmed = yield* SecondLook.confirmed(
           doubtful,
-          (c, windowScale) => SecondLook.window(raster, scale, c.box, windowScale, FaceCheckModel.io.size),
-          faceCheck.run
+          (c, windowScale, out) => {
+            SecondLook.window(raster, scale, c.box, windowScale, FaceCheckModel.io.size, [0, 0], out)
+          },
+          faceCheck.runInto
         )
         const checked = new Set(doubtful)
         return candidates.filter((c) => !checked.has(c) || confirmed.has(c))
@@ -401,7 +403,9 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         const source = yield* rasterAt(
           Math.max(...faces.map((f) => FaceEmbedding.chipSize / FaceEmbedding.chipSide(f.box)))
         )
-        const vectors = yield* embedder.run(faces.map((f) => FaceEmbedding.chip(source.raster, source.scale, f)))
+        const vectors = yield* embedder.runInto(faces, (f, out) => {
+          FaceEmbedding.chip(source.raster, source.scale, f, [0, 0], out)
+        })
         return vectors.map(FaceEmbedding.rounded)
       })
 

@@ -68,6 +68,7 @@ export const region = (
  * The chip of a face: a square around the face (see `framing`), turned so that the eyes are level, resampled
  * bilinearly to 150x150 (pixels outside the raster are black, as face-api pads). `scale` maps source pixels (the
  * box's) to the raster's; `origin` is where the raster starts in those scaled pixels, when it is a `region` cut.
+ * Written into `out` when given (and returned).
  *
  * @since 0.1.0
  */
@@ -75,7 +76,8 @@ export const chip = (
   raster: Raster,
   scale: number,
   face: FaceGeometry,
-  origin: readonly [number, number] = [0, 0]
+  origin: readonly [number, number] = [0, 0],
+  out?: Uint8Array
 ): Uint8Array => {
   const [x, y, w, h] = face.box
   const [rx, ry] = face.landmarks.right_eye
@@ -86,7 +88,7 @@ export const chip = (
   const drop = h * framing.drop * scale
   const cx = (x + w / 2) * scale - drop * Math.sin(angle) - origin[0]
   const cy = (y + h / 2) * scale + drop * Math.cos(angle) - origin[1]
-  return squareSample(raster, { cx, cy, side, angle, size: chipSize })
+  return squareSample(raster, { cx, cy, side, angle, size: chipSize }, out)
 }
 
 /**

@@ -89,7 +89,7 @@ export const region = (
 /**
  * The window of a candidate's `box` (source pixels) at `windowScale`, from a raster at `scale` times the source, as
  * the face-check model reads it: `size` x `size` RGB, upright, black beyond the raster's edge. `origin` is where the
- * raster starts in those scaled pixels, when it is a `region` cut.
+ * raster starts in those scaled pixels, when it is a `region` cut. Written into `out` when given (and returned).
  *
  * @since 0.1.0
  */
@@ -99,7 +99,8 @@ export const window = (
   box: Box,
   windowScale: number,
   size: number,
-  origin: readonly [number, number] = [0, 0]
+  origin: readonly [number, number] = [0, 0],
+  out: Uint8Array = new Uint8Array(size * size * 3)
 ): Uint8Array => {
   const cx = (box[0] + box[2] / 2) * scale - origin[0]
   const cy = (box[1] + box[3] / 2) * scale - origin[1]
@@ -109,30 +110,33 @@ export const window = (
   const left = Math.round(cx - whole / 2)
   const top = Math.round(cy - whole / 2)
   if (whole >= 1 && left >= 0 && top >= 0 && left + whole <= raster.width && top + whole <= raster.height) {
-    const out = new Uint8Array(size * size * 3)
     Resample.square(raster.data, raster.width, left, top, whole, size, out)
     return out
   }
-  return squareSample(raster, { cx, cy, side, angle: 0, size })
+  return squareSample(raster, { cx, cy, side, angle: 0, size }, out)
 }
 
 /**
  * Which of `items` the face-check model confirms, trying each window in turn on those not yet confirmed. `windowOf`
- * cuts an item's window at a window scale; `check` runs the model on windows (one flag each).
+ * writes an item's window at a window scale into `out`; `check` runs the model on items, each window written by the
+ * function it is given (one flag each; `ModelWorker.runInto`, which writes them where its worker reads them).
  *
  * @since 0.1.0
  */
 export const confirmed = <A, E>(
   items: ReadonlyArray<A>,
-  windowOf: (item: A, windowScale: number) => Uint8Array,
-  check: (windows: ReadonlyArray<Uint8Array>) => Effect.Effect<ReadonlyArray<Float32Array>, E>
+  windowOf: (item: A, windowScale: number, out: Uint8Array) => void,
+  check: (
+    items: ReadonlyArray<A>,
+    write: (item: A, out: Uint8Array) => void
+  ) => Effect.Effect<ReadonlyArray<Float32Array>, E>
 ): Effect.Effect<Set<A>, E> =>
   Effect.gen(function* () {
     const yes = new Set<A>()
     let pending = items
     for (const windowScale of windowScales) {
       if (pending.length === 0) break
-      const flags = yield* check(pending.map((item) => windowOf(item, windowScale)))
+      const flags = yield* check(pending, (item, out) => windowOf(item, windowScale, out))
       pending = pending.filter((item, i) => {
         if (flags[i]![0]! < confirmAt) return true
         yes.add(item)

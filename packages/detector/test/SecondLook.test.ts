@@ -52,6 +52,44 @@ describe("SecondLook", () => {
     expect(Math.abs(fromHalf[(40 * 80 + 40) * 3]! - win[(40 * 80 + 40) * 3]!)).toBeLessThanOrEqual(1)
   })
 
+  it("writes a window into the memory it is given, whatever was there, as it would return a new one", () => {
+    const width = 120
+    const height = 90
+    const data = new Uint8Array(width * height * 3).map((_, i) => (i * 37) % 251)
+    const raster = { data, width, height }
+    // Inside the raster (the WebAssembly path) and across its edge (the sampled path, black beyond the edge).
+    for (const box of [
+      [40, 30, 30, 30],
+      [-10, 70, 40, 40]
+    ] as const) {
+      const fresh = SecondLook.window(raster, 1, box, 1.4, 64)
+      const out = new Uint8Array(64 * 64 * 3).fill(255)
+      expect(SecondLook.window(raster, 1, box, 1.4, 64, [0, 0], out)).toBe(out)
+      expect(out).toEqual(fresh)
+    }
+  })
+
+  it("tries the next window scale only on the items no earlier window confirmed", () =>
+    Effect.gen(function* () {
+      // Item k is confirmed by the k-th window scale (3: by none); each window carries its item and scale index.
+      const seen: Array<string> = []
+      const result = yield* SecondLook.confirmed(
+        [0, 1, 2, 3],
+        (item, windowScale, out) => out.set([item, SecondLook.windowScales.indexOf(windowScale)]),
+        (items, write) =>
+          Effect.sync(() =>
+            items.map((item) => {
+              const out = new Uint8Array(2)
+              write(item, out)
+              seen.push(`${out[0]}@${out[1]}`)
+              return new Float32Array([out[0] === out[1] ? SecondLook.confirmAt : SecondLook.confirmAt - 0.01])
+            })
+          )
+      )
+      expect([...result].sort()).toEqual([0, 1, 2])
+      expect(seen).toEqual(["0@0", "1@0", "2@0", "3@0", "1@1", "2@1", "3@1", "2@2", "3@2"])
+    }).pipe(Effect.runPromise))
+
   it("asks for the resolution at which the first window is not enlarged, never more than needed", () => {
     expect(SecondLook.resolutionFor([0, 0, 40, 40], 192)).toBeCloseTo(192 / (40 * SecondLook.windowScales[0]!))
     expect(SecondLook.resolutionFor([0, 0, 400, 300], 192)).toBeLessThan(1)

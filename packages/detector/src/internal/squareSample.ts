@@ -13,12 +13,15 @@ export interface Square {
  * The square resampled bilinearly to `size` x `size` RGB; pixels outside the raster are black (as face-api pads, and as
  * the face mesh's windows are padded in MediaPipe).
  */
-export const squareSample = (raster: Raster, square: Square): Uint8Array => {
+export const squareSample = (
+  raster: Raster,
+  square: Square,
+  out: Uint8Array = new Uint8Array(square.size * square.size * 3)
+): Uint8Array => {
   const { cx, cy, side, angle, size } = square
   const cos = Math.cos(angle)
   const sin = Math.sin(angle)
   const step = side / size
-  const out = new Uint8Array(size * size * 3)
   const { data, width, height } = raster
   // Walk each output row along the turned axes: one step right is (cos, sin) * step in the raster.
   const ux = step * cos

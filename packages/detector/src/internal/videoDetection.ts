@@ -89,7 +89,7 @@ const keepChip = (raster: Raster, scale: number, face: FaceEmbedding.FaceGeometr
   return { raster: cut(raster, area), scale, origin: [area[0], area[1]], face }
 }
 
-const makeChip = (c: Chip): Uint8Array => FaceEmbedding.chip(c.raster, c.scale, c.face, c.origin)
+const makeChip = (c: Chip, out: Uint8Array): Uint8Array => FaceEmbedding.chip(c.raster, c.scale, c.face, c.origin, out)
 
 /** Copies the part of `raster` (at `scale` of the source) that the second look at a face will read. */
 const keepWindow = (raster: Raster, scale: number, face: FaceEmbedding.FaceGeometry): Chip => {
@@ -234,11 +234,11 @@ const confirmTracks = (
     if (doubtful.length === 0) return [...tracks]
     const confirmed = yield* SecondLook.confirmed(
       doubtful,
-      (t, windowScale) => {
+      (t, windowScale, out) => {
         const w = t.best.data.views!.window!
-        return SecondLook.window(w.raster, w.scale, w.face.box, windowScale, FaceCheckModel.io.size, w.origin)
+        SecondLook.window(w.raster, w.scale, w.face.box, windowScale, FaceCheckModel.io.size, w.origin, out)
       },
-      faceCheck.run
+      faceCheck.runInto
     )
     return tracks.filter((t) => t.best.data.views?.window === undefined || confirmed.has(t))
   })
@@ -293,7 +293,9 @@ const embedTracks = (
   Effect.gen(function* () {
     const chosen = wanted.flatMap((w, i) => (w ? [i] : []))
     if (chosen.length === 0) return tracks.map(() => undefined)
-    const vectors = yield* embedder.run(chosen.map((i) => makeChip(tracks[i]!.best.data.views!.chip!)))
+    const vectors = yield* embedder.runInto(chosen, (i, out) => {
+      makeChip(tracks[i]!.best.data.views!.chip!, out)
+    })
     const out: Array<Float32Array | undefined> = tracks.map(() => undefined)
     chosen.forEach((i, k) => {
       out[i] = vectors[k]
