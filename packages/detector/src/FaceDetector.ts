@@ -409,18 +409,24 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         return vectors.map(FaceEmbedding.rounded)
       })
 
-    /** Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster. */
-    const search = (bytes: Uint8Array, secondLook: boolean) =>
+    /**
+     * Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster. When
+     * (`cropsWanted`) the caller will make the crops, so a raster sharp enough for them is likely to be wanted.
+     */
+    const search = (bytes: Uint8Array, secondLook: boolean, cropsWanted: boolean) =>
       Effect.gen(function* () {
         const info = yield* ImageDecoder.probe(bytes, limits)
         const plan = Tiling.plan(info.width, info.height, { minFaceSize: o.minFaceSize, maxTiles: o.maxTiles })
         const finest = plan.levels[0]!
-        // A JPEG shrinks while it decodes only by 2, 4 or 8: above half size the whole image is decoded anyway, so it
-        // is kept, and the second look, crops and embeddings read it instead of decoding again.
-        const whole =
-          finest.scale >= 0.5 && finest.scale < 1
-            ? yield* ImageDecoder.render(bytes, info, { width: info.width, height: info.height }, limits)
-            : undefined
+        // Above half size the whole image is decoded anyway (a JPEG shrinks while it decodes only by 2, 4 or 8), so it
+        // is kept, and the second look, crops and embeddings read it instead of decoding again. Down to a third, sharp
+        // still decodes a JPEG whole (it shrinks on load only when 3x or more remains), so when crops are coming, whose
+        // small faces need the full resolution, the whole raster is kept too: one decode instead of two.
+        const keepWhole =
+          finest.scale < 1 && (finest.scale >= 0.5 || (cropsWanted && info.format === "jpeg" && finest.scale > 1 / 3))
+        const whole = keepWhole
+          ? yield* ImageDecoder.render(bytes, info, { width: info.width, height: info.height }, limits)
+          : undefined
         const raster =
           whole === undefined
             ? yield* ImageDecoder.render(bytes, info, { width: finest.width, height: finest.height }, limits)
@@ -459,7 +465,11 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
 
     const detectImage = (bytes: Uint8Array, imageOptions: ImageOptions = {}) =>
       Effect.gen(function* () {
-        const { detection, crops, embeddings } = yield* search(bytes, imageOptions.secondLook ?? o.secondLook)
+        const { detection, crops, embeddings } = yield* search(
+          bytes,
+          imageOptions.secondLook ?? o.secondLook,
+          imageOptions.crops ?? true
+        )
         const withCrops = (imageOptions.crops ?? true) ? yield* crops : detection.faces
         if (!(imageOptions.embeddings ?? false)) return { ...detection, faces: withCrops }
         return { ...detection, faces: withEmbeddings(withCrops, yield* embeddings) }
@@ -467,7 +477,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
 
     const detectImageDeferringCrops = (bytes: Uint8Array, imageOptions: Pick<ImageOptions, "embeddings"> = {}) =>
       Effect.gen(function* () {
-        const { detection, crops, embeddings } = yield* search(bytes, o.secondLook)
+        const { detection, crops, embeddings } = yield* search(bytes, o.secondLook, true)
         const vectors = (imageOptions.embeddings ?? false) ? yield* embeddings : undefined
         return {
           detection:

@@ -80,6 +80,28 @@ layer(FaceDetector.layer({ sessions: 2 }), { timeout: 60_000 })("FaceDetector", 
     })
   )
 
+  it.effect("a large JPEG searched at 0.4x finds the same faces whether its crops are wanted or not", () =>
+    Effect.gen(function* () {
+      // At 0.4x sharp decodes a JPEG whole anyway: with crops coming the detector keeps that raster (one decode for
+      // the search and the crops) and resizes it itself; the search must not see a different picture.
+      const big = yield* Effect.promise(() =>
+        sharp(Media.photo(3)).resize(3000, 2000, { fit: "fill" }).jpeg({ quality: 90 }).toBuffer()
+      )
+      const bytes = new Uint8Array(big)
+      const detector = yield* FaceDetector.FaceDetector
+      const withCrops = yield* detector.detectImage(bytes)
+      const without = yield* detector.detectImage(bytes, { crops: false })
+      expect(without.faces.length).toBe(Media.peopleIn[3])
+      expect(withCrops.faces.map(({ crop: _, ...f }) => f)).toEqual(without.faces)
+      const deferred = yield* detector.detectImageDeferringCrops(bytes)
+      expect(deferred.detection).toEqual(without)
+      const crops = yield* deferred.crops
+      expect(crops.map((c) => Buffer.from(c).toString("base64"))).toEqual(
+        withCrops.faces.map((f) => Buffer.from(f.crop!).toString("base64"))
+      )
+    })
+  )
+
   it.effect("applies EXIF orientation: a phone photo stored sideways is searched upright", () =>
     Effect.gen(function* () {
       const detector = yield* FaceDetector.FaceDetector
