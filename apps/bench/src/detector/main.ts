@@ -232,7 +232,8 @@ for (const name of Object.keys(facedet.speed).filter((n) => n.endsWith("+crops")
     )
   )
 }
-// The second look: its cost (CPU with / without, same run) on each image it may run on, and what it changes.
+// The second look: its cost (CPU with / without, timed in alternation) on each image it may run on, and what it
+// changes.
 const secondLookCost: Record<string, number> = {}
 lines.push("")
 lines.push(row(["Second look: facedet cpu, median ms", "with", "without", "ratio", "faces w/wo"], sw))
