@@ -410,8 +410,8 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
       })
 
     /**
-     * Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster. When
-     * (`cropsWanted`) the caller will make the crops, so a raster sharp enough for them is likely to be wanted.
+     * Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster.
+     * `cropsWanted`: the caller will make the crops, so a raster sharp enough for them is likely to be needed.
      */
     const search = (bytes: Uint8Array, secondLook: boolean, cropsWanted: boolean) =>
       Effect.gen(function* () {
