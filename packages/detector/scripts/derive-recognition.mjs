@@ -169,12 +169,13 @@ export const derive = (manifest, bin) => {
     return { out: node("Relu", [node("Add", [pooled, out])]), size: poolSize, channels: outChannels }
   }
 
-  // uint8 NHWC -> (x - mean) / 255, NCHW.
+  // uint8 NHWC -> (x - mean) / 255, NCHW. Transposed first: onnxruntime subtracts a per-channel mean over NCHW's
+  // long rows quickly, over NHWC's runs of three values slowly (a tenth of the model's time); same values.
   const input = "image"
-  let x = node("Cast", [input], [attr.int("to", TensorProto_DataType.FLOAT)])
-  x = node("Sub", [x, floatConst("mean_rgb", [1, 1, 1, 3], meanRgb)])
+  let x = node("Transpose", [input], [attr.ints("perm", [0, 3, 1, 2])])
+  x = node("Cast", [x], [attr.int("to", TensorProto_DataType.FLOAT)])
+  x = node("Sub", [x, floatConst("mean_rgb", [1, 3, 1, 1], meanRgb)])
   x = node("Mul", [x, floatConst("inv_255", [], [1 / 255])])
-  x = node("Transpose", [x], [attr.ints("perm", [0, 3, 1, 2])])
 
   x = conv(x, "conv32_down", { kernel: 7, stride: 2, pad: 0, relu: true })
   x = node("MaxPool", [x], [attr.ints("kernel_shape", [3, 3]), attr.ints("strides", [2, 2])])

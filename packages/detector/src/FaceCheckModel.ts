@@ -19,7 +19,7 @@ export const fileName = "face_check_facedet.onnx"
  *
  * @since 0.1.0
  */
-export const sha256 = "7e3583f808365ee662ee8c1a606b51e234823f667527ba8e5d9b113383b88a8b"
+export const sha256 = "887894e9f53552a816335891a2534768027dde9907864b83c568141cf68def38"
 
 /**
  * The model's input and output, for the worker that runs it (192x192 RGB windows in, one probability out). Up to 8

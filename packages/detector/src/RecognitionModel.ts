@@ -20,7 +20,7 @@ export const fileName = "face_recognition_facedet.onnx"
  *
  * @since 0.1.0
  */
-export const sha256 = "83454be88027ace49cc1febea776a89a6ab8eee3a5551cbf60968deddb099e7e"
+export const sha256 = "89a58d6059d9889a7c0966dd113b5d2fd889afd700a2c3409815f3e1c740fc82"
 
 /**
  * The model's input and output, for the worker that runs it (150x150 RGB chips in, 128 numbers out).

@@ -5,7 +5,9 @@ import { dirname, join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import sharp from "sharp"
+import * as FaceCheckModel from "../src/FaceCheckModel.js"
 import * as ModelFile from "../src/ModelFile.js"
+import * as RecognitionModel from "../src/RecognitionModel.js"
 import * as Media from "./fixtures/media.js"
 
 const require = createRequire(import.meta.url)
@@ -27,6 +29,16 @@ describe("ModelFile", () => {
       expect(ModelFile.digest(original())).toBe(ModelFile.sourceSha256)
     })
   )
+
+  it("names every shipped model's pinned SHA-256 in the NOTICE", () => {
+    const notice = readFileSync(new URL("../assets/model-NOTICE", import.meta.url), "utf8")
+    for (const model of [ModelFile, RecognitionModel, FaceCheckModel]) {
+      const entry = notice.slice(notice.indexOf(`${model.fileName}\n`))
+      expect(entry.length, model.fileName).toBeLessThan(notice.length)
+      // The first SHA-256 line after the file's heading that is not one of its sources'.
+      expect(entry.match(/^ {2}SHA-256: ([0-9a-f]{64})$/m)?.[1], model.fileName).toBe(model.sha256)
+    }
+  })
 
   it.effect("refuses a file whose checksum does not match, and a missing file", () =>
     Effect.gen(function* () {
