@@ -91,28 +91,21 @@ export const derive = (modelJson, bin) => {
   const prelu = (x, alphaName, out) => {
     const c = channels(alphaName)
     const alpha = floatWeight(alphaName, [c, 1, 1, 1])
-    const rest = node("Sub", [one(), alpha], [], `${out}/rest`)
+    const rest = node("Sub", ["one", alpha], [], `${out}/rest`)
     const scaled = (input, weights, name) =>
       node("Conv", [input, weights], [attr.ints("kernel_shape", [1, 1]), attr.int("group", c)], name)
     const linear = scaled(x, alpha, `${out}/linear`)
     const positive = scaled(node("Relu", [x], [], `${out}/positive`), rest, `${out}/rectified`)
     return node("Add", [linear, positive], [], out)
   }
-  let oneName
-  const one = () => {
-    if (oneName === undefined) {
-      oneName = "one"
-      initializers.push(
-        create(TensorProtoSchema, {
-          name: oneName,
-          dataType: TensorProto_DataType.FLOAT,
-          dims: [],
-          rawData: new Uint8Array(new Float32Array([1]).buffer)
-        })
-      )
-    }
-    return oneName
-  }
+  initializers.push(
+    create(TensorProtoSchema, {
+      name: "one",
+      dataType: TensorProto_DataType.FLOAT,
+      dims: [],
+      rawData: new Uint8Array(new Float32Array([1]).buffer)
+    })
+  )
   const int64Const = (name, values) => {
     initializers.push(
       create(TensorProtoSchema, {

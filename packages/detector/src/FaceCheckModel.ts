@@ -19,7 +19,7 @@ export const fileName = "face_check_facedet.onnx"
  *
  * @since 0.1.0
  */
-export const sha256 = "887894e9f53552a816335891a2534768027dde9907864b83c568141cf68def38"
+export const sha256 = "f8e7915e1c1e6cd7ee6bcba089a1f20984eab2411842e739da8ce48fd1b46d0c"
 
 /**
  * The model's input and output, for the worker that runs it (192x192 RGB windows in, one probability out). Up to 8

@@ -35,7 +35,7 @@ describe("ModelFile", () => {
     for (const model of [ModelFile, RecognitionModel, FaceCheckModel]) {
       const entry = notice.slice(notice.indexOf(`${model.fileName}\n`))
       expect(entry.length, model.fileName).toBeLessThan(notice.length)
-      // The first SHA-256 line after the file's heading that is not one of its sources'.
+      // The file's own digest line (its sources' digests are written in parentheses).
       expect(entry.match(/^ {2}SHA-256: ([0-9a-f]{64})$/m)?.[1], model.fileName).toBe(model.sha256)
     }
   })
