@@ -25,7 +25,10 @@ const main = join(root, "packages", "http-server", "dist", "main.js")
 const flags = (/^#!\/usr\/bin\/env -S node(.*)$/.exec(readFileSync(main, "utf8").split("\n", 1)[0])?.[1] ?? "")
   .split(" ")
   .filter((flag) => flag !== "")
-const server = spawn(process.execPath, [...flags, main, ...process.argv.slice(2)], {
+// `pnpm start -- --port 9000` hands the `--` on too; the server's own parser would refuse it.
+const args = process.argv.slice(2)
+if (args[0] === "--") args.shift()
+const server = spawn(process.execPath, [...flags, main, ...args], {
   stdio: "inherit",
   detached: true
 })
