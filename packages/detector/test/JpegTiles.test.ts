@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import sharp from "sharp"
 import * as JpegTiles from "../src/internal/jpegTiles.js"
+import * as Media from "./fixtures/media.js"
 
 const strip = (count: number, options: { optimiseCoding?: boolean; progressive?: boolean } = {}) => {
   const data = new Uint8Array(64 * 64 * count * 3).map((_, i) => (i * 7919) % 251)
@@ -21,6 +22,36 @@ describe("JpegTiles", () => {
       const row = 64 * 3
       const inner = (b: Uint8Array) => b.subarray(8 * row, 56 * row)
       expect(Buffer.compare(inner(data), inner(whole.subarray(k * 64 * row, (k + 1) * 64 * row)))).toBe(0)
+    }
+  })
+
+  it("cuts a strip of photo crops into exactly the JPEGs each crop encodes to alone", async () => {
+    // Four 256x256 squares of a photo: faces, hair, fabric, so codes of every length (long ones included).
+    const photo = sharp(Media.photo(3))
+    const { width, height } = await photo.metadata()
+    const side = Math.min(width, height, 256 * 2)
+    const squares = await Promise.all(
+      [0, 1, 2, 3].map((k) =>
+        sharp(Media.photo(3))
+          .extract({
+            left: Math.round(((width - side) * k) / 3),
+            top: ((height - side) * (k % 2)) >> 1,
+            width: side,
+            height: side
+          })
+          .resize(256, 256)
+          .removeAlpha()
+          .raw()
+          .toBuffer()
+      )
+    )
+    const encode = (pixels: Buffer, count: number) =>
+      sharp(pixels, { raw: { width: 256, height: 256 * count, channels: 3 } })
+        .jpeg({ quality: 88, mozjpeg: false, optimiseCoding: false })
+        .toBuffer()
+    const tiles = JpegTiles.split(new Uint8Array(await encode(Buffer.concat(squares), 4)), 4)
+    for (const [k, tile] of tiles.entries()) {
+      expect(Buffer.compare(Buffer.from(tile), await encode(squares[k]!, 1)), `tile ${k}`).toBe(0)
     }
   })
 
