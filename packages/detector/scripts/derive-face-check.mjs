@@ -98,14 +98,19 @@ export const derive = (modelJson, bin) => {
     const positive = scaled(node("Relu", [x], [], `${out}/positive`), rest, `${out}/rectified`)
     return node("Add", [linear, positive], [], out)
   }
-  initializers.push(
-    create(TensorProtoSchema, {
-      name: "one",
-      dataType: TensorProto_DataType.FLOAT,
-      dims: [],
-      rawData: new Uint8Array(new Float32Array([1]).buffer)
-    })
-  )
+  /** A float32 scalar constant named `name`. */
+  const floatScalar = (name, value) => {
+    initializers.push(
+      create(TensorProtoSchema, {
+        name,
+        dataType: TensorProto_DataType.FLOAT,
+        dims: [],
+        rawData: new Uint8Array(new Float32Array([value]).buffer)
+      })
+    )
+    return name
+  }
+  floatScalar("one", 1)
   const int64Const = (name, values) => {
     initializers.push(
       create(TensorProtoSchema, {
@@ -173,15 +178,7 @@ export const derive = (modelJson, bin) => {
       case "Placeholder": {
         // uint8 NHWC RGB -> [0, 1] floats, NCHW.
         const asFloat = node("Cast", [input], [attr.int("to", TensorProto_DataType.FLOAT)], "window/float")
-        initializers.push(
-          create(TensorProtoSchema, {
-            name: "inv_255",
-            dataType: TensorProto_DataType.FLOAT,
-            dims: [],
-            rawData: new Uint8Array(new Float32Array([1 / 255]).buffer)
-          })
-        )
-        const scaled = node("Mul", [asFloat, "inv_255"], [], "window/scaled")
+        const scaled = node("Mul", [asFloat, floatScalar("inv_255", 1 / 255)], [], "window/scaled")
         names.set(out, node("Transpose", [scaled], [attr.ints("perm", [0, 3, 1, 2])], "window/nchw"))
         break
       }

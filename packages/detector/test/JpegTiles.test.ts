@@ -27,12 +27,12 @@ describe("JpegTiles", () => {
 
   it("cuts a strip of photo crops into exactly the JPEGs each crop encodes to alone", async () => {
     // Four 256x256 squares of a photo: faces, hair, fabric, so codes of every length (long ones included).
-    const photo = sharp(Media.photo(3))
-    const { width, height } = await photo.metadata()
+    const photo = Media.photo(3)
+    const { width, height } = await sharp(photo).metadata()
     const side = Math.min(width, height, 256 * 2)
     const squares = await Promise.all(
       [0, 1, 2, 3].map((k) =>
-        sharp(Media.photo(3))
+        sharp(photo)
           .extract({
             left: Math.round(((width - side) * k) / 3),
             top: ((height - side) * (k % 2)) >> 1,
