@@ -22,7 +22,7 @@ import {
   TensorProtoSchema,
   ValueInfoProtoSchema
 } from "onnx-buf"
-import { attr, rawInt64s, tensorType } from "./onnx-build.mjs"
+import { attr, rawFloats, rawInt64s, tensorType } from "./onnx-build.mjs"
 
 /** The window side the model takes. */
 export const windowSize = 192
@@ -105,7 +105,7 @@ export const derive = (modelJson, bin) => {
         name,
         dataType: TensorProto_DataType.FLOAT,
         dims: [],
-        rawData: new Uint8Array(new Float32Array([value]).buffer)
+        rawData: rawFloats([value])
       })
     )
     return name

@@ -213,24 +213,22 @@ const sw = [44, 11, 11, 11, 12, 12]
 lines.push(
   row(["Speed: decode + detect, median ms", "facedet", "face-api", "ratio f/fa", "facedet cpu", "cpu in refs"], sw)
 )
+/** CPU in units of one bare inference ("cpu in refs"). */
+const refsOf = (name: string): number =>
+  (facedet.speed[name]?.cpuMs ?? Number.POSITIVE_INFINITY) / facedet.referenceInferenceMs
 const ratios: Record<string, number> = {}
 for (const name of speedSet) {
   const o = facedet.speed[name]
   const t = faceapi.speed[name]
   ratios[name] = o.wallMs / t.wallMs
-  const refs = (o.cpuMs / facedet.referenceInferenceMs).toFixed(1)
+  const refs = refsOf(name).toFixed(1)
   lines.push(
     row([name, o.wallMs.toFixed(1), t.wallMs.toFixed(1), ratios[name]!.toFixed(3), o.cpuMs.toFixed(1), refs], sw)
   )
 }
 for (const name of Object.keys(facedet.speed).filter((n) => n.endsWith("+crops"))) {
   const o = facedet.speed[name]
-  lines.push(
-    row(
-      [name, o.wallMs.toFixed(1), "-", "-", o.cpuMs.toFixed(1), (o.cpuMs / facedet.referenceInferenceMs).toFixed(1)],
-      sw
-    )
-  )
+  lines.push(row([name, o.wallMs.toFixed(1), "-", "-", o.cpuMs.toFixed(1), refsOf(name).toFixed(1)], sw))
 }
 // The second look: its cost (CPU with / without, timed in alternation) on each image it may run on, and what it
 // changes.
@@ -313,6 +311,9 @@ if (facedet.people !== undefined) {
     '("tracks only": the same detector with identify: false, every track a person, as before tracks were joined.)'
   )
 }
+/** The clip's detector CPU with people joined over without (0 when not measured). */
+const joiningRatio = (v: { identifyCpuMs?: number; tracksOnlyCpuMs?: number } | undefined): number =>
+  (v?.identifyCpuMs ?? 0) / (v?.tracksOnlyCpuMs ?? 1)
 if (facedet.video?.identifyCpuMs !== undefined) {
   const joining = (
     label: string,
@@ -320,7 +321,7 @@ if (facedet.video?.identifyCpuMs !== undefined) {
   ) =>
     `Joining people on the 20 s clip, ${label}: detector CPU ${v.identifyCpuMs.toFixed(0)} ms with, ` +
     `${v.tracksOnlyCpuMs.toFixed(0)} ms without (identify: false): ` +
-    `+${((v.identifyCpuMs / v.tracksOnlyCpuMs - 1) * 100).toFixed(1)} %; wall ${v.identifyWallMs.toFixed(0)} / ` +
+    `+${((joiningRatio(v) - 1) * 100).toFixed(1)} %; wall ${v.identifyWallMs.toFixed(0)} / ` +
     `${v.tracksOnlyWallMs.toFixed(0)} ms: +${((v.identifyWallMs / v.tracksOnlyWallMs - 1) * 100).toFixed(1)} % ` +
     "(median of 7 interleaved pairs)"
   lines.push(joining("without crops", facedet.video))
@@ -335,11 +336,8 @@ lines.push(
     `after all the timing runs above ${facedet.maxRssMb.toFixed(0)} MB; face-api's process ${faceapi.maxRssMb.toFixed(0)} MB`
 )
 
-const refsOf = (name: string): number =>
-  (facedet.speed[name]?.cpuMs ?? Number.POSITIVE_INFINITY) / facedet.referenceInferenceMs
-const peopleRatio = (facedet.video?.identifyCpuMs ?? 0) / (facedet.video?.tracksOnlyCpuMs ?? 1)
-const joiningWithCropsRatio =
-  (facedet.video?.joiningWithCrops?.identifyCpuMs ?? 0) / (facedet.video?.joiningWithCrops?.tracksOnlyCpuMs ?? 1)
+const peopleRatio = joiningRatio(facedet.video)
+const joiningWithCropsRatio = joiningRatio(facedet.video?.joiningWithCrops)
 const targets = {
   "recall >= 0.97 on faces-dev": recall(ours["faces-dev"]!) >= 0.97,
   "precision >= 0.97 on faces-dev": precision(ours["faces-dev"]!) >= 0.97,
