@@ -4,7 +4,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 
-/** Live ffmpeg processes whose parent is `parent` (default this process). A zombie is already dead: not counted. */
+/**
+ * Live ffmpeg processes descended from `parent` (default this process): its children and theirs, since ffmpeg is
+ * started through a helper process. A zombie is already dead: not counted.
+ */
 export const ffmpegChildren = (parent: number = process.pid): number => {
   let entries: Array<string>
   try {
@@ -12,16 +15,25 @@ export const ffmpegChildren = (parent: number = process.pid): number => {
   } catch {
     return 0
   }
-  let n = 0
+  const procs = new Map<number, { readonly name: string; readonly state: string; readonly ppid: number }>()
   for (const pid of entries) {
     if (!/^\d+$/.test(pid)) continue
     try {
       const m = /^\d+ \((.*)\) (\S) (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))
-      if (m && m[1]!.includes("ffmpeg") && m[2] !== "Z" && Number(m[3]) === parent) n++
+      if (m) procs.set(Number(pid), { name: m[1]!, state: m[2]!, ppid: Number(m[3]) })
     } catch {
       // gone meanwhile
     }
   }
+  const descends = (pid: number): boolean => {
+    for (let p = procs.get(pid)?.ppid, hops = 0; p !== undefined && p > 1 && hops < 64; hops++) {
+      if (p === parent) return true
+      p = procs.get(p)?.ppid
+    }
+    return false
+  }
+  let n = 0
+  for (const [pid, proc] of procs) if (proc.name.includes("ffmpeg") && proc.state !== "Z" && descends(pid)) n++
   return n
 }
 

@@ -2,7 +2,6 @@
  * Running ffmpeg on a local file: which binary, the arguments that confine it to that file, the process bound to a
  * scope (killed when the scope closes), and the probe of a file's video stream.
  */
-import { spawn } from "node:child_process"
 import { accessSync, constants } from "node:fs"
 import { createRequire } from "node:module"
 import { delimiter, join } from "node:path"
@@ -11,6 +10,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { CorruptMedia, VideoDecodeFailed } from "../DetectorError.js"
+import { startProcess } from "./spawner.js"
 
 /**
  * What `ffmpeg -i` says about a file.
@@ -112,42 +112,33 @@ export interface Run {
   readonly exit: Effect.Effect<{ readonly code: number | null; readonly stderr: string }>
 }
 
-/** Starts ffmpeg in the current scope; closing the scope kills it. */
+/** Starts ffmpeg in the current scope (through the spawn helper, see `spawner.ts`); closing the scope kills it. */
 export const ffmpeg = (
   binary: string,
   args: ReadonlyArray<string>
 ): Effect.Effect<Run, VideoDecodeFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const child = yield* Effect.acquireRelease(
-      Effect.try({
-        try: () => spawn(binary, [...args], { stdio: ["ignore", "pipe", "pipe"] }),
+      Effect.tryPromise({
+        try: () => startProcess(binary, args),
         catch: (cause) =>
           new VideoDecodeFailed({ detail: `cannot start ffmpeg (${binary}): ${String(cause)}`, stderr: "" })
       }),
-      (child) =>
-        Effect.sync(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-        })
+      (child) => Effect.sync(child.kill)
     )
-    let stderr = ""
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-16_384)
-    })
-    const exited = new Promise<number | null>((resolve) => {
-      child.on("error", (error) => {
-        stderr += `\n${error.message}`
-        resolve(-1)
-      })
-      child.on("close", (code) => resolve(code))
-    })
+    const exited = child.exited.then(({ code, error }) => ({
+      code,
+      stderr: error === undefined ? child.stderr() : `${child.stderr()}\n${error}`
+    }))
     const stdout = Stream.fromAsyncIterable(
       child.stdout as AsyncIterable<Buffer>,
-      (cause) => new VideoDecodeFailed({ detail: `reading ffmpeg output: ${String(cause)}`, stderr: tail(stderr) })
+      (cause) =>
+        new VideoDecodeFailed({ detail: `reading ffmpeg output: ${String(cause)}`, stderr: tail(child.stderr()) })
     ).pipe(Stream.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)))
     return {
       stdout,
       readable: child.stdout,
-      exit: Effect.promise(() => exited).pipe(Effect.map((code) => ({ code, stderr })))
+      exit: Effect.promise(() => exited)
     }
   })
 

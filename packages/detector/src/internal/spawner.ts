@@ -1,0 +1,225 @@
+/**
+ * Starting ffmpeg without forking this process. libuv starts a child with fork(): the kernel copies the page tables
+ * of the whole process and marks every private page copy-on-write, so each thread's next write to each page of a
+ * large heap traps once. Measured here (detector README): 25-30 ms to fork a 200 MB process, then 15 µs a page,
+ * about 40 ms a clip on the recognition thread alone. A small Node helper, started once, forks instead of us:
+ * ffmpeg writes its output straight into a Unix socket we listen on (no copy through the helper), its stderr and
+ * exit come back over IPC.
+ *
+ * `FACEDET_FFMPEG_HELPER=0` (or `false`, `off`) starts ffmpeg directly, as does a runtime other than Node or a helper that cannot start.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer, type Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { PassThrough, type Readable } from "node:stream"
+
+/** A started process: its output, its stderr so far, how it ended (code -1: it could not start). */
+export interface Started {
+  readonly stdout: Readable
+  /** The last 16 KiB it wrote to stderr so far. */
+  readonly stderr: () => string
+  readonly exited: Promise<{ readonly code: number | null; readonly error?: string }>
+  readonly kill: () => void
+}
+
+const keep = (text: string) => text.slice(-16_384)
+
+const direct = (binary: string, args: ReadonlyArray<string>): Started => {
+  const child = spawn(binary, [...args], { stdio: ["ignore", "pipe", "pipe"] })
+  const exited = new Promise<{ code: number | null; error?: string }>((resolve) => {
+    let error: string | undefined
+    child.on("error", (e) => {
+      error = e.message
+      resolve({ code: -1, error })
+    })
+    child.on("close", (code) => resolve(error === undefined ? { code } : { code: -1, error }))
+  })
+  let stderr = ""
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr = keep(stderr + chunk.toString("utf8"))
+  })
+  return {
+    stdout: child.stdout,
+    stderr: () => stderr,
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    }
+  }
+}
+
+/**
+ * The helper's program (CommonJS, run with `node -e`, so it needs no file of its own in either the sources or the
+ * build). It dies with us: when the IPC channel closes it kills what it started and exits.
+ */
+export const helperSource = `
+const { spawn } = require("node:child_process")
+const { connect } = require("node:net")
+const children = new Map()
+const send = (message) => { if (process.connected) process.send(message) }
+process.on("message", (m) => {
+  if (m.kill !== undefined) { const c = children.get(m.kill); if (c !== undefined) c.kill("SIGKILL"); return }
+  const out = connect(m.socket)
+  out.on("error", (e) => send({ id: m.id, code: -1, error: "connecting to the reader: " + e.message }))
+  out.on("connect", () => {
+    let error
+    let child
+    try {
+      child = spawn(m.binary, m.args, { stdio: ["ignore", out, "pipe"] })
+    } catch (e) {
+      out.destroy()
+      send({ id: m.id, code: -1, error: String(e) })
+      return
+    }
+    out.destroy()
+    children.set(m.id, child)
+    child.stderr.on("data", (chunk) => send({ id: m.id, stderr: chunk.toString("utf8") }))
+    child.on("error", (e) => { error = e.message })
+    child.on("close", (code) => {
+      children.delete(m.id)
+      send(error === undefined ? { id: m.id, code } : { id: m.id, code: -1, error })
+    })
+  })
+})
+process.on("disconnect", () => {
+  for (const c of children.values()) c.kill("SIGKILL")
+  process.exit(0)
+})
+`
+
+interface Pending {
+  stderr: string
+  /** Our end of the process's stdout, once connected: destroyed if the helper dies, so an orphan gets EPIPE. */
+  stdout: Socket | undefined
+  readonly resolve: (exit: { code: number | null; error?: string }) => void
+}
+
+interface Helper {
+  readonly child: ChildProcess
+  readonly dir: string
+  readonly pending: Map<number, Pending>
+}
+
+let helper: Helper | undefined
+let nextId = 0
+
+const stop = (h: Helper, why: string) => {
+  if (helper === h) helper = undefined
+  for (const p of h.pending.values()) {
+    p.stdout?.destroy(new Error(why))
+    p.resolve({ code: -1, error: why })
+  }
+  h.pending.clear()
+  rmSync(h.dir, { recursive: true, force: true })
+}
+
+const startHelper = (): Helper => {
+  // mkdtemp makes the directory 0700: only this user can reach the sockets in it.
+  const dir = mkdtempSync(join(tmpdir(), "facedet-ffmpeg-"))
+  const child = spawn(process.execPath, ["-e", helperSource], {
+    stdio: ["ignore", "ignore", "ignore", "ipc"],
+    env: { ...process.env, NODE_OPTIONS: "" }
+  })
+  const h: Helper = { child, dir, pending: new Map() }
+  child.on("message", (m: { id: number; stderr?: string; code?: number | null; error?: string }) => {
+    const p = h.pending.get(m.id)
+    if (p === undefined) return
+    if (m.stderr !== undefined) {
+      p.stderr = keep(p.stderr + m.stderr)
+      return
+    }
+    h.pending.delete(m.id)
+    if (h.pending.size === 0) child.channel?.unref()
+    p.resolve(m.error === undefined ? { code: m.code ?? null } : { code: -1, error: m.error })
+  })
+  child.on("error", () => stop(h, "the ffmpeg helper could not start"))
+  child.on("exit", (code, signal) => stop(h, `the ffmpeg helper exited (${signal ?? code})`))
+  // Neither the helper nor its channel keeps this process alive; a pending run refs the channel.
+  child.unref()
+  child.channel?.unref()
+  return h
+}
+
+const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Promise<Started> =>
+  new Promise((resolve, reject) => {
+    const id = ++nextId
+    const path = join(h.dir, `${id}.sock`)
+    const server = createServer()
+    let settle!: (exit: { code: number | null; error?: string }) => void
+    const exited = new Promise<{ code: number | null; error?: string }>((r) => {
+      settle = r
+    })
+    const pending: Pending = { stderr: "", resolve: settle, stdout: undefined }
+    h.pending.set(id, pending)
+    h.child.channel?.ref()
+    const started = (stdout: Readable): Started => ({
+      stdout,
+      stderr: () => pending.stderr,
+      exited,
+      kill: () => {
+        if (h.pending.has(id) && h.child.connected) h.child.send({ kill: id })
+      }
+    })
+    server.on("error", reject)
+    server.listen(path, () => {
+      h.child.send({ id, binary, args, socket: path }, (error) => {
+        if (error !== null && error !== undefined) settle({ code: -1, error: error.message })
+      })
+    })
+    server.once("connection", (socket: Socket) => {
+      server.close()
+      rmSync(path, { force: true })
+      pending.stdout = socket
+      resolve(started(socket))
+    })
+    // The helper could not connect (or died): hand back an empty output and the failure.
+    void exited.then(() => {
+      if (server.listening) {
+        server.close()
+        rmSync(path, { force: true })
+        const empty = new PassThrough()
+        empty.end()
+        resolve(started(empty))
+      }
+    })
+  })
+
+const helperWanted = (env: Readonly<Record<string, string | undefined>>) =>
+  !["0", "false", "off"].includes((env.FACEDET_FFMPEG_HELPER ?? "").trim().toLowerCase()) &&
+  process.versions.bun === undefined &&
+  (globalThis as { Deno?: unknown }).Deno === undefined
+
+/**
+ * Starts `binary args` with stdout and stderr piped: through the helper when it runs, directly otherwise.
+ *
+ * @since 0.1.0
+ */
+export const startProcess = async (
+  binary: string,
+  args: ReadonlyArray<string>,
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Promise<Started> => {
+  if (!helperWanted(env)) return direct(binary, args)
+  if (helper === undefined) {
+    try {
+      helper = startHelper()
+    } catch {
+      return direct(binary, args)
+    }
+  }
+  if (!helper.child.connected) return direct(binary, args)
+  return viaHelper(helper, binary, args)
+}
+
+/** Stops the helper (tests; the helper otherwise ends with this process). */
+export const stopHelper = (): void => {
+  const h = helper
+  if (h === undefined) return
+  h.child.kill("SIGKILL")
+  stop(h, "the ffmpeg helper was stopped")
+}
+
+/** The helper's pid, when it runs (tests). */
+export const helperPid = (): number | undefined => helper?.child.pid

@@ -1,0 +1,82 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Spawner from "../src/internal/spawner.js"
+
+const drain = async (started: Spawner.Started) => {
+  let bytes = 0
+  const chunks: Array<Buffer> = []
+  for await (const chunk of started.stdout as AsyncIterable<Buffer>) {
+    bytes += chunk.length
+    if (chunks.length < 4) chunks.push(chunk)
+  }
+  return { bytes, head: Buffer.concat(chunks).toString("utf8").slice(0, 64), exit: await started.exited }
+}
+
+// `$PPID` in the started shell: the helper when it forks, this process when we start it directly.
+const parentOf = (started: Spawner.Started) => Number(/ppid=(\d+)/.exec(started.stderr())?.[1])
+
+describe("the ffmpeg spawner", () => {
+  afterAll(() => Spawner.stopHelper())
+
+  it("starts a process from the helper: its output reaches us whole, stderr and exit code come back", async () => {
+    const started = await Spawner.startProcess("/bin/sh", [
+      "-c",
+      "echo ppid=$PPID >&2; head -c 3000000 /dev/zero; echo warning >&2; exit 3"
+    ])
+    const { bytes, exit } = await drain(started)
+    expect(bytes).toBe(3_000_000)
+    expect(exit).toEqual({ code: 3 })
+    expect(started.stderr()).toMatch(/warning/)
+    expect(parentOf(started)).toBe(Spawner.helperPid())
+    expect(Spawner.helperPid()).not.toBe(process.pid)
+  })
+
+  it("keeps concurrent runs apart", async () => {
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map((n) => Spawner.startProcess("/bin/sh", ["-c", `yes run-${n} | head -c ${n * 100_000}`]))
+    )
+    const results = await Promise.all(runs.map(drain))
+    results.forEach((r, i) => {
+      expect(r.bytes).toBe((i + 1) * 100_000)
+      expect(r.head.startsWith(`run-${i + 1}\n`)).toBe(true)
+      expect(r.exit.code).toBe(0)
+    })
+  })
+
+  it("reports a binary that cannot start as code -1 with the reason", async () => {
+    const started = await Spawner.startProcess("/nonexistent/ffmpeg", ["-version"])
+    const { bytes, exit } = await drain(started)
+    expect(bytes).toBe(0)
+    expect(exit.code).toBe(-1)
+    expect(exit.error).toMatch(/ENOENT/)
+  })
+
+  it("kills a process on request", async () => {
+    const started = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; exec sleep 30"])
+    setTimeout(started.kill, 100)
+    const { exit } = await drain(started)
+    expect(exit.code).toBeNull()
+  })
+
+  it("fails the runs of a helper that dies, and starts a new helper for the next", async () => {
+    const started = await Spawner.startProcess("/bin/sh", ["-c", "exec sleep 30"])
+    const first = Spawner.helperPid()!
+    process.kill(first, "SIGKILL")
+    // Our end of its output is closed, so the orphan dies on its next write; reading fails with the reason.
+    await expect(drain(started)).rejects.toThrow(/helper exited/)
+    expect(await started.exited).toEqual({ code: -1, error: "the ffmpeg helper exited (SIGKILL)" })
+    const next = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; echo ok"])
+    expect((await drain(next)).head).toBe("ok\n")
+    expect(Spawner.helperPid()).not.toBe(first)
+    expect(parentOf(next)).toBe(Spawner.helperPid())
+  })
+
+  it("starts the process directly with FACEDET_FFMPEG_HELPER=0 (or off)", async () => {
+    for (const value of ["0", "off"]) {
+      const started = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; echo ok"], {
+        FACEDET_FFMPEG_HELPER: value
+      })
+      expect((await drain(started)).head).toBe("ok\n")
+      expect(parentOf(started)).toBe(process.pid)
+    }
+  })
+})
