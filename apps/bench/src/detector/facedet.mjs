@@ -3,7 +3,7 @@
  * detector's. Plain JavaScript run by plain node, so no TypeScript loader sits in the measured process. Reads the
  * images and the clip prepared by main.ts from the directory given as argument, prints one JSON object on stdout.
  */
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
@@ -27,10 +27,25 @@ const bytesOf = (name) => {
   return new Uint8Array(readFileSync(join(dir, entry.file)))
 }
 
-/** Children's CPU seconds so far (ffmpeg), from /proc/self/stat (cutime + cstime, in clock ticks of 1/100 s). */
+/**
+ * CPU so far of every process below this one, in ms (Linux /proc, clock ticks of 1/100 s): the children reaped
+ * (cutime + cstime), and the live ones with what they reaped, which counts ffmpeg when the detector's spawn helper
+ * (a live child) starts it, and the helper's own CPU.
+ */
 const childCpuMs = () => {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")
-  return (Number(fields[13]) + Number(fields[14])) * 10
+  const fields = (stat) => stat.split(") ")[1].split(" ")
+  const own = fields(readFileSync("/proc/self/stat", "utf8"))
+  let ticks = Number(own[13]) + Number(own[14])
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const f = fields(readFileSync(`/proc/${pid}/stat`, "utf8"))
+      if (Number(f[1]) === process.pid) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks * 10
 }
 const cpuMs = () => {
   const u = process.cpuUsage()
@@ -161,12 +176,14 @@ const measure = Effect.gen(function* () {
     }
     video = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]))
     // The cost of joining tracks into people: the same clip with identify on (the default) and off, interleaved
-    // (the order swapped every pair); seven pairs, as one pair varies by +-15 % on a 2-core host. Without crops
+    // (the order swapped every pair); seven pairs, as one pair varies by +-15 % on a 2-core host, and the medians of
+    // either side can drift apart by more than that over a run. Without crops
     // (the frames read at the search's size only, the stricter measure) and with them (the detector's default).
     const joining = (crops) =>
       Effect.gen(function* () {
         const cpu = { true: [], false: [] }
         const wall = { true: [], false: [] }
+        const pairRatios = []
         for (let i = 0; i < joinPairs; i++) {
           for (const identify of i % 2 === 0 ? [true, false] : [false, true]) {
             const c0 = cpuMs()
@@ -175,8 +192,11 @@ const measure = Effect.gen(function* () {
             cpu[identify].push(cpuMs() - c0)
             wall[identify].push(performance.now() - t0)
           }
+          pairRatios.push(cpu.true[i] / cpu.false[i])
         }
         return {
+          // Each pair's two runs are adjacent, so the host's drift over the fourteen runs cancels in their ratio.
+          pairedCpuRatio: median(pairRatios),
           identifyCpuMs: median(cpu.true),
           tracksOnlyCpuMs: median(cpu.false),
           identifyWallMs: median(wall.true),

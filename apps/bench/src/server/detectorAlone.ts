@@ -40,10 +40,12 @@ export const detectorAlone = async (photo: Uint8Array) => {
     const n = 200
     const t0 = performance.now()
     const c0 = process.cpuUsage()
+    const f0 = process.resourceUsage().minorPageFault
     await Effect.runPromise(
       Effect.forEach(Array.from({ length: n }), () => detect, { concurrency: 2 * availableParallelism() })
     )
     const concurrentCpu = process.cpuUsage(c0)
+    const concurrentFaults = (process.resourceUsage().minorPageFault - f0) / n
     const concurrentMs = performance.now() - t0
     const singleMs = median(single)
     const cpuMs = median(cpu)
@@ -54,6 +56,7 @@ export const detectorAlone = async (photo: Uint8Array) => {
       cpuBoundPerSecond: (availableParallelism() * 1000) / cpuMs,
       tasksPerSecond: n / (concurrentMs / 1000),
       // The same run's CPU per detection, and how busy it kept the cores (1 = every core all the time).
+      concurrentFaults,
       concurrentCpuMs: (concurrentCpu.user + concurrentCpu.system) / 1000 / n,
       concurrentCoresBusy: (concurrentCpu.user + concurrentCpu.system) / 1000 / concurrentMs / availableParallelism()
     }

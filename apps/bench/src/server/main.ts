@@ -95,6 +95,10 @@ const processCpuMs = (pid: number): number => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
 }
 
+/** Minor page faults a process has taken so far, every thread (field 10 of stat(5)). */
+const minorFaults = (pid: number): number =>
+  Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[7])
+
 /** The server's metrics as `name{labels}` -> value (Prometheus text). */
 const scrape = async (base: string): Promise<Map<string, number>> => {
   const text = await (await fetch(`${base}/metrics`)).text()
@@ -246,6 +250,7 @@ const callbackBench = async (base: string, imageUrl: string) => {
 const burst = async (base: string, imageUrl: string, n: number, serverPid: number) => {
   const t0 = performance.now()
   const serverCpu0 = processCpuMs(serverPid)
+  const serverFaults0 = minorFaults(serverPid)
   const benchCpu0 = process.cpuUsage()
   const ids: Array<string> = []
   const creates = Array.from({ length: n }, () => imageUrl)
@@ -285,6 +290,7 @@ const burst = async (base: string, imageUrl: string, n: number, serverPid: numbe
     // CPU per task: the server's (every thread), and this process's (the 50 clients and the origin, which share the
     // cores with the server).
     serverCpuMsPerTask: (processCpuMs(serverPid) - serverCpu0) / n,
+    serverFaultsPerTask: (minorFaults(serverPid) - serverFaults0) / n,
     clientCpuMsPerTask: (benchCpu.user + benchCpu.system) / 1000 / n
   }
 }
@@ -484,6 +490,7 @@ const main = async () => {
       ofDetectorInProcess: round(lazyRate / alone.tasksPerSecond, 2),
       ofDetectorCpuBound: round(lazyRate / alone.cpuBoundPerSecond, 2),
       serverCpuMsPerTask: round(lazyBurst.serverCpuMsPerTask),
+      serverFaultsPerTask: round(lazyBurst.serverFaultsPerTask, 0),
       clientCpuMsPerTask: round(lazyBurst.clientCpuMsPerTask)
     },
     peakServerRssMb: lazyRssMb,
@@ -506,6 +513,7 @@ const main = async () => {
       cpuBoundPerSecond: round(alone.cpuBoundPerSecond, 1),
       tasksPerSecondWithCrops: round(alone.tasksPerSecond, 1),
       inProcessCpuMsPerDetection: round(alone.concurrentCpuMs),
+      inProcessFaultsPerDetection: round(alone.concurrentFaults, 0),
       inProcessCoresBusy: round(alone.concurrentCoresBusy, 2)
     },
     endToEnd: {
@@ -551,6 +559,7 @@ const main = async () => {
       // The cores' rate by one detection's CPU time rather than its wall time (see detectorAlone).
       ofDetectorCpuBound: round(n / (drainedMs / 1000) / alone.cpuBoundPerSecond, 2),
       serverCpuMsPerTask: round(eagerBurst.serverCpuMsPerTask),
+      serverFaultsPerTask: round(eagerBurst.serverFaultsPerTask, 0),
       clientCpuMsPerTask: round(eagerBurst.clientCpuMsPerTask),
       targetOfDetectorBound: 0.8,
       peakServerRssMb: rssMb,
@@ -632,6 +641,11 @@ const main = async () => {
       ""
     ],
     [
+      "  ... page faults per task: server / the detector alone",
+      `${results.burst.serverFaultsPerTask} / ${results.detectorAlone.inProcessFaultsPerDetection}`,
+      ""
+    ],
+    [
       "peak server RSS",
       `${rssMb} MB (${rssAfterResultCalls} after the result calls, ${rssAfterBurst} after the 1,000 tasks)`,
       "<= 300 MB"
@@ -671,6 +685,7 @@ const main = async () => {
       `${lazy.burst.serverCpuMsPerTask} / ${lazy.burst.clientCpuMsPerTask} ms`,
       ""
     ],
+    ["  ... page faults per task in the server", `${lazy.burst.serverFaultsPerTask}`, ""],
     ["lazy crops: peak server RSS", `${lazy.peakServerRssMb} MB`, "<= 300 MB"],
     [
       "1-min load average, before -> after",
