@@ -58,7 +58,9 @@ describe("the ffmpeg spawner", () => {
   })
 
   it("fails the runs of a helper that dies, and starts a new helper for the next", async () => {
-    const started = await Spawner.startProcess("/bin/sh", ["-c", "exec sleep 30"])
+    const started = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; exec sleep 30"])
+    // Running (its stderr came back), so the helper's death, not a missing process, ends it.
+    while (!started.stderr().includes("ppid=")) await new Promise((r) => setTimeout(r, 10))
     const first = Spawner.helperPid()!
     process.kill(first, "SIGKILL")
     // Our end of its output is closed, so the orphan dies on its next write; reading fails with the reason.
@@ -67,6 +69,24 @@ describe("the ffmpeg spawner", () => {
     const next = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; echo ok"])
     expect((await drain(next)).head).toBe("ok\n")
     expect(Spawner.helperPid()).not.toBe(first)
+    expect(parentOf(next)).toBe(Spawner.helperPid())
+  })
+
+  it("starts processes directly when the helper cannot start, and stops trying it", async () => {
+    Spawner.stopHelper()
+    Spawner.setHelperCommandForTests([process.execPath, "-e", "process.exit(3)"])
+    try {
+      for (let i = 0; i < 2; i++) {
+        const started = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; echo ok"])
+        expect((await drain(started)).head).toBe("ok\n")
+        expect(parentOf(started)).toBe(process.pid)
+        expect(Spawner.helperPid()).toBeUndefined()
+      }
+    } finally {
+      Spawner.setHelperCommandForTests()
+    }
+    const next = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; echo ok"])
+    expect((await drain(next)).head).toBe("ok\n")
     expect(parentOf(next)).toBe(Spawner.helperPid())
   })
 

@@ -6,14 +6,15 @@
  * ffmpeg writes its output straight into a Unix socket we listen on (no copy through the helper), its stderr and
  * exit come back over IPC.
  *
- * `FACEDET_FFMPEG_HELPER=0` (or `false`, `off`) starts ffmpeg directly, as does a runtime other than Node or a helper that cannot start.
+ * `FACEDET_FFMPEG_HELPER=0` (or `false`, `off`) starts ffmpeg directly, as do Bun, Deno and Electron; a helper that
+ * ends before serving a run (it cannot start here) makes every later run start directly.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PassThrough, type Readable } from "node:stream"
+import type { Readable } from "node:stream"
 
 /** A started process: its output, its stderr so far, how it ended (code -1: it could not start). */
 export interface Started {
@@ -100,13 +101,20 @@ interface Helper {
   readonly child: ChildProcess
   readonly dir: string
   readonly pending: Map<number, Pending>
+  /** A run reached us through it: it works. */
+  served: boolean
 }
 
 let helper: Helper | undefined
+/** A helper ended before serving any run (it cannot start here): start ffmpeg directly from now on. */
+let broken = false
 let nextId = 0
+/** How the helper is started; replaced only by tests. */
+let helperCommand: ReadonlyArray<string> = [process.execPath, "-e", helperSource]
 
 const stop = (h: Helper, why: string) => {
   if (helper === h) helper = undefined
+  if (!h.served) broken = true
   for (const p of h.pending.values()) {
     p.stdout?.destroy(new Error(why))
     p.resolve({ code: -1, error: why })
@@ -118,11 +126,11 @@ const stop = (h: Helper, why: string) => {
 const startHelper = (): Helper => {
   // mkdtemp makes the directory 0700: only this user can reach the sockets in it.
   const dir = mkdtempSync(join(tmpdir(), "facedet-ffmpeg-"))
-  const child = spawn(process.execPath, ["-e", helperSource], {
+  const child = spawn(helperCommand[0]!, helperCommand.slice(1), {
     stdio: ["ignore", "ignore", "ignore", "ipc"],
     env: { ...process.env, NODE_OPTIONS: "" }
   })
-  const h: Helper = { child, dir, pending: new Map() }
+  const h: Helper = { child, dir, pending: new Map(), served: false }
   child.on("message", (m: { id: number; stderr?: string; code?: number | null; error?: string }) => {
     const p = h.pending.get(m.id)
     if (p === undefined) return
@@ -143,7 +151,7 @@ const startHelper = (): Helper => {
 }
 
 const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Promise<Started> =>
-  new Promise((resolve, reject) => {
+  new Promise((resolve) => {
     const id = ++nextId
     const path = join(h.dir, `${id}.sock`)
     const server = createServer()
@@ -162,7 +170,11 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
         if (h.pending.has(id) && h.child.connected) h.child.send({ kill: id })
       }
     })
-    server.on("error", reject)
+    // A socket we cannot listen on (a TMPDIR too long for a socket path, say): start this run directly.
+    server.on("error", () => {
+      h.pending.delete(id)
+      resolve(direct(binary, args))
+    })
     server.listen(path, () => {
       h.child.send({ id, binary, args, socket: path }, (error) => {
         if (error !== null && error !== undefined) settle({ code: -1, error: error.message })
@@ -172,16 +184,15 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
       server.close()
       rmSync(path, { force: true })
       pending.stdout = socket
+      h.served = true
       resolve(started(socket))
     })
-    // The helper could not connect (or died): hand back an empty output and the failure.
+    // The helper died or could not connect before the process started: start it directly instead.
     void exited.then(() => {
       if (server.listening) {
         server.close()
         rmSync(path, { force: true })
-        const empty = new PassThrough()
-        empty.end()
-        resolve(started(empty))
+        resolve(direct(binary, args))
       }
     })
   })
@@ -189,6 +200,7 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
 const helperWanted = (env: Readonly<Record<string, string | undefined>>) =>
   !["0", "false", "off"].includes((env.FACEDET_FFMPEG_HELPER ?? "").trim().toLowerCase()) &&
   process.versions.bun === undefined &&
+  process.versions.electron === undefined &&
   (globalThis as { Deno?: unknown }).Deno === undefined
 
 /**
@@ -201,7 +213,7 @@ export const startProcess = async (
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>> = process.env
 ): Promise<Started> => {
-  if (!helperWanted(env)) return direct(binary, args)
+  if (broken || !helperWanted(env)) return direct(binary, args)
   if (helper === undefined) {
     try {
       helper = startHelper()
@@ -211,6 +223,12 @@ export const startProcess = async (
   }
   if (!helper.child.connected) return direct(binary, args)
   return viaHelper(helper, binary, args)
+}
+
+/** Starts the helper with `command` from now on, and forgets a broken one (tests). */
+export const setHelperCommandForTests = (command?: ReadonlyArray<string>): void => {
+  helperCommand = command ?? [process.execPath, "-e", helperSource]
+  broken = false
 }
 
 /** Stops the helper (tests; the helper otherwise ends with this process). */
