@@ -55,6 +55,10 @@ describe("the ffmpeg spawner", () => {
     setTimeout(started.kill, 100)
     const { exit } = await drain(started)
     expect(exit.code).toBeNull()
+    // At once: the kill may reach the helper before the process has started; it is kept until then.
+    const early = await Spawner.startProcess("/bin/sh", ["-c", "exec sleep 30"])
+    early.kill()
+    expect((await drain(early)).exit.code).toBeNull()
   })
 
   it("fails the runs of a helper that dies, and starts a new helper for the next", async () => {

@@ -59,12 +59,27 @@ export const helperSource = `
 const { spawn } = require("node:child_process")
 const { connect } = require("node:net")
 const children = new Map()
+// Requests not started yet (waiting for their socket), and the kills that overtook them: IPC keeps its own order,
+// but the socket's connection is a separate event.
+const waiting = new Set()
+const killed = new Set()
 const send = (message) => { if (process.connected) process.send(message) }
 process.on("message", (m) => {
-  if (m.kill !== undefined) { const c = children.get(m.kill); if (c !== undefined) c.kill("SIGKILL"); return }
+  if (m.kill !== undefined) {
+    const c = children.get(m.kill)
+    if (c !== undefined) c.kill("SIGKILL")
+    else if (waiting.has(m.kill)) killed.add(m.kill)
+    return
+  }
+  waiting.add(m.id)
   const out = connect(m.socket)
-  out.on("error", (e) => send({ id: m.id, code: -1, error: "connecting to the reader: " + e.message }))
+  out.on("error", (e) => {
+    if (!waiting.delete(m.id)) return
+    killed.delete(m.id)
+    send({ id: m.id, code: -1, error: "connecting to the reader: " + e.message })
+  })
   out.on("connect", () => {
+    waiting.delete(m.id)
     let error
     let child
     try {
@@ -76,6 +91,7 @@ process.on("message", (m) => {
     }
     out.destroy()
     children.set(m.id, child)
+    if (killed.delete(m.id)) child.kill("SIGKILL")
     child.stderr.on("data", (chunk) => send({ id: m.id, stderr: chunk.toString("utf8") }))
     child.on("error", (e) => { error = e.message })
     child.on("close", (code) => {
@@ -162,6 +178,10 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
     const pending: Pending = { stderr: "", resolve: settle, stdout: undefined }
     h.pending.set(id, pending)
     h.child.channel?.ref()
+    const forget = () => {
+      h.pending.delete(id)
+      if (h.pending.size === 0) h.child.channel?.unref()
+    }
     const started = (stdout: Readable): Started => ({
       stdout,
       stderr: () => pending.stderr,
@@ -172,12 +192,15 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
     })
     // A socket we cannot listen on (a TMPDIR too long for a socket path, say): start this run directly.
     server.on("error", () => {
-      h.pending.delete(id)
+      forget()
       resolve(direct(binary, args))
     })
     server.listen(path, () => {
       h.child.send({ id, binary, args, socket: path }, (error) => {
-        if (error !== null && error !== undefined) settle({ code: -1, error: error.message })
+        if (error !== null && error !== undefined) {
+          forget()
+          settle({ code: -1, error: error.message })
+        }
       })
     })
     server.once("connection", (socket: Socket) => {
