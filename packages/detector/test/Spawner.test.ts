@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Spawner from "../src/internal/spawner.js"
 
@@ -13,6 +17,23 @@ const drain = async (started: Spawner.Started) => {
 
 // `$PPID` in the started shell: the helper when it forks, this process when we start it directly.
 const parentOf = (started: Spawner.Started) => Number(/ppid=(\d+)/.exec(started.stderr())?.[1])
+
+/** Live processes named `name` whose parent is `parent` (Linux /proc). */
+const childrenNamed = (parent: number, name: string): Array<number> =>
+  readdirSync("/proc").flatMap((pid) => {
+    if (!/^\d+$/.test(pid)) return []
+    try {
+      const m = /^\d+ \((.*)\) (\S) (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))
+      return m && m[1] === name && m[2] !== "Z" && Number(m[3]) === parent ? [Number(pid)] : []
+    } catch {
+      return []
+    }
+  })
+
+const until = async (check: () => boolean, ms: number) => {
+  for (const end = Date.now() + ms; !check() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20))
+  return check()
+}
 
 describe("the ffmpeg spawner", () => {
   afterAll(() => Spawner.stopHelper())
@@ -74,6 +95,38 @@ describe("the ffmpeg spawner", () => {
     expect((await drain(next)).head).toBe("ok\n")
     expect(Spawner.helperPid()).not.toBe(first)
     expect(parentOf(next)).toBe(Spawner.helperPid())
+  })
+
+  it("ends what the helper started when its parent is killed with SIGKILL", async () => {
+    // A parent of its own that speaks the helper's protocol (the test cannot kill itself): it asks the real helper
+    // program for a `sleep`, then waits to be killed.
+    const dir = mkdtempSync(join(tmpdir(), "facedet-spawner-test-"))
+    const parent = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const { spawn } = require("node:child_process")
+         const { createServer } = require("node:net")
+         const helper = spawn(process.execPath, ["-e", process.env.HELPER], { stdio: ["ignore", "ignore", "ignore", "ipc"] })
+         const server = createServer((socket) => { socket.resume(); console.log("helper=" + helper.pid) })
+         server.listen(process.env.SOCKET, () => helper.send({ id: 1, binary: "sleep", args: ["300"], socket: process.env.SOCKET }))`
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, HELPER: Spawner.helperSource, SOCKET: join(dir, "s") }
+      }
+    )
+    const helper = await new Promise<number>((resolve) =>
+      parent.stdout.on("data", (b: Buffer) => resolve(Number(/helper=(\d+)/.exec(b.toString())?.[1])))
+    )
+    expect(await until(() => childrenNamed(helper, "sleep").length === 1, 5_000)).toBe(true)
+    const [sleep] = childrenNamed(helper, "sleep")
+    parent.kill("SIGKILL")
+    // The helper's channel closes with its parent: it kills the sleep and exits.
+    expect(await until(() => childrenNamed(helper, "sleep").length === 0, 5_000)).toBe(true)
+    expect(await until(() => !readdirSync("/proc").includes(String(helper)), 5_000)).toBe(true)
+    expect(await until(() => !readdirSync("/proc").includes(String(sleep)), 5_000)).toBe(true)
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it("starts processes directly when the helper cannot start, and stops trying it", async () => {
