@@ -177,8 +177,8 @@ const measure = Effect.gen(function* () {
     video = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]))
     // The cost of joining tracks into people: the same clip with identify on (the default) and off, interleaved
     // (the order swapped every pair); seven pairs, as one pair varies by +-15 % on a 2-core host, and the medians of
-    // either side can drift apart by more than that over a run. Without crops
-    // (the frames read at the search's size only, the stricter measure) and with them (the detector's default).
+    // either side can drift apart by more than that over a run. Without crops (the frames read at the search's size
+    // only, the stricter measure) and with them (the detector's default).
     const joining = (crops) =>
       Effect.gen(function* () {
         const cpu = { true: [], false: [] }
