@@ -14,12 +14,23 @@ import { type DetectorError, MediaTooLarge, UnsupportedMedia, VideoDecodeFailed 
 import type * as ImageDecoder from "./ImageDecoder.js"
 import * as Animation from "./internal/animation.js"
 import { demuxers, ffmpeg, inputArgs, locateFfmpeg, probeFile, tail } from "./internal/ffmpeg.js"
+import { prestart } from "./internal/spawner.js"
 import { ppmFrames } from "./internal/ppm.js"
 import { effectiveFps, fullSize } from "./internal/sampling.js"
 import * as MediaFormat from "./MediaFormat.js"
 
 export { playedDelay, samplePages } from "./internal/animation.js"
 export { locateFfmpeg, type Probe, parseProbe } from "./internal/ffmpeg.js"
+
+/**
+ * Starts the process that starts ffmpeg (see the README, "Videos") now, if ffmpeg is found and the helper is
+ * wanted, instead of on the first video: for a server, before it loads its models.
+ *
+ * @since 0.1.0
+ */
+export const startFfmpegHelper = (ffmpegPath?: string): void => {
+  if (locateFfmpeg(ffmpegPath) !== undefined) prestart()
+}
 export { PpmReader } from "./internal/ppm.js"
 export { effectiveFps, fullSize, maxAnimationFrames, maxCropSourceSide } from "./internal/sampling.js"
 

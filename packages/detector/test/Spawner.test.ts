@@ -51,6 +51,21 @@ describe("the ffmpeg spawner", () => {
     expect(Spawner.helperPid()).not.toBe(process.pid)
   })
 
+  it("can start the helper ahead of the first run, once", async () => {
+    Spawner.stopHelper()
+    Spawner.prestart()
+    const pid = Spawner.helperPid()
+    expect(pid).toBeDefined()
+    Spawner.prestart()
+    expect(Spawner.helperPid()).toBe(pid)
+    const started = await Spawner.startProcess("/bin/sh", ["-c", "echo ppid=$PPID >&2; echo ok"])
+    expect((await drain(started)).head).toBe("ok\n")
+    expect(parentOf(started)).toBe(pid)
+    Spawner.stopHelper()
+    Spawner.prestart({ FACEDET_FFMPEG_HELPER: "off" })
+    expect(Spawner.helperPid()).toBeUndefined()
+  })
+
   it("keeps concurrent runs apart", async () => {
     const runs = await Promise.all(
       [1, 2, 3, 4].map((n) => Spawner.startProcess("/bin/sh", ["-c", `yes run-${n} | head -c ${n * 100_000}`]))

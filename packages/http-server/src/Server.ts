@@ -32,8 +32,10 @@ import type * as DetectorError from "@facedet/detector/DetectorError"
 import { ModelLoadFailed } from "@facedet/detector/DetectorError"
 import { FaceDetector } from "@facedet/detector/FaceDetector"
 import * as FaceDetectorModule from "@facedet/detector/FaceDetector"
+import { startFfmpegHelper } from "@facedet/detector/VideoFrames"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
@@ -452,8 +454,20 @@ const fetcher = (config: ServerConfig.ServerConfig) =>
     )
   )
 
-/** The detector configured from the environment and the fetcher. */
-const detection = (config: ServerConfig.ServerConfig) => Layer.merge(FaceDetectorModule.layerConfig, fetcher(config))
+/**
+ * The detector configured from the environment and the fetcher. ffmpeg's spawn helper starts first, while the
+ * process is small: the server then never forks itself (the detector's README, "Videos").
+ */
+const detection = (config: ServerConfig.ServerConfig) =>
+  Layer.merge(FaceDetectorModule.layerConfig, fetcher(config)).pipe(
+    Layer.provide(
+      Layer.effectDiscard(
+        Effect.map(Config.option(Config.string("FACEDET_FFMPEG_PATH")), (path) =>
+          startFfmpegHelper(Option.getOrUndefined(path))
+        )
+      )
+    )
+  )
 
 /**
  * The detector of an `api` process: none. Such a process never detects (workers do, and on the shared store they

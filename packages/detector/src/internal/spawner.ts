@@ -248,6 +248,21 @@ export const startProcess = async (
   return viaHelper(helper, binary, args)
 }
 
+/**
+ * Starts the helper now rather than on the first video, when it is wanted: a long-running process that will take
+ * videos forks once while it is still small, and its first video does not wait for the helper.
+ *
+ * @since 0.1.0
+ */
+export const prestart = (env: Readonly<Record<string, string | undefined>> = process.env): void => {
+  if (broken || helper !== undefined || !helperWanted(env)) return
+  try {
+    helper = startHelper()
+  } catch {
+    // Runs start ffmpeg directly.
+  }
+}
+
 /** Starts the helper with `command` from now on, and forgets a broken one (tests). */
 export const setHelperCommandForTests = (command?: ReadonlyArray<string>): void => {
   helperCommand = command ?? [process.execPath, "-e", helperSource]
