@@ -21,6 +21,8 @@ import * as MediaFormat from "./MediaFormat.js"
 
 export { playedDelay, samplePages } from "./internal/animation.js"
 export { locateFfmpeg, type Probe, parseProbe } from "./internal/ffmpeg.js"
+export { PpmReader } from "./internal/ppm.js"
+export { effectiveFps, fullSize, maxAnimationFrames, maxCropSourceSide } from "./internal/sampling.js"
 
 /**
  * Starts the process that starts ffmpeg (see the README, "Videos") now, if ffmpeg is found and the helper is
@@ -31,8 +33,6 @@ export { locateFfmpeg, type Probe, parseProbe } from "./internal/ffmpeg.js"
 export const startFfmpegHelper = (ffmpegPath?: string): void => {
   if (locateFfmpeg(ffmpegPath) !== undefined) prestart()
 }
-export { PpmReader } from "./internal/ppm.js"
-export { effectiveFps, fullSize, maxAnimationFrames, maxCropSourceSide } from "./internal/sampling.js"
 
 /**
  * Sampling defaults: 3 frames per second, at most 600 of them, media up to 10 minutes; two model tiles per frame
