@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -112,7 +112,7 @@ describe("the ffmpeg spawner", () => {
     expect(parentOf(next)).toBe(Spawner.helperPid())
   })
 
-  it("ends what the helper started when its parent is killed with SIGKILL", async () => {
+  it("ends what the helper started, and its sockets' directory, when its parent is killed with SIGKILL", async () => {
     // A parent of its own that speaks the helper's protocol (the test cannot kill itself): it asks the real helper
     // program for a `sleep`, then waits to be killed.
     const dir = mkdtempSync(join(tmpdir(), "facedet-spawner-test-"))
@@ -128,7 +128,7 @@ describe("the ffmpeg spawner", () => {
       ],
       {
         stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, HELPER: Spawner.helperSource, SOCKET: join(dir, "s") }
+        env: { ...process.env, HELPER: Spawner.helperSource, SOCKET: join(dir, "s"), FACEDET_SPAWN_DIR: dir }
       }
     )
     const helper = await new Promise<number>((resolve) =>
@@ -141,7 +141,8 @@ describe("the ffmpeg spawner", () => {
     expect(await until(() => childrenNamed(helper, "sleep").length === 0, 5_000)).toBe(true)
     expect(await until(() => !readdirSync("/proc").includes(String(helper)), 5_000)).toBe(true)
     expect(await until(() => !readdirSync("/proc").includes(String(sleep)), 5_000)).toBe(true)
-    rmSync(dir, { recursive: true, force: true })
+    // The sockets' directory goes with it.
+    expect(existsSync(dir)).toBe(false)
   })
 
   it("starts processes directly when the helper cannot start, and stops trying it", async () => {

@@ -102,6 +102,8 @@ process.on("message", (m) => {
 })
 process.on("disconnect", () => {
   for (const c of children.values()) c.kill("SIGKILL")
+  // The sockets' directory: its parent may have died without removing it.
+  try { require("node:fs").rmSync(process.env.FACEDET_SPAWN_DIR, { recursive: true, force: true }) } catch {}
   process.exit(0)
 })
 `
@@ -116,6 +118,7 @@ interface Pending {
 interface Helper {
   readonly child: ChildProcess
   readonly dir: string
+  readonly removeDir: () => void
   readonly pending: Map<number, Pending>
   /** A run reached us through it: it works. */
   served: boolean
@@ -136,7 +139,8 @@ const stop = (h: Helper, why: string) => {
     p.resolve({ code: -1, error: why })
   }
   h.pending.clear()
-  rmSync(h.dir, { recursive: true, force: true })
+  h.removeDir()
+  process.off("exit", h.removeDir)
 }
 
 const startHelper = (): Helper => {
@@ -144,9 +148,12 @@ const startHelper = (): Helper => {
   const dir = mkdtempSync(join(tmpdir(), "facedet-ffmpeg-"))
   const child = spawn(helperCommand[0]!, helperCommand.slice(1), {
     stdio: ["ignore", "ignore", "ignore", "ipc"],
-    env: { ...process.env, NODE_OPTIONS: "" }
+    env: { ...process.env, NODE_OPTIONS: "", FACEDET_SPAWN_DIR: dir }
   })
-  const h: Helper = { child, dir, pending: new Map(), served: false }
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  // On a normal exit we remove it (the helper's exit is not seen then); after a kill -9 the helper does.
+  process.once("exit", removeDir)
+  const h: Helper = { child, dir, removeDir, pending: new Map(), served: false }
   child.on("message", (m: { id: number; stderr?: string; code?: number | null; error?: string }) => {
     const p = h.pending.get(m.id)
     if (p === undefined) return
