@@ -128,6 +128,8 @@ let helper: Helper | undefined
 /** A helper ended before serving any run (it cannot start here): start ffmpeg directly from now on. */
 let broken = false
 let nextId = 0
+/** How long a run waits for the helper to connect before it starts the process directly. */
+const connectTimeoutMs = 10_000
 /** How the helper is started; replaced only by tests. */
 let helperCommand: ReadonlyArray<string> = [process.execPath, "-e", helperSource]
 
@@ -210,7 +212,19 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
         }
       })
     })
+    // A helper that does not connect in time (stuck, or a message lost): start this run directly, and have the
+    // helper drop the request if it ever gets to it.
+    const timer = setTimeout(() => {
+      if (!server.listening) return
+      forget()
+      if (h.child.connected) h.child.send({ kill: id })
+      server.close()
+      rmSync(path, { force: true })
+      resolve(direct(binary, args))
+    }, connectTimeoutMs)
+    timer.unref()
     server.once("connection", (socket: Socket) => {
+      clearTimeout(timer)
       server.close()
       rmSync(path, { force: true })
       pending.stdout = socket
@@ -218,7 +232,10 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
       resolve(started(socket))
     })
     // The helper died or could not connect before the process started: start it directly instead.
-    void exited.then(() => {
+    // (An exit without an error means it ran: its connection is already made, only not yet seen here.)
+    void exited.then((exit) => {
+      if (exit.error === undefined) return
+      clearTimeout(timer)
       if (server.listening) {
         server.close()
         rmSync(path, { force: true })
