@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Processes from "@facedet/testkit/Processes"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Spawner from "../src/internal/spawner.js"
 
@@ -18,17 +19,11 @@ const drain = async (started: Spawner.Started) => {
 // `$PPID` in the started shell: the helper when it forks, this process when we start it directly.
 const parentOf = (started: Spawner.Started) => Number(/ppid=(\d+)/.exec(started.stderr())?.[1])
 
-/** Live processes named `name` whose parent is `parent` (Linux /proc). */
+/** Live processes named `name` whose parent is `parent`. */
 const childrenNamed = (parent: number, name: string): Array<number> =>
-  readdirSync("/proc").flatMap((pid) => {
-    if (!/^\d+$/.test(pid)) return []
-    try {
-      const m = /^\d+ \((.*)\) (\S) (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))
-      return m && m[1] === name && m[2] !== "Z" && Number(m[3]) === parent ? [Number(pid)] : []
-    } catch {
-      return []
-    }
-  })
+  [...Processes.processTable()].flatMap(([pid, p]) =>
+    p.name === name && p.state !== "Z" && p.ppid === parent ? [pid] : []
+  )
 
 const until = async (check: () => boolean, ms: number) => {
   for (const end = Date.now() + ms; !check() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20))
@@ -139,8 +134,8 @@ describe("the ffmpeg spawner", () => {
     parent.kill("SIGKILL")
     // The helper's channel closes with its parent: it kills the sleep and exits.
     expect(await until(() => childrenNamed(helper, "sleep").length === 0, 5_000)).toBe(true)
-    expect(await until(() => !readdirSync("/proc").includes(String(helper)), 5_000)).toBe(true)
-    expect(await until(() => !readdirSync("/proc").includes(String(sleep)), 5_000)).toBe(true)
+    expect(await until(() => !Processes.processTable().has(helper), 5_000)).toBe(true)
+    expect(await until(() => !Processes.processTable().has(sleep!), 5_000)).toBe(true)
     // The sockets' directory goes with it.
     expect(existsSync(dir)).toBe(false)
   })

@@ -4,36 +4,49 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 
+/** A process as `/proc/<pid>/stat` gives it: its name, its state (`Z`: a zombie, already dead) and its parent. */
+export interface ProcessEntry {
+  readonly name: string
+  readonly state: string
+  readonly ppid: number
+}
+
+/** Every process now, by pid (Linux /proc; elsewhere empty). */
+export const processTable = (): ReadonlyMap<number, ProcessEntry> => {
+  const table = new Map<number, ProcessEntry>()
+  let entries: Array<string>
+  try {
+    entries = readdirSync("/proc")
+  } catch {
+    return table
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const m = /^\d+ \((.*)\) (\S) (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))
+      if (m) table.set(Number(pid), { name: m[1]!, state: m[2]!, ppid: Number(m[3]) })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return table
+}
+
 /**
  * Live ffmpeg processes descended from `parent` (default this process): its children and theirs, since ffmpeg is
  * started through a helper process. A zombie is already dead: not counted.
  */
 export const ffmpegChildren = (parent: number = process.pid): number => {
-  let entries: Array<string>
-  try {
-    entries = readdirSync("/proc")
-  } catch {
-    return 0
-  }
-  const procs = new Map<number, { readonly name: string; readonly state: string; readonly ppid: number }>()
-  for (const pid of entries) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      const m = /^\d+ \((.*)\) (\S) (\d+)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))
-      if (m) procs.set(Number(pid), { name: m[1]!, state: m[2]!, ppid: Number(m[3]) })
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const table = processTable()
   const descends = (pid: number): boolean => {
-    for (let p = procs.get(pid)?.ppid, hops = 0; p !== undefined && p > 1 && hops < 64; hops++) {
+    for (let p = table.get(pid)?.ppid, hops = 0; p !== undefined && p > 1 && hops < 64; hops++) {
       if (p === parent) return true
-      p = procs.get(p)?.ppid
+      p = table.get(p)?.ppid
     }
     return false
   }
   let n = 0
-  for (const [pid, proc] of procs) if (proc.name.includes("ffmpeg") && proc.state !== "Z" && descends(pid)) n++
+  for (const [pid, proc] of table) if (proc.name.includes("ffmpeg") && proc.state !== "Z" && descends(pid)) n++
   return n
 }
 
