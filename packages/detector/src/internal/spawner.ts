@@ -191,6 +191,19 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
       h.pending.delete(id)
       if (h.pending.size === 0) h.child.channel?.unref()
     }
+    // Until the helper's connection is seen, a run can still fall back to starting the process directly.
+    let handedOver = false
+    const fallBack = () => {
+      if (handedOver) return
+      handedOver = true
+      clearTimeout(timer)
+      forget()
+      if (server.listening) {
+        server.close()
+        rmSync(path, { force: true })
+      }
+      resolve(direct(binary, args))
+    }
     const started = (stdout: Readable): Started => ({
       stdout,
       stderr: () => pending.stderr,
@@ -200,10 +213,7 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
       }
     })
     // A socket we cannot listen on (a TMPDIR too long for a socket path, say): start this run directly.
-    server.on("error", () => {
-      forget()
-      resolve(direct(binary, args))
-    })
+    server.on("error", fallBack)
     server.listen(path, () => {
       h.child.send({ id, binary, args, socket: path }, (error) => {
         if (error !== null && error !== undefined) {
@@ -215,15 +225,12 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
     // A helper that does not connect in time (stuck, or a message lost): start this run directly, and have the
     // helper drop the request if it ever gets to it.
     const timer = setTimeout(() => {
-      if (!server.listening) return
-      forget()
       if (h.child.connected) h.child.send({ kill: id })
-      server.close()
-      rmSync(path, { force: true })
-      resolve(direct(binary, args))
+      fallBack()
     }, connectTimeoutMs)
     timer.unref()
     server.once("connection", (socket: Socket) => {
+      handedOver = true
       clearTimeout(timer)
       server.close()
       rmSync(path, { force: true })
@@ -234,13 +241,7 @@ const viaHelper = (h: Helper, binary: string, args: ReadonlyArray<string>): Prom
     // The helper died or could not connect before the process started: start it directly instead.
     // (An exit without an error means it ran: its connection is already made, only not yet seen here.)
     void exited.then((exit) => {
-      if (exit.error === undefined) return
-      clearTimeout(timer)
-      if (server.listening) {
-        server.close()
-        rmSync(path, { force: true })
-        resolve(direct(binary, args))
-      }
+      if (exit.error !== undefined) fallBack()
     })
   })
 
@@ -249,6 +250,19 @@ const helperWanted = (env: Readonly<Record<string, string | undefined>>) =>
   process.versions.bun === undefined &&
   process.versions.electron === undefined &&
   (globalThis as { Deno?: unknown }).Deno === undefined
+
+/** The running helper, started if need be; undefined when it is not wanted or cannot start (runs go direct). */
+const ensureHelper = (env: Readonly<Record<string, string | undefined>>): Helper | undefined => {
+  if (broken || !helperWanted(env)) return undefined
+  if (helper === undefined) {
+    try {
+      helper = startHelper()
+    } catch {
+      return undefined
+    }
+  }
+  return helper
+}
 
 /**
  * Starts `binary args` with stdout and stderr piped: through the helper when it runs, directly otherwise.
@@ -260,16 +274,8 @@ export const startProcess = async (
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>> = process.env
 ): Promise<Started> => {
-  if (broken || !helperWanted(env)) return direct(binary, args)
-  if (helper === undefined) {
-    try {
-      helper = startHelper()
-    } catch {
-      return direct(binary, args)
-    }
-  }
-  if (!helper.child.connected) return direct(binary, args)
-  return viaHelper(helper, binary, args)
+  const h = ensureHelper(env)
+  return h?.child.connected ? viaHelper(h, binary, args) : direct(binary, args)
 }
 
 /**
@@ -279,12 +285,7 @@ export const startProcess = async (
  * @since 0.1.0
  */
 export const prestart = (env: Readonly<Record<string, string | undefined>> = process.env): void => {
-  if (broken || helper !== undefined || !helperWanted(env)) return
-  try {
-    helper = startHelper()
-  } catch {
-    // Runs start ffmpeg directly.
-  }
+  ensureHelper(env)
 }
 
 /** Starts the helper with `command` from now on, and forgets a broken one (tests). */
