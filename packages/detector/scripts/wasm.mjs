@@ -2,7 +2,7 @@
 import wabt from "wabt"
 
 export const assemble = async (text) => {
-  const module = (await wabt()).parseWat("resample.wat", text, { simd: true })
+  const module = (await wabt()).parseWat("module.wat", text, { simd: true })
   try {
     module.validate()
     return module.toBinary({ log: false }).buffer

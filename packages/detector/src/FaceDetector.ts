@@ -312,6 +312,17 @@ type RasterAt = (
 ) => Effect.Effect<{ readonly raster: ImageDecoder.Raster; readonly scale: number }, DetectorError>
 
 /**
+ * Parts of an image at full resolution (`ImageDecoder.regions`), for when no raster at `wanted` times the source is
+ * at hand; `undefined`: read them from `RasterAt`'s raster.
+ */
+type RegionsAt = (
+  wanted: number,
+  rects: ReadonlyArray<readonly [number, number, number, number]>
+) => Effect.Effect<
+  ReadonlyArray<{ readonly raster: ImageDecoder.Raster; readonly origin: readonly [number, number] }> | undefined
+>
+
+/**
  * Builds the service: loads and checks the model, starts the inference workers (closed with the scope).
  *
  * @since 0.1.0
@@ -347,7 +358,9 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
      */
     const confirm = (
       candidates: ReadonlyArray<BlazeFace.Candidate>,
-      rasterAt: RasterAt
+      size: { readonly width: number; readonly height: number },
+      rasterAt: RasterAt,
+      regionsAt: RegionsAt
     ): Effect.Effect<Array<BlazeFace.Candidate>, DetectorError> =>
       Effect.gen(function* () {
         // The source's full resolution is at hand (a second decode), so a candidate too small there stays unchecked.
@@ -355,16 +368,27 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
           (c) => SecondLook.isDoubtful(c.score, o.minScore) && SecondLook.isCheckable(c.box, 1)
         )
         if (doubtful.length === 0) return [...candidates]
-        const { raster, scale } = yield* rasterAt(
-          Math.max(...doubtful.map((c) => SecondLook.resolutionFor(c.box, FaceCheckModel.io.size)))
+        const wanted = Math.max(...doubtful.map((c) => SecondLook.resolutionFor(c.box, FaceCheckModel.io.size)))
+        // Without a sharp enough raster, only the parts the windows read are decoded (at full resolution), if the
+        // file allows; else one raster at the resolution wanted.
+        const parts = yield* regionsAt(
+          wanted,
+          doubtful.map((c) => SecondLook.region(c.box, 1, size.width, size.height))
         )
-        const confirmed = yield* SecondLook.confirmed(
-          doubtful,
-          (c, windowScale, out) => {
-            SecondLook.window(raster, scale, c.box, windowScale, FaceCheckModel.io.size, [0, 0], out)
-          },
-          faceCheck.runInto
-        )
+        const windowOf =
+          parts === undefined
+            ? yield* Effect.map(
+                rasterAt(wanted),
+                ({ raster, scale }) =>
+                  (c: BlazeFace.Candidate, windowScale: number, out: Uint8Array) => {
+                    SecondLook.window(raster, scale, c.box, windowScale, FaceCheckModel.io.size, [0, 0], out)
+                  }
+              )
+            : (c: BlazeFace.Candidate, windowScale: number, out: Uint8Array) => {
+                const { raster, origin } = parts[doubtful.indexOf(c)]!
+                SecondLook.window(raster, 1, c.box, windowScale, FaceCheckModel.io.size, origin, out)
+              }
+        const confirmed = yield* SecondLook.confirmed(doubtful, windowOf, faceCheck.runInto)
         const checked = new Set(doubtful)
         return candidates.filter((c) => !checked.has(c) || confirmed.has(c))
       })
@@ -411,9 +435,10 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
 
     /**
      * Faces of an image (numbered left to right, no crops yet), and how to crop them from the decoded raster.
-     * `cropsWanted`: the caller will make the crops, so a raster sharp enough for them is likely to be needed.
+     * `cropsWanted` / `embeddingsWanted`: the caller will make the crops or embeddings, so a raster sharp enough for
+     * them is likely to be needed.
      */
-    const search = (bytes: Uint8Array, secondLook: boolean, cropsWanted: boolean) =>
+    const search = (bytes: Uint8Array, secondLook: boolean, cropsWanted: boolean, embeddingsWanted: boolean) =>
       Effect.gen(function* () {
         const info = yield* ImageDecoder.probe(bytes, limits)
         const plan = Tiling.plan(info.width, info.height, { minFaceSize: o.minFaceSize, maxTiles: o.maxTiles })
@@ -449,8 +474,16 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
             rendered = { raster: yield* ImageDecoder.render(bytes, info, size, limits), scale: needed }
             return rendered
           })
+        const regionsAt: RegionsAt = (wanted, rects) => {
+          const needed = Math.min(1, wanted)
+          const atHand = needed <= finest.scale * 1.05 || (rendered !== undefined && needed <= rendered.scale * 1.05)
+          // Crops and embeddings will want a raster of their own, which the windows can share.
+          return atHand || cropsWanted || embeddingsWanted
+            ? Effect.succeed(undefined)
+            : ImageDecoder.regions(bytes, info, rects, limits)
+        }
         const found = yield* Search.run(pool, plan, rasters, o.minScore)
-        const candidates = secondLook ? yield* confirm(found, rasterAt) : found
+        const candidates = secondLook ? yield* confirm(found, info, rasterAt, regionsAt) : found
         const detection: ImageDetection = {
           kind: "image",
           width: info.width,
@@ -468,7 +501,8 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
         const { detection, crops, embeddings } = yield* search(
           bytes,
           imageOptions.secondLook ?? o.secondLook,
-          imageOptions.crops ?? true
+          imageOptions.crops ?? true,
+          imageOptions.embeddings ?? false
         )
         const withCrops = (imageOptions.crops ?? true) ? yield* crops : detection.faces
         if (!(imageOptions.embeddings ?? false)) return { ...detection, faces: withCrops }
@@ -477,7 +511,12 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
 
     const detectImageDeferringCrops = (bytes: Uint8Array, imageOptions: Pick<ImageOptions, "embeddings"> = {}) =>
       Effect.gen(function* () {
-        const { detection, crops, embeddings } = yield* search(bytes, o.secondLook, true)
+        const { detection, crops, embeddings } = yield* search(
+          bytes,
+          o.secondLook,
+          true,
+          imageOptions.embeddings ?? false
+        )
         const vectors = (imageOptions.embeddings ?? false) ? yield* embeddings : undefined
         return {
           detection:

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import sharp from "sharp"
 import type { ImageFormat } from "./Detection.js"
 import { CorruptMedia, MediaTooLarge, UnsupportedMedia } from "./DetectorError.js"
+import * as JpegRegions from "./internal/jpegRegions.js"
 import * as MediaFormat from "./MediaFormat.js"
 
 /**
@@ -35,6 +36,8 @@ export interface ImageInfo {
   readonly pages: number
   /** Per-frame display time in ms for animations. */
   readonly delays: ReadonlyArray<number>
+  /** The EXIF orientation (1-8) the stored pixels are turned by before any use, when the file has one. */
+  readonly orientation?: number
 }
 
 /**
@@ -111,7 +114,14 @@ export const probe = (
     }
     const animated = format === "gif" || format === "webp"
     const pages = animated ? Math.max(1, meta.pages ?? 1) : 1
-    return { format, width, height, pages, delays: animated ? (meta.delay ?? []) : [] }
+    return {
+      format,
+      width,
+      height,
+      pages,
+      delays: animated ? (meta.delay ?? []) : [],
+      ...(meta.orientation === undefined ? {} : { orientation: meta.orientation })
+    }
   })
 
 /**
@@ -163,4 +173,59 @@ export const resize = (raster: Raster, width: number, height: number): Effect.Ef
       return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height }
     },
     catch: (cause) => new CorruptMedia({ format: "raw", detail: describe(cause) })
+  })
+
+/**
+ * Parts of an image at full resolution, without decoding the rest: `rects` (`[left, top, width, height]` in the
+ * upright image's pixels, inside it) as rasters of their own, each with its top-left. For a baseline JPEG stored
+ * upright, the parts' blocks are cut out of the file and decoded alone (`internal/jpegRegions`), which on a large
+ * photo costs a fraction of a whole decode and its memory. `undefined` when that does not apply (another format, a
+ * turned or progressive JPEG, parts covering more than `share` of the image, anything the cut or its decode refuses):
+ * the caller decodes the whole image instead, which also reports what is wrong with a broken file.
+ *
+ * @since 0.1.0
+ */
+export const regions = (
+  bytes: Uint8Array,
+  info: ImageInfo,
+  rects: ReadonlyArray<JpegRegions.Rect>,
+  limits: Pick<Limits, "maxPixels">,
+  share = 0.5
+): Effect.Effect<ReadonlyArray<{ readonly raster: Raster; readonly origin: readonly [number, number] }> | undefined> =>
+  Effect.gen(function* () {
+    if (info.format !== "jpeg" || (info.orientation ?? 1) !== 1 || rects.length === 0) return undefined
+    const whole = rects.map(
+      ([left, top, width, height]) =>
+        [
+          Math.floor(left),
+          Math.floor(top),
+          Math.ceil(left + width) - Math.floor(left),
+          Math.ceil(top + height) - Math.floor(top)
+        ] as const
+    )
+    if (whole.some(([l, t, w, h]) => l < 0 || t < 0 || w < 1 || h < 1 || l + w > info.width || t + h > info.height)) {
+      return undefined
+    }
+    const cut = yield* Effect.try(() =>
+      JpegRegions.cut(bytes, whole, Math.min(limits.maxPixels, info.width * info.height * share))
+    ).pipe(Effect.option)
+    if (cut._tag === "None") return undefined
+    const { jpeg, width, height, covers } = cut.value
+    const strip = yield* render(
+      jpeg,
+      { format: "jpeg", width, height, pages: 1, delays: [] },
+      { width, height },
+      limits
+    ).pipe(Effect.option)
+    if (strip._tag === "None") return undefined
+    return whole.map(([left, top, w, h], i) => {
+      const cover = covers[i]!
+      const data = new Uint8Array(w * h * 3)
+      const x = left - cover.left
+      for (let row = 0; row < h; row++) {
+        const from = ((cover.y + top - cover.top + row) * width + x) * 3
+        data.set(strip.value.data.subarray(from, from + w * 3), row * w * 3)
+      }
+      return { raster: { data, width: w, height: h }, origin: [left, top] as const }
+    })
   })

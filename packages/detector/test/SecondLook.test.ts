@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import sharp from "sharp"
 import * as FaceCheckModel from "../src/FaceCheckModel.js"
 import * as FaceDetector from "../src/FaceDetector.js"
+import * as ImageDecoder from "../src/ImageDecoder.js"
 import * as SecondLook from "../src/SecondLook.js"
 import * as VideoFrames from "../src/VideoFrames.js"
 import * as Media from "./fixtures/media.js"
@@ -137,6 +138,47 @@ layer(FaceDetector.layer({ sessions: 1 }), { timeout: 60_000 })("FaceDetector's 
         expect(result.faces).toHaveLength(Media.peopleIn[n]!)
       }
     })
+  )
+
+  it.effect(
+    "judges a large JPEG's doubtful candidates from the parts their windows read, as from the whole photo",
+    () =>
+      Effect.gen(function* () {
+        // 3000x2000 with 400x400 tiles of the test photos, whose faces (50-70 pixels) score near the threshold. The
+        // search reads it at well under half size, so without crops the second look decodes only the parts it needs
+        // (`ImageDecoder.regions`); with crops it reads the whole raster.
+        const tiles = yield* Effect.promise(() =>
+          Promise.all(
+            [1, 2, 3, 4, 5, 6].map((n) => sharp(Media.photo(n)).resize(400, 400, { fit: "cover" }).toBuffer())
+          )
+        )
+        const canvas = yield* Effect.promise(() =>
+          sharp({ create: { width: 3000, height: 2000, channels: 3, background: "#808080" } })
+            .composite([
+              ...Array.from({ length: 14 }, (_, i) => ({
+                input: tiles[i % 6]!,
+                left: (i % 7) * 400,
+                top: Math.floor(i / 7) * 400
+              }))
+            ])
+            .jpeg({ quality: 90 })
+            .toBuffer()
+        )
+        const bytes = new Uint8Array(canvas.buffer, canvas.byteOffset, canvas.length)
+        const detector = yield* FaceDetector.FaceDetector
+        const unchecked = yield* detector.detectImage(bytes, { crops: false, secondLook: false })
+        const doubtful = unchecked.faces.filter((f) => SecondLook.isDoubtful(f.score, detector.options.minScore))
+        expect(doubtful.length).toBeGreaterThan(5)
+        const info = yield* ImageDecoder.probe(bytes, { maxPixels: 50_000_000, maxBytes: 64 << 20 })
+        const parts = doubtful.map((f) => SecondLook.region(f.box, 1, info.width, info.height))
+        expect(yield* ImageDecoder.regions(bytes, info, parts, { maxPixels: 50_000_000 })).toHaveLength(parts.length)
+
+        const fromParts = yield* detector.detectImage(bytes, { crops: false })
+        const fromWhole = yield* detector.detectImage(bytes)
+        expect(fromParts.faces.map((f) => f.box)).toEqual(fromWhole.faces.map((f) => f.box))
+        // Every doubtful candidate is a real face, and a window read from the wrong pixels would lose it.
+        expect(fromParts.faces).toHaveLength(unchecked.faces.length)
+      })
   )
 
   it.effect("reports a missing face-check model as a typed error, only when a candidate needs it", () =>
