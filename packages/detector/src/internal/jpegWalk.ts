@@ -126,7 +126,20 @@ export const walk = (
   words.fill(0, pred >> 2, (pred >> 2) + 4)
   const length = k.unstuff(dataAt, dataAt + raw, restartInterval > 0 ? 1 : 0)
   if (length < 0) return undefined
-  const end = k.walk(dataAt, blockComp, perMcu, tabs, restartInterval, slotsAt, last, pred, outDc, outFrom, outTo)
+  const end = k.walk(
+    dataAt,
+    blockComp,
+    perMcu,
+    tabs,
+    restartInterval,
+    slotsAt,
+    last,
+    pred,
+    dataAt + length + 8,
+    outDc,
+    outFrom,
+    outTo
+  )
   if (end < 0 || end > length * 8) return undefined
   const n = count * perMcu
   return {

@@ -19,7 +19,7 @@
   ;; that are no code.
   (func (export "walk")
     (param $data i32) (param $blockComp i32) (param $perMcu i32) (param $tabs i32)
-    (param $interval i32) (param $slots i32) (param $last i32) (param $pred i32)
+    (param $interval i32) (param $slots i32) (param $last i32) (param $pred i32) (param $dataEnd i32)
     (param $outDc i32) (param $outFrom i32) (param $outTo i32)
     (result i32)
     (local $buf i64) (local $held i32) (local $next i32)
@@ -30,6 +30,8 @@
     (block $done
       (loop $eachMcu
         (br_if $done (i32.gt_s (local.get $mcu) (local.get $last)))
+        ;; Data that ends too early: stop rather than read whatever follows it.
+        (if (i32.gt_u (local.get $next) (local.get $dataEnd)) (then (return (i32.const -1))))
         ;; A restart interval ends: the next data starts on a byte, the predictions at zero.
         (if (i32.and
               (i32.gt_s (local.get $interval) (i32.const 0))
