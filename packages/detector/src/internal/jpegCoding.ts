@@ -3,7 +3,7 @@
  * without decoding a pixel: the header, Huffman tables, a 32-bit bit reader and a bit writer.
  */
 
-/** The strip is not a JPEG this module can cut (the caller falls back to one encode per tile). */
+/** A JPEG these modules cannot cut; their callers fall back (one encode per crop, a whole decode). */
 export class Unsupported extends Error {}
 
 export interface Huffman {
@@ -179,8 +179,9 @@ export interface Header {
 }
 
 /**
- * Reads `jpeg`'s header up to its scan. Throws `Unsupported` for anything but one interleaved baseline scan of 8-bit
- * samples with Huffman coding (progressive, lossless, arithmetic-coded and 12-bit JPEGs).
+ * Reads `jpeg`'s header up to its first scan. Throws `Unsupported` for anything but a baseline JPEG of 8-bit samples
+ * with Huffman coding whose first scan holds every component (progressive, lossless, arithmetic-coded and 12-bit
+ * JPEGs, one scan per component).
  */
 export const header = (jpeg: Uint8Array): Header => {
   if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Unsupported("not a JPEG")
@@ -250,10 +251,10 @@ export const header = (jpeg: Uint8Array): Header => {
 
 /**
  * The entropy-coded data from `at` on, unstuffed, up to EOI (or the end of the bytes), then eight 0xFF bytes for
- * `word` and the readers. Restart markers are dropped when `restarts` (the data after each starts on a byte
- * boundary, so a reader aligns itself); any other marker, or a restart marker when not `restarts`, throws.
+ * `word` and the readers. Any marker inside the data (restart markers too) throws. (`jpegWalk` unstuffs in its
+ * WebAssembly memory instead.)
  */
-export const unstuff = (jpeg: Uint8Array, at: number, restarts: boolean): { data: Uint8Array; length: number } => {
+export const unstuff = (jpeg: Uint8Array, at: number): { data: Uint8Array; length: number } => {
   const data = new Uint8Array(jpeg.length - at + 8)
   let n = 0
   for (let j = at; j < jpeg.length; j++) {
@@ -266,10 +267,6 @@ export const unstuff = (jpeg: Uint8Array, at: number, restarts: boolean): { data
         continue
       }
       if (next === 0xd9) break
-      if (restarts && next >= 0xd0 && next <= 0xd7) {
-        j++
-        continue
-      }
       throw new Unsupported("a marker inside the scan")
     }
     data[n++] = b

@@ -132,7 +132,7 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
   const tileHeight = height / count
   if (!Number.isInteger(tileHeight) || tileHeight % (8 * vMax) !== 0) throw new Unsupported("tiles off the MCU grid")
   const header = jpeg.subarray(0, h.dataAt)
-  const { data } = unstuff(jpeg, h.dataAt, false)
+  const { data } = unstuff(jpeg, h.dataAt)
   const dcTables = scan.map((s) => table(h.dc, s.dc))
   const acTables = scan.map((s) => table(h.ac, s.ac))
 

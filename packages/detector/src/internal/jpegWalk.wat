@@ -1,6 +1,6 @@
 ;; The walk of `jpegRegions.ts` over a baseline JPEG's entropy-coded data, in WebAssembly: every Huffman code is
-;; read, no coefficient is kept. `scripts/build-wasm.mjs` assembles this file into `jpegWalkWasm.ts`; a test checks it
-;; against the cut of the same JPEG decoded whole.
+;; read, no coefficient is kept. `scripts/build-wasm.mjs` assembles this file into `jpegWalkWasm.ts`; the tests check
+;; that the two agree, and that parts cut with it decode to the whole image's pixels.
 ;;
 ;; Bits are read through a 64-bit window (`$buf`, `$held` bits, most significant first), refilled four bytes at a
 ;; time whenever it holds 32 bits or fewer, so a code (<= 16 bits) and its extra bits (<= 15) are consumed in one
@@ -10,13 +10,13 @@
 (module
   (memory (export "memory") 1)
 
-  ;; Walks MCUs 0..`$last`. `$data`: the unstuffed data (with 8 bytes of 0xFF after it). `$blockComp`: one byte per
-  ;; block of an MCU, its component (0-3). `$tabs`: per component, four i32 addresses: its DC table's 10-bit and
-;; 16-bit lookups, its AC table's.
+  ;; Walks MCUs 0..`$last`. `$data`: the unstuffed data (with 8 bytes of 0xFF after it), up to `$dataEnd`.
+  ;; `$blockComp`: one byte per block of an MCU, its component (0-3). `$tabs`: per component, four i32 addresses: its
+  ;; DC table's 10-bit and 16-bit lookups, then its AC table's. `$interval`: MCUs per restart interval, 0 for none.
   ;; `$slots`: per MCU, an i32 slot (-1: not recorded). For the `$perMcu` blocks of a recorded MCU in slot s, block
   ;; i writes its DC value (i32) at `$outDc + (s * $perMcu + i) * 4` and the bit positions where its AC codes start
   ;; and end in `$outFrom` and `$outTo`. `$pred`: 4 i32 of scratch. Returns the bit position reached, or -1 on bits
-  ;; that are no code.
+  ;; that are no code and on data that ends before MCU `$last`.
   (func (export "walk")
     (param $data i32) (param $blockComp i32) (param $perMcu i32) (param $tabs i32)
     (param $interval i32) (param $slots i32) (param $last i32) (param $pred i32) (param $dataEnd i32)
@@ -25,7 +25,8 @@
     (local $buf i64) (local $held i32) (local $next i32)
     (local $mcu i32) (local $slot i32) (local $rec i32) (local $b i32) (local $c i32)
     (local $e i32) (local $len i32) (local $s i32) (local $bits i32) (local $diff i32)
-    (local $k i32) (local $acFast i32) (local $acFull i32) (local $t i32) (local $rs i32) (local $size i32) (local $drop i32) (local $at i32)
+    (local $k i32) (local $acFast i32) (local $acFull i32) (local $t i32) (local $rs i32) (local $size i32)
+    (local $drop i32) (local $at i32)
     (local.set $next (local.get $data))
     (block $done
       (loop $eachMcu
@@ -33,18 +34,17 @@
         ;; Data that ends too early: stop rather than read whatever follows it.
         (if (i32.gt_u (local.get $next) (local.get $dataEnd)) (then (return (i32.const -1))))
         ;; A restart interval ends: the next data starts on a byte, the predictions at zero.
-        (if (i32.and
-              (i32.gt_s (local.get $interval) (i32.const 0))
-              (i32.and
-                (i32.gt_s (local.get $mcu) (i32.const 0))
-                (i32.eqz (i32.rem_u (local.get $mcu) (select (local.get $interval) (i32.const 1)
-                  (i32.gt_s (local.get $interval) (i32.const 0)))))))
+        (if (i32.gt_s (local.get $interval) (i32.const 0))
           (then
-            (local.set $drop (i32.and (local.get $held) (i32.const 7)))
-            (local.set $buf (i64.shl (local.get $buf) (i64.extend_i32_u (local.get $drop))))
-            (local.set $held (i32.sub (local.get $held) (local.get $drop)))
-            (i64.store (local.get $pred) (i64.const 0))
-            (i64.store offset=8 (local.get $pred) (i64.const 0))))
+            (if (i32.and
+                  (i32.gt_s (local.get $mcu) (i32.const 0))
+                  (i32.eqz (i32.rem_u (local.get $mcu) (local.get $interval))))
+              (then
+                (local.set $drop (i32.and (local.get $held) (i32.const 7)))
+                (local.set $buf (i64.shl (local.get $buf) (i64.extend_i32_u (local.get $drop))))
+                (local.set $held (i32.sub (local.get $held) (local.get $drop)))
+                (i64.store (local.get $pred) (i64.const 0))
+                (i64.store offset=8 (local.get $pred) (i64.const 0))))))
         (local.set $slot (i32.load (i32.add (local.get $slots) (i32.shl (local.get $mcu) (i32.const 2)))))
         (local.set $rec (i32.mul (local.get $slot) (local.get $perMcu)))
         (local.set $b (i32.const 0))
@@ -141,7 +141,8 @@
                 (br $eachAc)))
             (if (i32.ge_s (local.get $slot) (i32.const 0))
               (then
-                (i32.store (i32.add (local.get $outTo) (i32.shl (i32.add (local.get $rec) (local.get $b)) (i32.const 2)))
+                (i32.store
+                  (i32.add (local.get $outTo) (i32.shl (i32.add (local.get $rec) (local.get $b)) (i32.const 2)))
                   (i32.sub (i32.shl (i32.sub (local.get $next) (local.get $data)) (i32.const 3)) (local.get $held)))))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
             (br $eachBlock)))
