@@ -67,9 +67,9 @@ const align = (n: number) => (n + 7) & ~7
  * `restartInterval` > 0), recording the blocks of the MCUs with a slot (`slots[mcu] >= 0`, `count` of them).
  * `components[i]`: the component of an MCU's block i; `dcTables[c]`, `acTables[c]`: component c's tables. Returns
  * the blocks, the data unstuffed up to where the walk ended (`end`, in bits; eight 0xFF bytes after it), or
- * `undefined` on a marker inside the data or bits that are no code. The blocks and the data are views of the
- * module's memory, valid until the next walk: copies of the 1.4 MB of a large photo's data cost more in page faults
- * than the walk itself.
+ * `undefined` on a marker inside the data, bits that are no code, or data that ends before MCU `last`. The blocks
+ * and the data are views of the module's memory, valid until the next walk: copies of the 1.4 MB of a large photo's
+ * data cost more in page faults than the walk itself.
  */
 export const walk = (
   jpeg: Uint8Array,
