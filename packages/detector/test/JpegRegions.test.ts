@@ -9,7 +9,9 @@ import { base64 } from "../src/internal/jpegWalkWasm.js"
 import * as Media from "./fixtures/media.js"
 
 // restart-markers.jpg: skimage-rocket.jpg (public domain) at 203x155, written by libjpeg-turbo's `cjpeg -quality 85
-// -restart 3B -sample 2x2` (a restart marker every three MCUs, so also in the middle of MCU rows).
+// -restart 3B -sample 2x2` (a restart marker every three MCUs, so also in the middle of MCU rows);
+// restart-rows-422.jpg: the same pixels by `cjpeg -quality 80 -restart 1 -sample 2x1` (4:2:2, 16x8 MCUs, a restart
+// marker every MCU row).
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)))
 
 const limits = { maxPixels: 50_000_000, maxBytes: 64 << 20 }
@@ -74,7 +76,8 @@ describe("JpegRegions", () => {
           yield* Effect.promise(() => sharp(photo).resize(515).jpeg({ chromaSubsampling: "4:4:4" }).toBuffer())
         ),
         greyscale: u8(yield* Effect.promise(() => sharp(photo).resize(700).greyscale().jpeg().toBuffer())),
-        "restart markers": fixture("restart-markers.jpg")
+        "restart markers": fixture("restart-markers.jpg"),
+        "4:2:2, a restart marker every row": fixture("restart-rows-422.jpg")
       }
       for (const [name, jpeg] of Object.entries(jpegs)) {
         // The parts are widened by a block on each side, so chroma upsampling sees the same neighbours, except on the
