@@ -40,28 +40,39 @@ export const weighted = <C extends Candidate>(
   candidates: ReadonlyArray<C>,
   iouThreshold = defaultIouThreshold
 ): Array<C> => {
-  const remaining = [...candidates].sort((a, b) => b.score - a.score)
+  // Indices and a taken flag instead of arrays rebuilt per cluster: a large photo has thousands of candidates, and
+  // copying the remaining ones for every cluster was most of a detection's short-lived garbage.
+  const sorted = [...candidates].sort((a, b) => b.score - a.score)
+  const taken = new Uint8Array(sorted.length)
   const merged: Array<C> = []
-  while (remaining.length > 0) {
-    const top = remaining[0]!
-    const cluster: Array<C> = []
-    const rest: Array<C> = []
-    for (const c of remaining) (iou(top.box, c.box) >= iouThreshold ? cluster : rest).push(c)
-    remaining.length = 0
-    remaining.push(...rest)
+  for (let t = 0; t < sorted.length; t++) {
+    if (taken[t]) continue
+    const top = sorted[t]!
     let total = 0
-    const box = [0, 0, 0, 0]
-    const keypoints = top.keypoints.map(() => 0)
-    for (const c of cluster) {
-      total += c.score
-      for (let i = 0; i < 4; i++) box[i] = box[i]! + c.box[i]! * c.score
-      for (let i = 0; i < keypoints.length; i++) keypoints[i] = keypoints[i]! + c.keypoints[i]! * c.score
+    let x = 0
+    let y = 0
+    let w = 0
+    let h = 0
+    const keypoints: Array<number> = new Array(top.keypoints.length).fill(0)
+    // The best one belongs to its own cluster even when its box is empty (its IoU with itself is then 0).
+    for (let j = t; j < sorted.length; j++) {
+      if (taken[j]) continue
+      const c = sorted[j]!
+      if (j !== t && !(iou(top.box, c.box) >= iouThreshold)) continue
+      taken[j] = 1
+      const score = c.score
+      total += score
+      x += c.box[0] * score
+      y += c.box[1] * score
+      w += c.box[2] * score
+      h += c.box[3] * score
+      for (let i = 0; i < keypoints.length; i++) keypoints[i] = keypoints[i]! + c.keypoints[i]! * score
     }
     // Other fields (e.g. where the candidate was found) come from the best member.
     merged.push({
       ...top,
       score: top.score,
-      box: [box[0]! / total, box[1]! / total, box[2]! / total, box[3]! / total],
+      box: [x / total, y / total, w / total, h / total],
       keypoints: keypoints.map((v) => v / total)
     })
   }

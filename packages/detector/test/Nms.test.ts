@@ -35,4 +35,12 @@ describe("Nms", () => {
     ])
     expect(merged.map((m) => m.level)).toEqual([1, 2])
   })
+
+  it("keeps a candidate whose box is empty as it is, instead of looping on it", () => {
+    const merged = Nms.weighted([face(0.9, [5, 5, 0, 0]), face(0.8, [5, 5, 10, 10]), face(0.7, [6, 5, 10, 10])])
+    expect(merged.map((m) => [m.score, m.box[2]])).toEqual([
+      [0.9, 0],
+      [0.8, 10]
+    ])
+  })
 })
