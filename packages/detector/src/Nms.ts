@@ -41,7 +41,7 @@ export const weighted = <C extends Candidate>(
   iouThreshold = defaultIouThreshold
 ): Array<C> => {
   // Indices and a taken flag instead of arrays rebuilt per cluster: a large photo has thousands of candidates, and
-  // copying the remaining ones for every cluster was most of a detection's short-lived garbage.
+  // copying the remaining ones for every cluster was the largest single source of a detection's short-lived garbage.
   const sorted = [...candidates].sort((a, b) => b.score - a.score)
   const taken = new Uint8Array(sorted.length)
   const merged: Array<C> = []
