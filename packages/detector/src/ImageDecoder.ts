@@ -9,6 +9,7 @@ import sharp from "sharp"
 import type { ImageFormat } from "./Detection.js"
 import { CorruptMedia, MediaTooLarge, UnsupportedMedia } from "./DetectorError.js"
 import * as JpegRegions from "./internal/jpegRegions.js"
+import * as Orientation from "./internal/orientation.js"
 import * as MediaFormat from "./MediaFormat.js"
 
 /**
@@ -177,11 +178,12 @@ export const resize = (raster: Raster, width: number, height: number): Effect.Ef
 
 /**
  * Parts of an image at full resolution, without decoding the rest: `rects` (`[left, top, width, height]` in the
- * upright image's pixels, inside it) as rasters of their own, each with its top-left. For a baseline JPEG stored
- * upright, the parts' blocks are cut out of the file and decoded alone (`internal/jpegRegions`), which on a large
- * photo costs a fraction of a whole decode and its memory. `undefined` when that does not apply (another format, a
- * turned or progressive JPEG, parts covering more than `share` of the image, anything the cut or its decode refuses):
- * the caller decodes the whole image instead, which also reports what is wrong with a broken file.
+ * upright image's pixels, inside it) as rasters of their own, each with its top-left. For a baseline JPEG, the parts'
+ * blocks are cut out of the file and decoded alone (`internal/jpegRegions`), which on a large photo costs a fraction
+ * of a whole decode and its memory; a part of a photo stored turned (EXIF orientation) is cut from the stored pixels
+ * and turned upright here. `undefined` when that does not apply (another format, a progressive or CMYK JPEG, parts
+ * covering more than `share` of the image, anything the cut or its decode refuses): the caller decodes the whole image
+ * instead, which also reports what is wrong with a broken file.
  *
  * @since 0.1.0
  */
@@ -193,7 +195,8 @@ export const regions = (
   share = 0.5
 ): Effect.Effect<ReadonlyArray<{ readonly raster: Raster; readonly origin: readonly [number, number] }> | undefined> =>
   Effect.gen(function* () {
-    if (info.format !== "jpeg" || (info.orientation ?? 1) !== 1 || rects.length === 0) return undefined
+    const orientation = info.orientation ?? 1
+    if (info.format !== "jpeg" || !(orientation >= 1 && orientation <= 8) || rects.length === 0) return undefined
     const whole = rects.map(
       ([left, top, width, height]) =>
         [
@@ -206,8 +209,13 @@ export const regions = (
     if (whole.some(([l, t, w, h]) => l < 0 || t < 0 || w < 1 || h < 1 || l + w > info.width || t + h > info.height)) {
       return undefined
     }
+    // The stored image's size, and each part in its pixels.
+    const [storedWidth, storedHeight] = Orientation.swaps(orientation)
+      ? [info.height, info.width]
+      : [info.width, info.height]
+    const stored = whole.map((r) => Orientation.storedRect(orientation, r, storedWidth, storedHeight))
     const cut = yield* Effect.try(() =>
-      JpegRegions.cut(bytes, whole, Math.min(limits.maxPixels, info.width * info.height * share))
+      JpegRegions.cut(bytes, stored, Math.min(limits.maxPixels, info.width * info.height * share))
     ).pipe(Effect.option)
     if (cut._tag === "None") return undefined
     const { jpeg, width, height, covers } = cut.value
@@ -218,14 +226,17 @@ export const regions = (
       limits
     ).pipe(Effect.option)
     if (strip._tag === "None") return undefined
-    return whole.map(([left, top, w, h], i) => {
+    return whole.map((rect, i) => {
+      const [left, top, w, h] = rect
+      const [sl, st, sw, sh] = stored[i]!
       const cover = covers[i]!
-      const data = new Uint8Array(w * h * 3)
-      const x = left - cover.left
-      for (let row = 0; row < h; row++) {
-        const from = ((cover.y + top - cover.top + row) * width + x) * 3
-        data.set(strip.value.data.subarray(from, from + w * 3), row * w * 3)
+      const part = new Uint8Array(sw * sh * 3)
+      const x = cover.x + sl - cover.left
+      for (let row = 0; row < sh; row++) {
+        const from = ((cover.y + st - cover.top + row) * width + x) * 3
+        part.set(strip.value.data.subarray(from, from + sw * 3), row * sw * 3)
       }
+      const data = orientation === 1 ? part : Orientation.upright(orientation, part, rect, storedWidth, storedHeight)
       return { raster: { data, width: w, height: h }, origin: [left, top] as const }
     })
   })

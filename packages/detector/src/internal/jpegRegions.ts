@@ -9,11 +9,14 @@
  * one part under the other, into a new JPEG with the same quantisation and AC tables, which sharp decodes as a small
  * image.
  *
- * Each part is widened by one MCU on every side (where the image has one), so its pixels decode as in the whole
- * image: chroma upsampling reads a neighbouring sample, and the neighbours are the same. Parts narrower than the
- * widest repeat their last MCU column. DC coefficients are coded as differences from the block before, so every
- * block's DC is written again, with the standard DC table (which has a code for every difference); the AC bits are
- * copied as they are. Restart markers in the source are followed and dropped.
+ * The pixels are exactly those of the whole image's decode. Chroma upsampling reads the neighbouring samples, so each
+ * part is widened by one MCU on every side where the image goes on; where it does not, the part's edge is put on the
+ * cut's edge: the parts on the image's top edge share one band at the top of the cut, those on its bottom edge one at
+ * the bottom, a part on its right edge ends at the cut's right edge, and the cut ends, like the image, before the
+ * padding of partial MCUs. Other columns repeat a cover's first or last MCU column. DC coefficients are coded as
+ * differences from the block before, so every block's DC is written again, with the standard DC table (which has a
+ * code for every difference); the AC bits are copied as they are. Restart markers in the source are followed and
+ * dropped.
  */
 import {
   BitWriter,
@@ -31,18 +34,27 @@ export { Unsupported }
 /** A part of the source: `[left, top, width, height]` in its pixels. */
 export type Rect = readonly [number, number, number, number]
 
-/** Where a part's MCU-aligned cover is: its top-left in the source, and the row of the cut where it starts. */
+/** Where a part's MCU-aligned cover is: its top-left in the source, and where it starts in the cut. */
 export interface Cover {
   readonly left: number
   readonly top: number
+  readonly x: number
   readonly y: number
+}
+
+/** A cover in MCUs: columns `c0`..`c1` and rows `r0`..`r1`, ends excluded. */
+interface Span {
+  readonly c0: number
+  readonly r0: number
+  readonly c1: number
+  readonly r1: number
 }
 
 export interface Cut {
   readonly jpeg: Uint8Array
   readonly width: number
   readonly height: number
-  /** One per part, in order. */
+  /** One per part, in order (parts on the same edge of the image share one). */
   readonly covers: ReadonlyArray<Cover>
 }
 
@@ -84,7 +96,7 @@ export const cut = (jpeg: Uint8Array, rects: ReadonlyArray<Rect>, maxPixels: num
   const perMcu = blocks.reduce((a, b) => a + b, 0)
   const mcusPerRow = Math.ceil(h.width / mcuWidth)
   const mcuRows = Math.ceil(h.height / mcuHeight)
-  const spans = rects.map(([left, top, width, height]) => {
+  const around = rects.map(([left, top, width, height]) => {
     const c0 = Math.max(0, Math.floor(left / mcuWidth) - 1)
     const r0 = Math.max(0, Math.floor(top / mcuHeight) - 1)
     const c1 = Math.min(mcusPerRow, Math.ceil((left + width) / mcuWidth) + 1)
@@ -92,10 +104,43 @@ export const cut = (jpeg: Uint8Array, rects: ReadonlyArray<Rect>, maxPixels: num
     if (!(c1 > c0 && r1 > r0)) throw new Unsupported("a part outside the image")
     return { c0, r0, c1, r1 }
   })
+  // A cover has a block of margin where the image goes on, but not at its edges. There, the decoder's upsampling
+  // must see the edge as the whole image's decode does: the covers on the top edge become one band at the top of the
+  // cut, those on the bottom edge one band at its bottom (ending where the image ends), and a cover on the right edge
+  // ends where the cut's right edge ends (ending where the image ends). Covers on the left edge start at the cut's.
+  const union = (spans: ReadonlyArray<Span>): Span => ({
+    c0: Math.min(...spans.map((s) => s.c0)),
+    r0: Math.min(...spans.map((s) => s.r0)),
+    c1: Math.max(...spans.map((s) => s.c1)),
+    r1: Math.max(...spans.map((s) => s.r1))
+  })
+  const spans: Array<Span> = []
+  const coverOf: Array<number> = []
+  if (around.some((s) => s.r0 === 0 && s.r1 === mcuRows)) {
+    spans.push(union(around))
+    coverOf.push(...around.map(() => 0))
+  } else {
+    const top = around.filter((s) => s.r0 === 0)
+    const bottom = around.filter((s) => s.r1 === mcuRows)
+    const inner = around.filter((s) => s.r0 > 0 && s.r1 < mcuRows)
+    if (top.length > 0) spans.push(union(top))
+    spans.push(...inner)
+    if (bottom.length > 0) spans.push(union(bottom))
+    for (const s of around) {
+      if (s.r0 === 0) coverOf.push(0)
+      else if (s.r1 === mcuRows) coverOf.push(spans.length - 1)
+      else coverOf.push((top.length > 0 ? 1 : 0) + inner.indexOf(s))
+    }
+  }
+  // The image's last blocks may be partial: the cut then ends as many pixels early, on the edges it ends with. From a
+  // cover not on the right edge that takes at most 15 pixels of its margin column, whose first pixels (all that the
+  // part's own upsampling reads) stay.
   const wide = Math.max(...spans.map((s) => s.c1 - s.c0))
   const rows = spans.reduce((n, s) => n + s.r1 - s.r0, 0)
-  const width = wide * mcuWidth
-  const height = rows * mcuHeight
+  const right = spans.some((s) => s.c1 === mcusPerRow) ? mcusPerRow * mcuWidth - h.width : 0
+  const bottom = spans[spans.length - 1]!.r1 === mcuRows ? mcuRows * mcuHeight - h.height : 0
+  const width = wide * mcuWidth - right
+  const height = rows * mcuHeight - bottom
   if (width > maxSide || height > maxSide || width * height > maxPixels) throw new Unsupported("parts too large")
 
   const slots = new Int32Array(mcusPerRow * mcuRows).fill(-1)
@@ -120,14 +165,17 @@ export const cut = (jpeg: Uint8Array, rects: ReadonlyArray<Rect>, maxPixels: num
 
   const writer = new BitWriter(Math.ceil((data.length * count) / (last + 1)) + 1024)
   const prediction = new Int32Array(blocks.length)
-  const covers: Array<Cover> = []
+  const placed: Array<Cover> = []
   let y = 0
   for (const { c0, r0, c1, r1 } of spans) {
-    covers.push({ left: c0 * mcuWidth, top: r0 * mcuHeight, y })
+    // Right-aligned when on the image's right edge only; the other columns repeat the cover's first or last one.
+    const shift = c1 === mcusPerRow && c0 > 0 ? wide - (c1 - c0) : 0
+    placed.push({ left: c0 * mcuWidth, top: r0 * mcuHeight, x: shift * mcuWidth, y })
     y += (r1 - r0) * mcuHeight
     for (let r = r0; r < r1; r++) {
-      for (let c = c0; c < c0 + wide; c++) {
-        let k = slots[r * mcusPerRow + Math.min(c, c1 - 1)]! * perMcu
+      for (let c = 0; c < wide; c++) {
+        const column = Math.min(c1 - 1, c0 + Math.max(0, c - shift))
+        let k = slots[r * mcusPerRow + column]! * perMcu
         for (let component = 0; component < blocks.length; component++) {
           for (let b = 0; b < blocks[component]!; b++, k++) {
             const diff = recorded.dc[k]! - prediction[component]!
@@ -170,5 +218,5 @@ export const cut = (jpeg: Uint8Array, rects: ReadonlyArray<Rect>, maxPixels: num
     out.set(p, at)
     at += p.length
   }
-  return { jpeg: out, width, height, covers }
+  return { jpeg: out, width, height, covers: coverOf.map((i) => placed[i]!) }
 }
