@@ -133,8 +133,8 @@ export const cut = (jpeg: Uint8Array, rects: ReadonlyArray<Rect>, maxPixels: num
     }
   }
   // The image's last blocks may be partial: the cut then ends as many pixels early, on the edges it ends with. From a
-  // cover not on the right edge that takes at most 15 pixels of its margin column, whose first pixels (all that the
-  // part's own upsampling reads) stay.
+  // cover not on the right edge that takes less than its margin column, whose first pixels (all that the part's own
+  // upsampling reads) stay.
   const wide = Math.max(...spans.map((s) => s.c1 - s.c0))
   const rows = spans.reduce((n, s) => n + s.r1 - s.r0, 0)
   const right = spans.some((s) => s.c1 === mcusPerRow) ? mcusPerRow * mcuWidth - h.width : 0
