@@ -4,8 +4,9 @@
  * faults on a fresh 1.4 MB array), together as long as libjpeg-turbo's whole decode, so cutting parts was no
  * cheaper than decoding everything; here the walk takes about 7 ms and the unstuffing, in place, about 1.
  */
-import type { Huffman } from "./jpegCoding.js"
+import { fastBits, type Huffman } from "./jpegCoding.js"
 import { base64 } from "./jpegWalkWasm.js"
+import * as WasmKernel from "./wasmKernel.js"
 
 /** Per recorded block: its DC value, and where its AC bits start and end in the unstuffed data. */
 export interface Blocks {
@@ -14,49 +15,28 @@ export interface Blocks {
   readonly to: Uint32Array
 }
 
-/** The part of the WebAssembly API used here (this package's TypeScript libraries do not declare it). */
-interface Wasm {
-  readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object) => { readonly exports: object }
-}
-const wasm = (globalThis as unknown as { readonly WebAssembly: Wasm }).WebAssembly
-
 interface Kernel {
-  readonly memory: { readonly buffer: ArrayBuffer; readonly grow: (pages: number) => number }
+  readonly memory: WasmKernel.Memory
   readonly walk: (...args: Array<number>) => number
   readonly unstuff: (...args: Array<number>) => number
 }
-/** Compiled on first use (synchronously: it is a few hundred bytes). */
-let compiled: object | undefined
-const instantiate = (): Kernel => {
-  compiled ??= new wasm.Module(Buffer.from(base64, "base64"))
-  const exports = new wasm.Instance(compiled).exports as Kernel
-  return { memory: exports.memory, walk: exports.walk, unstuff: exports.unstuff }
-}
-
-/** The instance kept between calls; memory never shrinks, so a walk that needs more than this gets its own. */
-let shared: Kernel | undefined
-const keptBytes = 16 << 20
-
-/** Bits of the first lookup (see `jpegWalk.wat`). */
-const fastBits = 10
+/** A walk that needs more than 16 MB (the file's data, its tables and the records) gets an instance of its own. */
+const kernelFor = WasmKernel.kernels<Kernel>(base64, 16 << 20)
 
 /**
  * Writes a table's two lookups into `memory` (16-bit entries at `fast` and `full`, byte addresses), entries
- * `(length << 8) | symbol`: of the next 10 bits (0 where the code is longer), then of the next 16 bits (0 where no
- * code starts). Straight into the module's memory: 130 kB of fresh arrays per table and walk kept the collector busy.
+ * `(length << 8) | symbol`: the table's own lookup of the next `fastBits` bits (which `jpegWalk.wat` reads as the
+ * window's top 10 bits), then one of the next 16 bits (0 where no code starts). Straight into the module's memory:
+ * 130 kB of fresh arrays per table and walk kept the collector busy.
  */
 const writeLookup = (h: Huffman, memory: Uint16Array, fast: number, full: number): void => {
-  memory.fill(0, fast >> 1, (fast >> 1) + (1 << fastBits))
+  memory.set(h.fast, fast >> 1)
   memory.fill(0, full >> 1, (full >> 1) + (1 << 16))
   for (let symbol = 0; symbol < 256; symbol++) {
     const l = h.length[symbol]!
     if (l === 0) continue
-    const entry = (l << 8) | symbol
     const code = h.code[symbol]!
-    memory.fill(entry, (full >> 1) + (code << (16 - l)), (full >> 1) + ((code + 1) << (16 - l)))
-    if (l <= fastBits)
-      memory.fill(entry, (fast >> 1) + (code << (fastBits - l)), (fast >> 1) + ((code + 1) << (fastBits - l)))
+    memory.fill((l << 8) | symbol, (full >> 1) + (code << (16 - l)), (full >> 1) + ((code + 1) << (16 - l)))
   }
 }
 
@@ -98,15 +78,7 @@ export const walk = (
   const outFrom = align(outDc + records)
   const outTo = align(outFrom + records)
   const dataAt = align(outTo + records)
-  const bytes = dataAt + raw + 16
-  let k: Kernel
-  if (bytes > keptBytes) k = instantiate()
-  else {
-    shared ??= instantiate()
-    k = shared
-  }
-  const missing = bytes - k.memory.buffer.byteLength
-  if (missing > 0) k.memory.grow(Math.ceil(missing / 65536))
+  const k = kernelFor(dataAt + raw + 16)
   const memory = new Uint8Array(k.memory.buffer)
   const words = new Int32Array(k.memory.buffer)
   const halves = new Uint16Array(k.memory.buffer)

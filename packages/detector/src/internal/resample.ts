@@ -11,6 +11,7 @@
  * (`pnpm bench -- detector`, "+crops" rows).
  */
 import { base64 } from "./resampleWasm.js"
+import * as WasmKernel from "./wasmKernel.js"
 
 /** Weights are fixed-point: they sum to 1 << `bits`, so 8-bit values times weights fit 16-bit SIMD lanes. */
 const bits = 8
@@ -75,42 +76,13 @@ const taps = (side: number, size: number): Taps => {
   return { start, count, weights, stride }
 }
 
-/** The part of the WebAssembly API used here (this package's TypeScript libraries do not declare it). */
-interface Wasm {
-  readonly Module: new (bytes: Uint8Array) => object
-  readonly Instance: new (module: object) => { readonly exports: object }
-}
-const wasm = (globalThis as unknown as { readonly WebAssembly: Wasm }).WebAssembly
-
 interface Kernel {
-  readonly memory: { readonly buffer: ArrayBuffer; readonly grow: (pages: number) => number }
+  readonly memory: WasmKernel.Memory
   readonly rows: (...args: Array<number>) => void
   readonly columns: (...args: Array<number>) => void
 }
-/** Compiled on first use (synchronously: it is a few hundred bytes). */
-let compiled: object | undefined
-const instantiate = (): Kernel => {
-  compiled ??= new wasm.Module(Buffer.from(base64, "base64"))
-  const exports = new wasm.Instance(compiled).exports as Kernel
-  return { memory: exports.memory, rows: exports.rows, columns: exports.columns }
-}
-/**
- * The instance kept between calls. WebAssembly memory never shrinks, so it keeps at most `keptBytes`; a square that
- * needs more (a face of thousands of pixels) gets an instance of its own, collected after the call.
- */
-let shared: Kernel | undefined
-const keptBytes = 8 << 20
-const kernelFor = (bytes: number): Kernel => {
-  let k: Kernel
-  if (bytes > keptBytes) k = instantiate()
-  else {
-    shared ??= instantiate()
-    k = shared
-  }
-  const missing = bytes - k.memory.buffer.byteLength
-  if (missing > 0) k.memory.grow(Math.ceil(missing / 65536))
-  return k
-}
+/** A square that needs more than 8 MB (a face of thousands of pixels) gets an instance of its own. */
+const kernelFor = WasmKernel.kernels<Kernel>(base64, 8 << 20)
 
 /** Rounds up to a multiple of 16 (SIMD steps). */
 const align = (n: number) => (n + 15) & ~15
