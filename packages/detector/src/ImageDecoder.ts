@@ -236,7 +236,8 @@ export const regions = (
         const from = ((cover.y + st - cover.top + row) * width + x) * 3
         part.set(strip.value.data.subarray(from, from + sw * 3), row * sw * 3)
       }
-      const data = orientation === 1 ? part : Orientation.upright(orientation, part, rect, storedWidth, storedHeight)
+      const data =
+        orientation === 1 ? part : Orientation.upright(orientation, part, rect, stored[i]!, storedWidth, storedHeight)
       return { raster: { data, width: w, height: h }, origin: [left, top] as const }
     })
   })

@@ -21,7 +21,7 @@ export interface Huffman {
   readonly fast: Uint16Array
 }
 
-/** Codes up to this long (nearly all of them) decode with one table lookup. */
+/** Codes up to this long (nearly all of them) decode with one table lookup (`jpegWalk.wat` has it as 10 too). */
 export const fastBits = 10
 
 export const huffman = (counts: Uint8Array, symbols: Uint8Array): Huffman => {
@@ -46,6 +46,8 @@ export const huffman = (counts: Uint8Array, symbols: Uint8Array): Huffman => {
       }
     }
     maxCode[l] = counts[l - 1]! > 0 ? next - 1 : -1
+    // More codes of this length than there are bit patterns: no decoder can read the table.
+    if (next > 1 << l) throw new Unsupported("an oversubscribed Huffman table")
     next <<= 1
   }
   return { counts, symbols, minCode, maxCode, valPtr, code, length, fast }
@@ -141,7 +143,15 @@ export interface Component {
 }
 
 /** The category (bit length) of a DC difference and its extra bits, as JPEG codes them. */
-export const category = (v: number): number => (v === 0 ? 0 : 32 - Math.clz32(Math.abs(v)))
+const category = (v: number): number => (v === 0 ? 0 : 32 - Math.clz32(Math.abs(v)))
+
+/** Writes a DC difference as JPEG codes it: its category's code in `table`, then its extra bits. */
+export const writeDc = (writer: BitWriter, table: Huffman, difference: number): void => {
+  const s = category(difference)
+  if (!(table.length[s]! > 0)) throw new Unsupported("a DC category missing from the table")
+  writer.write(table.code[s]!, table.length[s]!)
+  if (s > 0) writer.write(difference >= 0 ? difference : difference + (1 << s) - 1, s)
+}
 
 /** A slow-path code lookup (codes longer than `fastBits`): `(length << 8) | symbol`. */
 export const slowCode = (h: Huffman, w: number): number => {

@@ -18,15 +18,7 @@
  * code for every difference); the AC bits are copied as they are. Restart markers in the source are followed and
  * dropped.
  */
-import {
-  BitWriter,
-  category,
-  type Huffman,
-  header as readHeader,
-  standardDc,
-  table,
-  Unsupported
-} from "./jpegCoding.js"
+import { BitWriter, type Huffman, header as readHeader, standardDc, table, Unsupported, writeDc } from "./jpegCoding.js"
 import * as JpegWalk from "./jpegWalk.js"
 
 export { Unsupported }
@@ -178,12 +170,8 @@ export const cut = (jpeg: Uint8Array, rects: ReadonlyArray<Rect>, maxPixels: num
         let k = slots[r * mcusPerRow + column]! * perMcu
         for (let component = 0; component < blocks.length; component++) {
           for (let b = 0; b < blocks[component]!; b++, k++) {
-            const diff = recorded.dc[k]! - prediction[component]!
+            writeDc(writer, standardDc, recorded.dc[k]! - prediction[component]!)
             prediction[component] = recorded.dc[k]!
-            const s = category(diff)
-            if (s > 11) throw new Unsupported("a DC difference out of range")
-            writer.write(standardDc.code[s]!, standardDc.length[s]!)
-            if (s > 0) writer.write(diff >= 0 ? diff : diff + (1 << s) - 1, s)
             writer.copy(data, recorded.from[k]!, recorded.to[k]!)
           }
         }

@@ -15,14 +15,14 @@
 
 import {
   BitWriter,
-  category,
   fastBits,
   header as readHeader,
   type Huffman,
   slowCode,
   table,
   Unsupported,
-  unstuff
+  unstuff,
+  writeDc
 } from "./jpegCoding.js"
 
 export { Unsupported }
@@ -148,10 +148,7 @@ export const split = (jpeg: Uint8Array, count: number): Array<Uint8Array> => {
     let cursor = tile.start
     for (const patch of tile.patches) {
       writer.copy(data, cursor, patch.at)
-      const s = category(patch.value)
-      if (patch.table.length[s] === 0) throw new Unsupported("a DC category missing from the table")
-      writer.write(patch.table.code[s]!, patch.table.length[s]!)
-      if (s > 0) writer.write(patch.value >= 0 ? patch.value : patch.value + (1 << s) - 1, s)
+      writeDc(writer, patch.table, patch.value)
       cursor = patch.at + patch.length
     }
     writer.copy(data, cursor, stop)

@@ -17,7 +17,7 @@ export const swaps = (orientation: number): boolean => orientation >= 5 && orien
  * The stored pixel `[x, y]` shown at upright `[u, v]`, for a stored image `width` x `height` (its own size, not the
  * upright one).
  */
-const stored = (orientation: number, u: number, v: number, width: number, height: number): [number, number] => {
+const storedPixel = (orientation: number, u: number, v: number, width: number, height: number): [number, number] => {
   switch (orientation) {
     case 2:
       return [width - 1 - u, v]
@@ -41,29 +41,30 @@ const stored = (orientation: number, u: number, v: number, width: number, height
 /** The stored pixels of an upright `rect`, for a stored image `width` x `height`. */
 export const storedRect = (orientation: number, rect: Rect, width: number, height: number): Rect => {
   const [l, t, w, h] = rect
-  const [x0, y0] = stored(orientation, l, t, width, height)
-  const [x1, y1] = stored(orientation, l + w - 1, t + h - 1, width, height)
+  const [x0, y0] = storedPixel(orientation, l, t, width, height)
+  const [x1, y1] = storedPixel(orientation, l + w - 1, t + h - 1, width, height)
   const [sw, sh] = swaps(orientation) ? [h, w] : [w, h]
   return [Math.min(x0, x1), Math.min(y0, y1), sw, sh]
 }
 
 /**
- * The upright `rect` (RGB, `rect`'s width x height) from `part`, the stored pixels of `storedRect(orientation, rect,
- * width, height)` (RGB, that rectangle's width x height).
+ * The upright `rect` (RGB, `rect`'s width x height) from `part`, the stored pixels of `stored` (RGB, its width x
+ * height; `storedRect(orientation, rect, width, height)`).
  */
 export const upright = (
   orientation: number,
   part: Uint8Array,
   rect: Rect,
+  stored: Rect,
   width: number,
   height: number
 ): Uint8Array => {
   const [l, t, w, h] = rect
-  const [sl, st, sw] = storedRect(orientation, rect, width, height)
+  const [sl, st, sw] = stored
   const out = new Uint8Array(w * h * 3)
   for (let v = 0; v < h; v++) {
     for (let u = 0; u < w; u++) {
-      const [x, y] = stored(orientation, l + u, t + v, width, height)
+      const [x, y] = storedPixel(orientation, l + u, t + v, width, height)
       const from = ((y - st) * sw + (x - sl)) * 3
       const to = (v * w + u) * 3
       out[to] = part[from]!
