@@ -77,6 +77,14 @@ const recognitionModel = deriveRecognition(
   pinned(join(faceApi, "model", recognition.source.weights), recognition.source.weightsSha256)
 )
 emit(recognition, "RecognitionModel", recognitionModel, faceApi, "LICENSE-face-api")
+// Its 8-bit copy, quantised over the committed activation ranges (scripts/calibrate-recognition.mjs).
+const { ranges } = JSON.parse(readFileSync(join(root, "assets", recognition.int8.ranges), "utf8"))
+const recognitionInt8 = deriveRecognition(
+  manifest,
+  pinned(join(faceApi, "model", recognition.source.weights), recognition.source.weightsSha256),
+  { kind: "int8", ranges }
+)
+emit(recognition.int8, "RecognitionModel", recognitionInt8, faceApi, "LICENSE-face-api")
 
 // The face-check model: derived from human's pinned face mesh at every build (not committed).
 const faceCheck = await import(join(root, "dist", "FaceCheckModel.js"))

@@ -115,6 +115,12 @@ export interface DetectorOptions {
    */
   readonly recognitionModelPath?: string
   /**
+   * The 8-bit copy of the face-recognition model that joins a video's tracks into people when no embeddings are asked
+   * for (`RecognitionModel.int8`); default: the copy in this package's `dist/model/`, loaded on first use. Its
+   * checksum must match `RecognitionModel.int8.sha256`.
+   */
+  readonly recognitionInt8ModelPath?: string
+  /**
    * Confirm doubtful candidates with the face-check model before reporting them (`SecondLook`); in a video, each track
    * whose best view is doubtful. Default true. A candidate scored well above `minScore` is never checked, so an image
    * without doubtful candidates costs nothing more.
@@ -235,6 +241,7 @@ export interface ResolvedOptions {
   readonly ffmpegPath: string | undefined
   readonly modelPath: string | undefined
   readonly recognitionModelPath: string | undefined
+  readonly recognitionInt8ModelPath: string | undefined
   readonly secondLook: boolean
   readonly faceCheckModelPath: string | undefined
   readonly inferenceAttempts: number
@@ -269,6 +276,7 @@ export const resolve = (options: DetectorOptions = {}): ResolvedOptions => ({
   ffmpegPath: options.ffmpegPath,
   modelPath: options.modelPath,
   recognitionModelPath: options.recognitionModelPath,
+  recognitionInt8ModelPath: options.recognitionInt8ModelPath,
   secondLook: options.secondLook ?? true,
   faceCheckModelPath: options.faceCheckModelPath,
   inferenceAttempts: Math.max(1, Math.floor(options.inferenceAttempts ?? 3)),
@@ -349,6 +357,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
       }
     )
     const embedder = yield* ModelWorker.make(RecognitionModel.io, RecognitionModel.load(o.recognitionModelPath))
+    const joiner = yield* ModelWorker.make(RecognitionModel.io, RecognitionModel.loadInt8(o.recognitionInt8ModelPath))
     const faceCheck = yield* ModelWorker.make(FaceCheckModel.io, FaceCheckModel.load(o.faceCheckModelPath))
 
     /**
@@ -541,7 +550,7 @@ export const make = (options: DetectorOptions = {}): Effect.Effect<Service, Dete
     const detectVideo = (path: string, videoOptions: VideoOptions = {}) =>
       VideoSearch.detect(
         pool,
-        { embedder, faceCheck },
+        { embedder, joiner, faceCheck },
         path,
         {
           ...o.video,

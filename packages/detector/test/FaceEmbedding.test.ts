@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import ort from "onnxruntime-node"
 import sharp from "sharp"
 import * as FaceDetector from "../src/FaceDetector.js"
 import * as FaceEmbedding from "../src/FaceEmbedding.js"
 import * as Identity from "../src/Identity.js"
+import * as RecognitionModel from "../src/RecognitionModel.js"
 import * as Media from "./fixtures/media.js"
 
 const reference = JSON.parse(readFileSync(new URL("./fixtures/faceapi-embedding.json", import.meta.url), "utf8")) as {
@@ -75,6 +77,56 @@ layer(FaceDetector.layer({ sessions: 1 }), { timeout: 60_000 })("FaceEmbedding w
       const embedded = yield* detector.embedChips([new Uint8Array(chip)])
       expect(embedded[0]!.length).toBe(128)
       expect(FaceEmbedding.distance(embedded[0]!, reference.embedding)).toBeLessThan(1e-4)
+    })
+  )
+
+  it.effect("the 8-bit copy that joins tracks: close to the float model, one person together, two people apart", () =>
+    Effect.gen(function* () {
+      const { bytes } = yield* RecognitionModel.loadInt8()
+      const session = yield* Effect.promise(() =>
+        ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 })
+      )
+      const size = FaceEmbedding.chipSize
+      const embed = (chips: ReadonlyArray<Uint8Array>) =>
+        Effect.promise(async () => {
+          const batch = new Uint8Array(chips.length * size * size * 3)
+          for (const [i, c] of chips.entries()) batch.set(c, i * c.length)
+          const out = await session.run({ image: new ort.Tensor("uint8", batch, [chips.length, size, size, 3]) })
+          const data = out.embedding!.data as Float32Array
+          return chips.map((_, i) => data.subarray(i * 128, (i + 1) * 128))
+        })
+      const chipsOf = (image: Uint8Array) =>
+        Effect.gen(function* () {
+          const detector = yield* FaceDetector.FaceDetector
+          const { faces } = yield* detector.detectImage(image, { crops: false })
+          const { data, info } = yield* Effect.promise(() =>
+            sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+          )
+          const raster = { data: new Uint8Array(data), width: info.width, height: info.height }
+          return faces.map((f) => FaceEmbedding.chip(raster, 1, f))
+        })
+      const photo = Media.photo(4)
+      const half = new Uint8Array(
+        yield* Effect.promise(() => sharp(photo).resize({ width: 960 }).jpeg({ quality: 80 }).toBuffer())
+      )
+      const fullChips = yield* chipsOf(photo)
+      const halfChips = yield* chipsOf(half)
+      expect(fullChips).toHaveLength(4)
+      expect(halfChips).toHaveLength(4)
+      const detector = yield* FaceDetector.FaceDetector
+      const float = yield* detector.embedChips(fullChips)
+      const full = yield* embed(fullChips)
+      const small = yield* embed(halfChips)
+      for (const [i, e] of full.entries()) {
+        // Measured on 197 calibration chips: 0.036 at the median, 0.067 at most.
+        expect(FaceEmbedding.distance(e, float[i]!)).toBeLessThan(0.1)
+        expect(FaceEmbedding.distance(e, float[i]!)).toBeGreaterThan(0)
+        for (const [j, other] of small.entries()) {
+          const d = FaceEmbedding.distance(e, other)
+          if (i === j) expect(d).toBeLessThan(Identity.defaultThreshold)
+          else expect(d).toBeGreaterThan(Identity.defaultThreshold)
+        }
+      }
     })
   )
 

@@ -32,7 +32,7 @@ describe("ModelFile", () => {
 
   it("names every shipped model's pinned SHA-256 in the NOTICE", () => {
     const notice = readFileSync(new URL("../assets/model-NOTICE", import.meta.url), "utf8")
-    for (const model of [ModelFile, RecognitionModel, FaceCheckModel]) {
+    for (const model of [ModelFile, RecognitionModel, RecognitionModel.int8, FaceCheckModel]) {
       const entry = notice.slice(notice.indexOf(`${model.fileName}\n`))
       expect(entry.length, model.fileName).toBeLessThan(notice.length)
       // The file's own digest line (its sources' digests are written in parentheses).

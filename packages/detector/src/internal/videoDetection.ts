@@ -99,7 +99,10 @@ const keepWindow = (raster: Raster, scale: number, face: FaceEmbedding.FaceGeome
 
 /** The models a video may need besides the detector, each loaded on first use. */
 export interface Models {
+  /** The float recognition model: the embeddings callers ask for. */
   readonly embedder: ModelWorker
+  /** Its 8-bit copy: joining tracks when no embeddings are asked for (`RecognitionModel.int8`). */
+  readonly joiner: ModelWorker
   readonly faceCheck: ModelWorker
 }
 
@@ -185,7 +188,7 @@ export const detect = (
         )
       )
       const people = yield* identify(
-        models.embedder,
+        settings.embeddings ? models.embedder : models.joiner,
         yield* confirmTracks(models.faceCheck, Tracker.finish(tracks)),
         settings
       )
@@ -253,7 +256,8 @@ interface Person {
 /**
  * Tracks joined into people by their faces: each track that could join another is embedded (`embedTracks`), and the
  * groups `Identity` finds become people, ordered by first appearance (then left to right), with the best view over
- * all their tracks. With `identify` off every track is a person, as before tracks were joined.
+ * all their tracks. With `identify` off every track is a person, as before tracks were joined. `embedder` is the float
+ * model when the embeddings are returned, the 8-bit one when they only join tracks.
  */
 const identify = (
   embedder: ModelWorker,
