@@ -1,6 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -42,7 +41,7 @@ describe("ModelFile", () => {
 
   it.effect("refuses a file whose checksum does not match, and a missing file", () =>
     Effect.gen(function* () {
-      const dir = mkdtempSync(join(tmpdir(), "facedet-model-"))
+      const dir = Media.tempDir()
       const wrong = join(dir, "model.onnx")
       writeFileSync(wrong, "not a model")
       const mismatch = yield* Effect.flip(ModelFile.load(wrong))

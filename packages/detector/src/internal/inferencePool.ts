@@ -6,13 +6,13 @@
  * itself; windows may have any size the model accepts) and sends back only the anchors above the threshold, so a
  * window costs a row copy and a few bytes of messaging besides the inference itself.
  */
-import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { SparseOutput } from "../BlazeFace.js"
 import { InferenceFailed, ModelLoadFailed } from "../DetectorError.js"
 import type { Raster } from "../ImageDecoder.js"
+import * as OnnxRuntime from "./onnxRuntime.js"
 
 /** What the worker needs to know about the model's tensors. */
 export interface ModelSpec {
@@ -243,8 +243,6 @@ interface Slot {
   ready: boolean
 }
 
-const ortPath = (): string => createRequire(import.meta.url).resolve("onnxruntime-node")
-
 /** Workers whose thread has ended. */
 const exited = new WeakSet<Worker>()
 /** Workers taken out of service after a failed run: their exit is expected and replaces nothing. */
@@ -286,7 +284,7 @@ export const make = (
     const maxAttempts = Math.max(1, options.maxAttempts ?? 3)
     const fault = options.fault
     const workerData = {
-      ortPath: ortPath(),
+      ortPath: OnnxRuntime.modulePath(),
       threads: options.threads,
       spec: { ...model, bytes: model.bytes, scoreOutputs: [...model.scoreOutputs], boxOutputs: [...model.boxOutputs] },
       fault:
@@ -335,7 +333,7 @@ export const make = (
     // Starts a worker; resolves once it is ready (or failed to load the model).
     const spawn = (slot: Slot | undefined): Promise<Slot> =>
       new Promise((resolve, reject) => {
-        const worker = new Worker(workerSource, { eval: true, workerData })
+        const worker = new Worker(workerSource, { eval: true, execArgv: OnnxRuntime.workerExecArgv(), workerData })
         const current: Slot = slot ?? { worker, busy: undefined, ready: false }
         current.worker = worker
         current.ready = false

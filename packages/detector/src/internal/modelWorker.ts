@@ -4,11 +4,11 @@
  * loop. The worker starts on the first request, runs one batch at a time, and is closed with the scope. A run that
  * throws, or a worker that dies, fails that batch with `InferenceFailed`; the next batch starts a fresh worker.
  */
-import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { InferenceFailed, type ModelLoadFailed } from "../DetectorError.js"
+import * as OnnxRuntime from "./onnxRuntime.js"
 
 /** A model with one uint8 NHWC RGB input of `size` x `size` and one float output of `outputs` values per item. */
 export interface Spec {
@@ -111,7 +111,7 @@ export const make = (
     let worker: Promise<Worker> | undefined
     let live: Worker | undefined
     let nextId = 0
-    const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node")
+    const ortPath = OnnxRuntime.modulePath()
     const itemBytes = spec.size * spec.size * 3
     // The batch's inputs go to the worker through memory both threads keep (one batch at a time, below): a fresh
     // buffer per batch cost a page fault per 4 KiB on first touch, about 0.3 ms per 192x192 window on a virtual machine.
@@ -120,6 +120,7 @@ export const make = (
       new Promise((resolve, reject) => {
         const w = new Worker(workerSource, {
           eval: true,
+          execArgv: OnnxRuntime.workerExecArgv(),
           workerData: {
             ortPath,
             bytes,

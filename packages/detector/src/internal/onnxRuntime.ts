@@ -1,0 +1,24 @@
+/**
+ * Where the workers load onnxruntime-node from, with its telemetry off. onnxruntime-node 1.30 on Linux records usage
+ * events (each session's creation, the OS, the runtime, a device id it keeps) in
+ * `~/.cache/Microsoft/DeveloperTools/.onnxruntime` for upload to Microsoft's collector, and leaves `/tmp/.ses` and an
+ * empty `/tmp/mat-debug-<pid>.log` for every process. A self-hosted service that looks at people's faces should not
+ * report on itself unasked, so unless `ORT_DISABLE_TELEMETRY` is already set it is set to 1 before the first worker
+ * loads onnxruntime. It has to be the process's real environment, which onnxruntime's native code reads: a worker
+ * thread's `process.env` is a copy of its own, so this works when the detector is created on the main thread.
+ */
+import { createRequire } from "node:module"
+import { isMainThread } from "node:worker_threads"
+
+export const modulePath = (): string => {
+  if (isMainThread && process.env.ORT_DISABLE_TELEMETRY === undefined) process.env.ORT_DISABLE_TELEMETRY = "1"
+  return createRequire(import.meta.url).resolve("onnxruntime-node")
+}
+
+/**
+ * The Node.js flags for a worker that runs onnxruntime: the process's own, less `--input-type`. The workers' source is
+ * CommonJS given as a string (`eval: true`), and a worker inherits the process's flags: under
+ * `node --input-type=module -e ...` it would be read as an ES module, without `require`.
+ */
+export const workerExecArgv = (): Array<string> =>
+  process.execArgv.filter((flag, i, all) => !flag.startsWith("--input-type") && all[i - 1] !== "--input-type")
