@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: [fileURLToPath(new URL("./vitest.setup.ts", import.meta.url))],
+    globalSetup: [fileURLToPath(new URL("./vitest.global.ts", import.meta.url))],
     testTimeout: 30_000,
     hookTimeout: 60_000
   }

@@ -5,8 +5,7 @@
  * log no error. Without Chromium the suite is skipped, except in CI (`CI=true`), where `.ci/run` installs it.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { locateFfmpeg } from "@facedet/detector/VideoFrames"
@@ -14,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { TaskErrorCode } from "@facedet/core/TaskErrorCode"
 import sharp from "sharp"
-import { call, noFacePhoto, paths, type Running, startServer, testKey } from "./support.js"
+import { call, noFacePhoto, paths, type Running, startServer, tempDir, testKey } from "./support.js"
 
 const executablePath = process.env.FACEDET_CHROMIUM ?? "/usr/bin/chromium"
 const available = existsSync(executablePath)
@@ -35,7 +34,7 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/console/${na
 const makeVideo = (): string => {
   const ffmpeg = locateFfmpeg()
   if (!ffmpeg) throw new Error("ffmpeg is needed to make the console's test video")
-  const out = join(mkdtempSync(join(tmpdir(), "facedet-console-")), "group.webm")
+  const out = join(tempDir("facedet-console-"), "group.webm")
   execFileSync(ffmpeg, [
     "-v",
     "error",
@@ -158,7 +157,7 @@ describe.runIf(available)("the console in Chromium", () => {
     const page = await open()
     await page.setViewportSize({ width: 390, height: 844 })
     await enterKey(page, testKey)
-    const dir = mkdtempSync(join(tmpdir(), "facedet-console-"))
+    const dir = tempDir("facedet-console-")
     writeFileSync(join(dir, "none.jpg"), await noFacePhoto())
     await page.setInputFiles("input[type=file]", join(dir, "none.jpg"))
     const failed = page.locator(`[data-error-code="${TaskErrorCode.NoFace}"]`)

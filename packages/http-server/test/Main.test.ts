@@ -1,10 +1,10 @@
 /** The `facedet-server` command line, run as a user would (a child process). */
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
+import { tempDir } from "@facedet/testkit/Files"
 
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
 const cwd = fileURLToPath(new URL("..", import.meta.url))
@@ -29,7 +29,7 @@ describe("facedet-server", () => {
   })
 
   it("a bad or unreachable --database-url fails at start without showing its password; --role needs a database", () => {
-    const dir = mkdtempSync(join(tmpdir(), "facedet-main-"))
+    const dir = tempDir("facedet-main-")
     const unreachable = run("--port", "0", "--data-dir", dir, "--database-url", "postgres://u:s3cret-pw@127.0.0.1:1/x")
     expect(unreachable.status).toBe(1)
     expect(unreachable.stderr).toContain("cannot connect to PostgreSQL at postgres://u:***@127.0.0.1:1/x")
@@ -48,7 +48,7 @@ describe("facedet-server", () => {
 
   it("on SQLite, loads none of PostgreSQL's modules (pg, @effect/sql and what they pull in)", () => {
     // A resolve hook that names every module the process loads.
-    const dir = mkdtempSync(join(tmpdir(), "facedet-modules-"))
+    const dir = tempDir("facedet-modules-")
     const hooks = join(dir, "hooks.mjs")
     writeFileSync(
       hooks,

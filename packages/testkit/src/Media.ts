@@ -4,11 +4,11 @@
  * with no face, and short clips made with ffmpeg from a photo.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import sharp from "sharp"
+import { tempDir } from "./Files.js"
 
 const demo = join(dirname(createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json")), "demo")
 
@@ -49,7 +49,7 @@ export const ffmpeg = (binary: string, args: ReadonlyArray<string>): void => {
  * the given ffmpeg.
  */
 export const movingMedia = (binary: string, source: Uint8Array): { readonly mp4: Buffer; readonly gif: Buffer } => {
-  const dir = mkdtempSync(join(tmpdir(), "facedet-media-"))
+  const dir = tempDir("facedet-media-")
   const input = join(dir, "in.jpg")
   writeFileSync(input, source)
   const still = ["-loop", "1", "-i", input]

@@ -21,7 +21,7 @@
  * Writes `apps/bench/results/server.json`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
@@ -311,7 +311,11 @@ const main = async () => {
   })
   await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve))
   const imageUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/photo.jpg`
-  const dataDir = mkdtempSync(join(tmpdir(), "facedet-bench-"))
+  // The three servers' data directories, removed when the bench ends (their stores are read after each server stops).
+  const work = mkdtempSync(join(tmpdir(), "facedet-bench-server-"))
+  process.once("exit", () => rmSync(work, { recursive: true, force: true }))
+  const dataDir = join(work, "eager")
+  mkdirSync(dataDir)
   const server = startServer(dataDir)
   const base = await server.url
   console.log(`server: ${base} (data ${dataDir})`)
@@ -381,7 +385,8 @@ const main = async () => {
   //     tracing off) for the requests that need work, in a second server process. Two result calls: a finished
   //     task's (its remembered answer, the fast path either edge keeps) and one whose answer is not remembered (a
   //     task with a callback: the store is read and the answer built on every call).
-  const platform = startServer(mkdtempSync(join(tmpdir(), "facedet-bench-edge-")), { FACEDET_HTTP_EDGE: "platform" })
+  mkdirSync(join(work, "edge"))
+  const platform = startServer(join(work, "edge"), { FACEDET_HTTP_EDGE: "platform" })
   const platformBase = await platform.url
   const uncachedPath = async (base: string) => {
     const r = await api(base, "/api/v1/client/job/detect-face-image", {
@@ -451,7 +456,8 @@ const main = async () => {
 
   // 5. Lazy crops (FACEDET_CROPS=lazy), on a server of its own: the same end-to-end run and 1,000 tasks, and what
   //    fetching a task's links costs the first time (all of its crops from one decode) and the second.
-  const lazyDir = mkdtempSync(join(tmpdir(), "facedet-bench-lazy-"))
+  const lazyDir = join(work, "lazy")
+  mkdirSync(lazyDir)
   const lazyServer = startServer(lazyDir, { FACEDET_CROPS: "lazy" })
   const lazyBase = await lazyServer.url
   const timedFetch = async (data: Json) => {
