@@ -67,7 +67,7 @@ const readWeights = (manifest, bin) => {
  * - `{ kind: "calibrate" }`: the same function with every convolution's weights folded here (bias and scale layers
  *   included), and each activation that the 8-bit model quantises also a graph output named by its key (`activations`
  *   lists them); `scripts/calibrate-recognition.mjs` runs it on face chips to measure their ranges.
- * - `{ kind: "int8", ranges }`: the 8-bit model: the folded weights as signed 8-bit per output channel, each activation
+ * - `{ kind: "int8", ranges }`: the 8-bit model: the folded weights as signed 7-bit per output channel, each activation
  *   quantised to 8 bits over its measured range (`ranges[key] = [min, max]`) with QuantizeLinear / DequantizeLinear
  *   pairs, which onnxruntime turns into 8-bit convolutions and additions (QLinearConv, QLinearAdd) when the session is
  *   created. The final mean and fully connected layer stay float.
@@ -238,7 +238,9 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
     for (let o = 0; o < co; o++) {
       let max = 0
       for (let j = 0; j < perOut; j++) max = Math.max(max, Math.abs(w[o * perOut + j]))
-      ws[o] = Math.fround(Math.max(max / 127, 1e-12))
+      // 7 bits ([-63, 63]): x86 CPUs without VNNI multiply 8-bit activations by 8-bit weights in pairs summed into 16
+      // bits (VPMADDUBSW), which saturates at 255 * 127 * 2; 255 * 63 * 2 never does (onnxruntime's `reduce_range`).
+      ws[o] = Math.fround(Math.max(max / 63, 1e-12))
       for (let j = 0; j < perOut; j++) wq[o * perOut + j] = Math.round(w[o * perOut + j] / ws[o])
       bs[o] = Math.fround(input.scale * ws[o])
       bq[o] = Math.round(b[o] / bs[o])

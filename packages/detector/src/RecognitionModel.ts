@@ -69,19 +69,20 @@ export const load = file.load
 
 /**
  * The 8-bit copy of the model that joins a video's tracks into people when no embeddings are asked for: the same
- * network with its weights as signed 8-bit values per output channel and its activations as 8-bit values over the
- * ranges measured on face chips (`scripts/calibrate-recognition.mjs`, committed in
- * `assets/recognition-int8-ranges.json`), derived by the build like the float model. onnxruntime runs its
+ * network with its weights as signed 7-bit values per output channel (so that no CPU's 16-bit sums saturate) and its
+ * activations as 8-bit values over the ranges measured on face chips (`scripts/calibrate-recognition.mjs`, committed
+ * in `assets/recognition-int8-ranges.json`), derived by the build like the float model. onnxruntime runs its
  * convolutions as 8-bit integer arithmetic: 2.1-2.3 times faster per face on the CPU it was measured on (AVX-512
- * VNNI); a CPU without 8-bit dot-product instructions gains less. Its embeddings are 0.036-0.039 (median; at most 0.10) from the float model's on the
- * calibration chips and on others, and separate the same pairs of people as well (README, "People across cuts");
- * embeddings returned to callers always come from the float model, face-api's own numbers.
+ * VNNI); a CPU without 8-bit dot-product instructions gains less. Its embeddings are 0.085 (median; at most 0.15)
+ * from the float model's on the calibration chips and on others, and separate the same pairs of people as well
+ * (README, "People across cuts"); embeddings returned to callers always come from the float model, face-api's own
+ * numbers.
  *
  * @since 0.1.0
  */
 export const int8 = {
   fileName: "face_recognition_int8_facedet.onnx",
-  sha256: "d31240e11d28c78334189b66eb0e82add3f11cf0384392353647b7699e33e016",
+  sha256: "9aa7851e2a806dbdce7d2ae2c7b4641f6422f1b393b80483053bae240ee6c66f",
   ranges: "recognition-int8-ranges.json"
 } as const
 
