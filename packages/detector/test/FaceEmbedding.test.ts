@@ -80,7 +80,7 @@ layer(FaceDetector.layer({ sessions: 1 }), { timeout: 60_000 })("FaceEmbedding w
     })
   )
 
-  it.effect("the quantised copy that joins tracks: close to the float model, one person together, two people apart", () =>
+  it.effect("the 8-bit copy that joins tracks: near the float model, one person together, two people apart", () =>
     Effect.gen(function* () {
       const { bytes } = yield* RecognitionModel.loadInt8()
       const session = yield* Effect.promise(() =>
