@@ -137,6 +137,8 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
     return node("Add", [scaled, floatConst(`${name}/min`, [], [w.min])], [], `${name}/value`)
   }
 
+  /** The weights read by `valuesOf` (folded into the graph's constants rather than fed to it). */
+  const used = new Set()
   /** A weight's float32 values, as the float graph computes them. */
   const valuesOf = (name) => {
     const w = weights.get(name) ?? fail(`no weight ${name}`)
@@ -146,7 +148,6 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
     const min = Math.fround(w.min)
     return Float32Array.from(w.q, (q) => Math.fround(Math.fround(q * scale) + min))
   }
-  const used = new Set()
 
   // 8-bit activations: the scale and zero point of each quantised activation, by the key of the point it was read at.
   const quantParams = new Map()
@@ -209,7 +210,7 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
 
   /**
    * A convolution's weights and bias with its scale layer folded in (w * sw, (b * sw) + sb, in OIHW), as float
-   * initializers (calibrate) or as 8-bit weights, symmetric per output channel, and a 32-bit bias at the input's scale
+   * initializers (calibrate) or as 7-bit weights, symmetric per output channel, and a 32-bit bias at the input's scale
    * times the weights' (int8), each behind a DequantizeLinear.
    */
   const foldedWeights = (x, prefix) => {
@@ -244,6 +245,7 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
       for (let j = 0; j < perOut; j++) wq[o * perOut + j] = Math.round(w[o * perOut + j] / ws[o])
       bs[o] = Math.fround(input.scale * ws[o])
       bq[o] = Math.round(b[o] / bs[o])
+      if (Math.abs(b[o] / bs[o]) >= 2 ** 31) fail(`${prefix}: channel ${o}'s bias does not fit 32 bits at its scale`)
     }
     const dequant = (name, dataType, values, scales) => {
       initializers.push(
@@ -359,7 +361,7 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
           "FaceRecognitionNet (dlib ResNet-29 face descriptor, 128-d) from @vladmandic/face-api@1.7.15's " +
           "face_recognition_model, as ONNX by @facedet/detector (scripts/derive-recognition.mjs); " +
           (mode.kind === "int8"
-            ? "8-bit weights and activations (static quantisation, calibrated on face chips)"
+            ? "7-bit weights and 8-bit activations (static quantisation, calibrated on face chips)"
             : "same function")
       })
     ]

@@ -82,7 +82,7 @@ export const load = file.load
  */
 export const int8 = {
   fileName: "face_recognition_int8_facedet.onnx",
-  sha256: "9aa7851e2a806dbdce7d2ae2c7b4641f6422f1b393b80483053bae240ee6c66f",
+  sha256: "5218542848665be842dd204bc24e2843a8e7a87fa4645af6fca7d78a02de3541",
   ranges: "recognition-int8-ranges.json"
 } as const
 

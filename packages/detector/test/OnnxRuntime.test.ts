@@ -1,15 +1,19 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, writeFileSync } from "node:fs"
+import { existsSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Media from "./fixtures/media.js"
 
 /**
  * A fresh process (the built package, as users load it) detects faces in a photo with HOME and TMPDIR in a temporary
- * directory, so whatever onnxruntime writes there is seen. `telemetry`: the value of ORT_DISABLE_TELEMETRY it starts
- * with (undefined: unset, the detector's default).
+ * directory, so whatever onnxruntime writes there is seen; it returns whether onnxruntime's telemetry folder appeared.
+ * `telemetry`: the value of ORT_DISABLE_TELEMETRY it starts with (undefined: unset, the detector's default). `flags`:
+ * Node's flags; the script runs from a file, or with `--input-type=module -e` when `flags` name an input type.
  */
-const detectInFreshProcess = (telemetry: string | undefined) => {
+const detectInFreshProcess = (
+  telemetry: string | undefined,
+  flags: ReadonlyArray<string> = ["--input-type=module"]
+) => {
   const home = Media.tempDir()
   const photo = join(home, "photo.jpg")
   writeFileSync(photo, Media.photo(1))
@@ -22,18 +26,26 @@ const detectInFreshProcess = (telemetry: string | undefined) => {
     const result = await Effect.runPromise(program.pipe(Effect.provide(FaceDetector.layer({ sessions: 1 })), Effect.scoped))
     console.log(result.faces.length)
   `
+  const file = join(new URL("..", import.meta.url).pathname, `.fresh-process-${process.pid}.mjs`)
   const env: Record<string, string | undefined> = { ...process.env, HOME: home, TMPDIR: home }
   delete env.XDG_CACHE_HOME
   delete env.ORT_DISABLE_TELEMETRY
   if (telemetry !== undefined) env.ORT_DISABLE_TELEMETRY = telemetry
-  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
-    env,
-    cwd: new URL("..", import.meta.url).pathname,
-    encoding: "utf8",
-    timeout: 60_000
-  })
-  expect(child.status, child.stderr).toBe(0)
-  expect(Number(child.stdout.trim())).toBeGreaterThan(0)
+  const fromFile = !flags.some((f) => f.startsWith("--input-type"))
+  // Inside the package, so that the script resolves effect as the package does.
+  if (fromFile) writeFileSync(file, script)
+  try {
+    const child = spawnSync(process.execPath, [...flags, ...(fromFile ? [file] : ["-e", script])], {
+      env,
+      cwd: new URL("..", import.meta.url).pathname,
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    expect(child.status, child.stderr).toBe(0)
+    expect(Number(child.stdout.trim())).toBeGreaterThan(0)
+  } finally {
+    if (fromFile) rmSync(file, { force: true })
+  }
   return existsSync(join(home, ".cache", "Microsoft"))
 }
 
@@ -44,4 +56,11 @@ describe("onnxruntime's telemetry", () => {
     // installed no longer does, and internal/onnxRuntime.ts can go.
     expect(detectInFreshProcess("0")).toBe(true)
   }, 120_000)
+})
+
+describe("the model workers under Node's flags", () => {
+  it("start under the flags facedet's own commands use, which apply to the whole process", () => {
+    // `facedet` and `facedet-server` start with these (their shebang lines); a worker given them explicitly refuses.
+    expect(detectInFreshProcess(undefined, ["--max-semi-space-size=2", "--heap-growing-percent=100"])).toBe(false)
+  }, 60_000)
 })

@@ -333,7 +333,7 @@ export const make = (
     // Starts a worker; resolves once it is ready (or failed to load the model).
     const spawn = (slot: Slot | undefined): Promise<Slot> =>
       new Promise((resolve, reject) => {
-        const worker = new Worker(workerSource, { eval: true, execArgv: OnnxRuntime.workerExecArgv(), workerData })
+        const worker = new Worker(workerSource, { eval: true, ...OnnxRuntime.workerOptions(), workerData })
         const current: Slot = slot ?? { worker, busy: undefined, ready: false }
         current.worker = worker
         current.ready = false

@@ -120,7 +120,7 @@ export const make = (
       new Promise((resolve, reject) => {
         const w = new Worker(workerSource, {
           eval: true,
-          execArgv: OnnxRuntime.workerExecArgv(),
+          ...OnnxRuntime.workerOptions(),
           workerData: {
             ortPath,
             bytes,

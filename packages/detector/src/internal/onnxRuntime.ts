@@ -16,9 +16,11 @@ export const modulePath = (): string => {
 }
 
 /**
- * The Node.js flags for a worker that runs onnxruntime: the process's own, less `--input-type`. The workers' source is
- * CommonJS given as a string (`eval: true`), and a worker inherits the process's flags: under
- * `node --input-type=module -e ...` it would be read as an ES module, without `require`.
+ * Options for a worker that runs onnxruntime: none, unless the process runs with `--input-type` (as under
+ * `node --input-type=module -e ...`). The workers' source is CommonJS given as a string (`eval: true`), and a worker
+ * inherits the process's flags, so it would be read as an ES module, without `require`: then the worker gets no flags
+ * at all. (Passing the others on is not an option: a worker refuses the flags that apply to a whole process, such as
+ * `--max-old-space-size`, when they are given to it explicitly, and drops them quietly when it inherits them.)
  */
-export const workerExecArgv = (): Array<string> =>
-  process.execArgv.filter((flag, i, all) => !flag.startsWith("--input-type") && all[i - 1] !== "--input-type")
+export const workerOptions = (): { readonly execArgv?: Array<string> } =>
+  process.execArgv.some((flag) => flag.startsWith("--input-type")) ? { execArgv: [] } : {}
