@@ -30,6 +30,8 @@ const detectInFreshProcess = (
   const env: Record<string, string | undefined> = { ...process.env, HOME: home, TMPDIR: home }
   delete env.XDG_CACHE_HOME
   delete env.ORT_DISABLE_TELEMETRY
+  // onnxruntime records nothing where these say it runs in CI (as here under .ci/run), which would hide the control.
+  for (const name of ["CI", "GITHUB_ACTIONS", "TF_BUILD"]) delete env[name]
   if (telemetry !== undefined) env.ORT_DISABLE_TELEMETRY = telemetry
   const fromFile = !flags.some((f) => f.startsWith("--input-type"))
   // Inside the package, so that the script resolves effect as the package does.
