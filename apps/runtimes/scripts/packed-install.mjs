@@ -23,6 +23,9 @@ const here = fileURLToPath(new URL("../", import.meta.url))
 const photo = join(here, "test", "group.jpg")
 const keep = process.argv.includes("--keep")
 const work = mkdtempSync(join(tmpdir(), "facedet-packed-"))
+// The temporary files of everything below (the CLI's default output folder, the server's data) go in `work` too.
+process.env.TMPDIR = join(work, "tmp")
+mkdirSync(process.env.TMPDIR)
 const packages = ["core", "node-client", "detector", "http-server", "cli"]
 const { say: step, fail, sh } = script("packed-install", () => console.error(`packed-install: left ${work} for a look`))
 
