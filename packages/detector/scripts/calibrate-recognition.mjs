@@ -56,6 +56,8 @@ const chips = await Effect.runPromise(
   }).pipe(Effect.provide(FaceDetector.layer({ sessions: 1 })), Effect.scoped)
 )
 
+// As the detector does (src/internal/onnxRuntime.ts): no usage events from onnxruntime.
+process.env.ORT_DISABLE_TELEMETRY ??= "1"
 const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 })
 const ranges = Object.fromEntries(activations.map((a) => [a.key, [0, 0]]))
 const size = FaceEmbedding.chipSize
