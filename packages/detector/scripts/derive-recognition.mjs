@@ -149,7 +149,8 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
     return Float32Array.from(w.q, (q) => Math.fround(Math.fround(q * scale) + min))
   }
 
-  // 8-bit activations: the scale and zero point of each quantised activation, by the key of the point it was read at.
+  // 8-bit activations: the scale and zero point of each quantised activation, by the DequantizeLinear output that
+  // carries it (what the next convolution, pooling or padding reads).
   const quantParams = new Map()
   const uint8Params = (key) => {
     const range = mode.ranges?.[key] ?? fail(`no calibrated range for ${key}`)
@@ -159,7 +160,6 @@ export const derive = (manifest, bin, mode = { kind: "float" }) => {
     return { scale, zero: Math.max(0, Math.min(255, Math.round(-lo / scale))) }
   }
   const quantDequant = (x, key, params) => {
-    quantParams.set(x, params)
     const s = floatConst(`${key}/q_scale`, [], [params.scale])
     initializers.push(
       create(TensorProtoSchema, {
