@@ -1,6 +1,6 @@
 /**
  * What the JPEG modules (`jpegTiles`, `jpegRegions`) share to read and write baseline JPEGs' entropy-coded data
- * without decoding a pixel: the header, Huffman tables, a 32-bit bit reader and a bit writer.
+ * without decoding a pixel: the header, Huffman tables and a bit writer (both walk the data with `jpegWalk`).
  */
 
 /** A JPEG these modules cannot cut; their callers fall back (one encode per crop, a whole decode). */
@@ -9,11 +9,8 @@ export class Unsupported extends Error {}
 export interface Huffman {
   /** As the DHT segment lists them: how many codes of each length 1-16. */
   readonly counts: Uint8Array
-  /** Decoding: `symbols` in code order; codes of length L are `minCode[L]`..`maxCode[L]`, from `valPtr[L]`. */
+  /** As the DHT segment lists them: the symbols in code order. */
   readonly symbols: Uint8Array
-  readonly minCode: Int32Array
-  readonly maxCode: Int32Array
-  readonly valPtr: Int32Array
   /** Encoding: code and length per symbol (length 0: not in the table). */
   readonly code: Int32Array
   readonly length: Uint8Array
@@ -25,17 +22,12 @@ export interface Huffman {
 export const fastBits = 10
 
 export const huffman = (counts: Uint8Array, symbols: Uint8Array): Huffman => {
-  const minCode = new Int32Array(17)
-  const maxCode = new Int32Array(18).fill(-1)
-  const valPtr = new Int32Array(17)
   const code = new Int32Array(256)
   const length = new Uint8Array(256)
   const fast = new Uint16Array(1 << fastBits)
   let next = 0
   let k = 0
   for (let l = 1; l <= 16; l++) {
-    valPtr[l] = k
-    minCode[l] = next
     for (let i = 0; i < counts[l - 1]!; i++, k++, next++) {
       const symbol = symbols[k]!
       code[symbol] = next
@@ -45,12 +37,11 @@ export const huffman = (counts: Uint8Array, symbols: Uint8Array): Huffman => {
         for (let j = next << shift, end = (next + 1) << shift; j < end; j++) fast[j] = (l << 8) | symbol
       }
     }
-    maxCode[l] = counts[l - 1]! > 0 ? next - 1 : -1
     // More codes of this length than there are bit patterns: no decoder can read the table.
     if (next > 1 << l) throw new Unsupported("an oversubscribed Huffman table")
     next <<= 1
   }
-  return { counts, symbols, minCode, maxCode, valPtr, code, length, fast }
+  return { counts, symbols, code, length, fast }
 }
 
 /**
@@ -153,15 +144,6 @@ export const writeDc = (writer: BitWriter, table: Huffman, difference: number): 
   if (s > 0) writer.write(difference >= 0 ? difference : difference + (1 << s) - 1, s)
 }
 
-/** A slow-path code lookup (codes longer than `fastBits`): `(length << 8) | symbol`. */
-export const slowCode = (h: Huffman, w: number): number => {
-  for (let l = fastBits + 1; l <= 16; l++) {
-    const c = w >>> (32 - l)
-    if (c <= h.maxCode[l]!) return (l << 8) | h.symbols[h.valPtr[l]! + c - h.minCode[l]!]!
-  }
-  throw new Unsupported("bad Huffman code")
-}
-
 /** The standard DC table of the JPEG specification (K.3, luminance): every category 0-11 has a code. */
 export const standardDc: Huffman = huffman(
   new Uint8Array([0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]),
@@ -257,32 +239,6 @@ export const header = (jpeg: Uint8Array): Header => {
   if (sofAt < 0 || scan.length !== components.length) throw new Unsupported("not one interleaved scan")
   if (width === 0 || height === 0) throw new Unsupported("no size in the frame header")
   return { width, height, components, sofAt, restartInterval, dc, ac, scan, segments, dataAt: i }
-}
-
-/**
- * The entropy-coded data from `at` on, unstuffed, up to EOI (or the end of the bytes), then eight 0xFF bytes for
- * `word` and the readers. Any marker inside the data (restart markers too) throws. (`jpegWalk` unstuffs in its
- * WebAssembly memory instead.)
- */
-export const unstuff = (jpeg: Uint8Array, at: number): { data: Uint8Array; length: number } => {
-  const data = new Uint8Array(jpeg.length - at + 8)
-  let n = 0
-  for (let j = at; j < jpeg.length; j++) {
-    const b = jpeg[j]!
-    if (b === 0xff) {
-      const next = jpeg[j + 1]!
-      if (next === 0x00) {
-        data[n++] = 0xff
-        j++
-        continue
-      }
-      if (next === 0xd9) break
-      throw new Unsupported("a marker inside the scan")
-    }
-    data[n++] = b
-  }
-  data.fill(0xff, n)
-  return { data, length: n }
 }
 
 /** The table of `id`, or `Unsupported`. */

@@ -1,8 +1,9 @@
 /**
- * The walk over a baseline JPEG's Huffman codes for `jpegRegions`, in WebAssembly (`jpegWalk.wat`). On the bench's
- * 3000x2000 group photo (1.4 MB) the same walk in JavaScript took 15-19 ms and its unstuffing 3-5 ms (most of it page
- * faults on a fresh 1.4 MB array), together as long as libjpeg-turbo's whole decode, so cutting parts was no
- * cheaper than decoding everything; here the walk takes about 7 ms and the unstuffing, in place, about 1.
+ * The walk over a baseline JPEG's Huffman codes for `jpegRegions` and `jpegTiles`, in WebAssembly (`jpegWalk.wat`).
+ * On the bench's 3000x2000 group photo (1.4 MB) the same walk in JavaScript took 15-19 ms and its unstuffing 3-5 ms
+ * (most of it page faults on a fresh 1.4 MB array), together as long as libjpeg-turbo's whole decode, so cutting
+ * parts was no cheaper than decoding everything; here the walk takes about 7 ms and the unstuffing, in place, about 1.
+ * Cutting a strip of face crops into one JPEG per crop took 0.21 ms a crop with its own JavaScript walk, 0.13 here.
  */
 import { fastBits, type Huffman } from "./jpegCoding.js"
 import { base64 } from "./jpegWalkWasm.js"

@@ -1,6 +1,7 @@
-;; The walk of `jpegRegions.ts` over a baseline JPEG's entropy-coded data, in WebAssembly: every Huffman code is
-;; read, no coefficient is kept. `scripts/build-wasm.mjs` assembles this file into `jpegWalkWasm.ts`; the tests check
-;; that the two agree, and that parts cut with it decode to the whole image's pixels.
+;; The walk of `jpegRegions.ts` and `jpegTiles.ts` over a baseline JPEG's entropy-coded data, in WebAssembly: every
+;; Huffman code is read, no coefficient is kept. `scripts/build-wasm.mjs` assembles this file into `jpegWalkWasm.ts`;
+;; the tests check that the two agree, that parts cut with it decode to the whole image's pixels, and that tiles cut
+;; with it are the JPEGs their pixels encode to alone.
 ;;
 ;; Bits are read through a 64-bit window (`$buf`, `$held` bits, most significant first), refilled four bytes at a
 ;; time whenever it holds 32 bits or fewer, so a code (<= 16 bits) and its extra bits (<= 15) are consumed in one
