@@ -97,6 +97,11 @@ export class BlobStore extends Context.Tag("@facedet/http-server/BlobStore")<Blo
  */
 export const writeAtomic = (path: string, bytes: Uint8Array): void => {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  writeInto(path, bytes)
+}
+
+/** `writeAtomic` into a directory known to exist. */
+const writeInto = (path: string, bytes: Uint8Array): void => {
   const partial = `${path}.${TaskId.makeToken((n) => randomBytes(n), 8)}.part`
   writeFileSync(partial, bytes, { mode: 0o600 })
   renameSync(partial, path)
@@ -121,11 +126,25 @@ export const fileSystem = (layout: DataDir.Layout): Service => {
   return {
     kind: "filesystem",
     putAll: (files) =>
-      Effect.forEach(
-        files,
-        ([path, bytes]) => attempt("write", path, () => existsSync(abs(path)) || writeAtomic(abs(path), bytes)),
-        { discard: true }
-      ),
+      Effect.suspend(() => {
+        // A task's crops share a directory: made once, not once per file.
+        const made = new Set<string>()
+        return Effect.forEach(
+          files,
+          ([path, bytes]) =>
+            attempt("write", path, () => {
+              const file = abs(path)
+              if (existsSync(file)) return
+              const dir = dirname(file)
+              if (!made.has(dir)) {
+                mkdirSync(dir, { recursive: true, mode: 0o700 })
+                made.add(dir)
+              }
+              writeInto(file, bytes)
+            }),
+          { discard: true }
+        )
+      }),
     staging: abs,
     adopt: (path, staged) =>
       attempt("adopt", path, () => {

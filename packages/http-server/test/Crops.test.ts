@@ -16,7 +16,10 @@ import * as Crops from "../src/internal/crops.js"
 import * as DataDir from "../src/internal/dataDir.js"
 import { photo, tempDir } from "./support.js"
 
-const setup = (gate: Effect.Effect<void> = Effect.void) => {
+const setup = (
+  gate: Effect.Effect<void> = Effect.void,
+  wrap: (files: BlobStore.Service) => BlobStore.Service = (files) => files
+) => {
   const layout = DataDir.layout(tempDir())
   DataDir.prepare(layout)
   let encodeCrops = 0
@@ -41,7 +44,7 @@ const setup = (gate: Effect.Effect<void> = Effect.void) => {
     Logger.defaultLogger,
     Logger.make(({ message }) => void errors.push(String(message)))
   )
-  const writer = Crops.make(detector, BlobStore.fileSystem(layout))
+  const writer = Crops.make(detector, wrap(BlobStore.fileSystem(layout)))
   return { layout, writer, errors, logged, encodeCrops: () => encodeCrops }
 }
 
@@ -67,6 +70,40 @@ describe("crops", () => {
       expect(encodeCrops()).toBe(0)
       expect(existsSync(join(layout.root, writer.sourcePath("t1")))).toBe(false)
       expect(errors).toEqual([])
+    })
+  )
+
+  it.effect("a batch that fails is made again crop by crop from the source's bytes", () =>
+    Effect.gen(function* () {
+      const { layout, writer, errors, logged, encodeCrops } = setup()
+      const bytes = photo(1)
+      yield* writer.keepSource("t6", bytes)
+      const jobs = boxes.map((box, i) => ({ taskId: "t6", box, path: Crops.cropPath("t6", i) }))
+      yield* Effect.provide(writer.writeAll("t6", bytes, jobs, Effect.fail("the detector's raster is gone")), logged)
+      for (const job of jobs) expect(existsSync(join(layout.root, job.path))).toBe(true)
+      expect(encodeCrops()).toBe(2)
+      expect(existsSync(join(layout.root, writer.sourcePath("t6")))).toBe(false)
+      expect(errors).toHaveLength(1)
+    })
+  )
+
+  it.effect("crops that cannot be written keep the source, so their links can still make them", () =>
+    Effect.gen(function* () {
+      // A store that takes the source but refuses every crop (a full disk after the source was kept).
+      const { layout, writer, errors, logged } = setup(Effect.void, (files) => ({
+        ...files,
+        putAll: (all) =>
+          all.some(([path]) => path.startsWith("crops/"))
+            ? Effect.fail(new BlobStore.BlobError({ operation: "write", path: all[0]![0], cause: "disk full" }))
+            : files.putAll(all)
+      }))
+      const bytes = photo(1)
+      yield* writer.keepSource("t7", bytes)
+      const jobs = boxes.map((box, i) => ({ taskId: "t7", box, path: Crops.cropPath("t7", i) }))
+      yield* Effect.provide(writer.writeAll("t7", bytes, jobs), logged)
+      for (const job of jobs) expect(existsSync(join(layout.root, job.path))).toBe(false)
+      expect(existsSync(join(layout.root, writer.sourcePath("t7")))).toBe(true)
+      expect(errors.length).toBeGreaterThan(0)
     })
   )
 

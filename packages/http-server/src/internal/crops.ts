@@ -141,7 +141,7 @@ export const make = (detector: Detector, blobs: Blobs): CropWriter => {
         encoded === undefined
           ? encodeBatch(bytes, mine)
           : Effect.map(encoded, (all) => mine.map((j) => all[jobs.indexOf(j)]!))
-      yield* (mine.length === 0 ? Effect.succeed([]) : batch).pipe(
+      const written = yield* (mine.length === 0 ? Effect.succeed([]) : batch).pipe(
         Effect.flatMap((jpegs) => blobs.putAll(jpegs.map((jpeg, i) => [mine[i]!.path, jpeg] as const))),
         Effect.as(true),
         Effect.catchAllCause((cause) =>
@@ -154,9 +154,11 @@ export const make = (detector: Detector, blobs: Blobs): CropWriter => {
           })
         )
       )
-      // Crops claimed by a link request meanwhile finish on their own; the source goes once all are on disk.
-      yield* Effect.forEach(jobs, (job) => encode(job, () => Effect.succeed(Option.some(bytes))), { discard: true })
-      yield* Effect.ignore(blobs.remove([sourcePath(taskId)]))
+      // Crops claimed by a link request meanwhile are awaited (and, if the batch failed, every crop is tried once
+      // more on its own); the source goes once all are on disk, and stays for the links otherwise.
+      const rest = written ? jobs.filter((j) => !mine.includes(j)) : jobs
+      const done = yield* Effect.forEach(rest, (job) => encode(job, () => Effect.succeed(Option.some(bytes))))
+      if (done.every((ok) => ok)) yield* Effect.ignore(blobs.remove([sourcePath(taskId)]))
     })
 
   /** Every missing crop of a task from its kept source, in a fiber of its own (a client hanging up stops nothing). */
