@@ -149,7 +149,7 @@ export const cut = (jpeg: Uint8Array, rects: ReadonlyArray<Rect>, maxPixels: num
   }
   const dcTables = h.scan.map((s) => table(h.dc, s.dc))
   const acTables = h.scan.map((s) => table(h.ac, s.ac))
-  const components = blocks.flatMap((n, c) => Array.from({ length: n }, () => c))
+  const components = JpegWalk.blockComponents(blocks)
   const walked = JpegWalk.walk(jpeg, h.dataAt, components, dcTables, acTables, h.restartInterval, slots, count, last)
   if (walked === undefined) throw new Unsupported("a marker inside the data, bits that are no code, or too few")
   const data = walked.data

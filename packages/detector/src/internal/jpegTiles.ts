@@ -48,7 +48,7 @@ const tileStarts = (
     if (first > 0 && slots[first - 1]! < 0) slots[first - 1] = recorded++
     slots[first] = recorded++
   }
-  const components = blocks.flatMap((n, c) => Array<number>(n).fill(c))
+  const components = JpegWalk.blockComponents(blocks)
   const walked = JpegWalk.walk(jpeg, dataAt, components, dcTables, acTables, 0, slots, recorded, last)
   if (walked === undefined) throw new Unsupported("entropy-coded data that does not decode")
   const { dc, from, to } = walked.blocks

@@ -43,6 +43,10 @@ const writeLookup = (h: Huffman, memory: Uint16Array, fast: number, full: number
 
 const align = (n: number) => (n + 7) & ~7
 
+/** `walk`'s `components` for an MCU of `blocks[c]` blocks of each component c, in scan order. */
+export const blockComponents = (blocks: ReadonlyArray<number>): Array<number> =>
+  blocks.flatMap((n, c) => Array<number>(n).fill(c))
+
 /**
  * Walks MCUs 0..`last` of the entropy-coded data starting at `jpeg[scanAt]` (restart markers dropped when
  * `restartInterval` > 0), recording the blocks of the MCUs with a slot (`slots[mcu] >= 0`, `count` of them).
